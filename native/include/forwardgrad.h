@@ -1,0 +1,279 @@
+/*
+ * forwardgrad.h: the whole C ABI of ForwardGradNative.
+ *
+ * Conventions
+ *  - Every function returns fg_status (FG_OK == 0) unless it only reports a constant
+ *    (fg_abi_version, fg_version, fg_status_string, fg_last_error). Results come back
+ *    through out-parameters.
+ *  - On failure, fg_last_error() returns a thread-local message naming the argument and
+ *    the values; it stays valid until the next failing call on the same thread.
+ *  - Nothing here aborts the process: C++ exceptions never cross this boundary.
+ *  - *_free functions accept NULL and always return FG_OK.
+ *  - Tensors are fg_buffer objects holding float32 (labels: int32) in row-major order,
+ *    owned by one context (host memory on CPU, device memory on CUDA). An operation
+ *    checks that every buffer belongs to its context and is large enough.
+ *  - Shape comments use B batch, P patches, C channels, G groups, K tangents,
+ *    R rows (any leading dimensions flattened), N classes.
+ *  - Stacked tangents: an argument written "XX is ((K+1)*R, n)" holds the primal X in its
+ *    first R rows and tangent k (k = 1..K) in rows k*R .. (k+1)*R-1. One GEMM reads W once
+ *    for all of them (METHOD.md section 6).
+ */
+#ifndef FORWARDGRAD_H
+#define FORWARDGRAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#  if defined(FG_BUILDING_LIBRARY)
+#    define FG_API __declspec(dllexport)
+#  else
+#    define FG_API __declspec(dllimport)
+#  endif
+#else
+#  define FG_API __attribute__((visibility("default")))
+#endif
+
+/* Bumped whenever a signature or struct layout in this file changes. */
+#define FG_ABI_VERSION 1
+
+/* ---------------------------------------------------------------- status */
+
+typedef int32_t fg_status;
+#define FG_OK 0
+#define FG_ERR_INVALID_ARGUMENT 1 /* null, shapes that do not fit, buffer of another context */
+#define FG_ERR_OUT_OF_MEMORY 2    /* host or device allocation failed */
+#define FG_ERR_UNSUPPORTED 3      /* backend or feature not built / not loadable here */
+#define FG_ERR_NO_DEVICE 4        /* no CUDA driver or no device with that index */
+#define FG_ERR_BACKEND 5          /* a BLAS / CUDA / cuBLAS call failed */
+#define FG_ERR_INTERNAL 6         /* a bug: please report with fg_last_error() */
+
+FG_API int32_t fg_abi_version(void);
+/* Library version, e.g. "0.1.0". Static string. */
+FG_API const char* fg_version(void);
+/* Name of a status, e.g. "FG_ERR_INVALID_ARGUMENT". Static string. */
+FG_API const char* fg_status_string(fg_status status);
+/* Message of the last failure on this thread ("" when none). Library-owned. */
+FG_API const char* fg_last_error(void);
+
+/* ---------------------------------------------------------------- backends */
+
+#define FG_BACKEND_CPU 0
+#define FG_BACKEND_CUDA 1
+
+/* Whether a backend can be used here. *available = 1 or 0; when 0, reason (if not NULL)
+ * receives a NUL-terminated explanation, truncated to reason_capacity bytes. */
+FG_API fg_status fg_backend_probe(int32_t backend, int32_t* available, char* reason, int32_t reason_capacity);
+
+/* ---------------------------------------------------------------- contexts */
+
+typedef struct fg_context fg_context;
+typedef struct fg_buffer fg_buffer;
+
+typedef struct fg_context_options {
+    uint32_t size;       /* sizeof(fg_context_options) */
+    int32_t backend;     /* FG_BACKEND_CPU or FG_BACKEND_CUDA */
+    int32_t device;      /* CUDA device index; ignored on CPU */
+    int32_t cpu_threads; /* BLAS / loop threads on CPU; 0 = library default */
+    uint64_t seed;       /* default seed for parameter initialisation and tangents */
+} fg_context_options;
+
+typedef struct fg_context_properties {
+    uint32_t size;          /* sizeof(fg_context_properties), set by the caller */
+    int32_t backend;
+    int32_t device;
+    int32_t cpu_threads;
+    uint64_t seed;
+    uint64_t total_memory;  /* bytes: device memory on CUDA, physical memory on CPU */
+    uint64_t free_memory;
+    uint64_t live_bytes;    /* bytes held by this context's live buffers and workspaces */
+    uint64_t peak_bytes;
+    char device_name[128];
+    char gemm_name[128];    /* e.g. "OpenBLAS 0.3.21 (pthreads)", "internal blocked GEMM", "cuBLAS 11.8" */
+} fg_context_properties;
+
+FG_API fg_status fg_context_create(const fg_context_options* options, fg_context** out_context);
+/* Drops the caller's reference; the context lives on while buffers of it are alive. */
+FG_API fg_status fg_context_free(fg_context* context);
+FG_API fg_status fg_context_info(fg_context* context, fg_context_properties* out_properties);
+/* Waits until all work queued on the context has finished (no-op on CPU). */
+FG_API fg_status fg_context_synchronize(fg_context* context);
+FG_API fg_status fg_context_live_bytes(fg_context* context, uint64_t* out_bytes);
+
+/* ---------------------------------------------------------------- buffers */
+
+FG_API fg_status fg_buffer_alloc(fg_context* context, uint64_t bytes, fg_buffer** out_buffer);
+FG_API fg_status fg_buffer_free(fg_buffer* buffer);
+FG_API fg_status fg_buffer_size(const fg_buffer* buffer, uint64_t* out_bytes);
+FG_API fg_status fg_buffer_upload(fg_buffer* buffer, uint64_t offset_bytes, const void* source, uint64_t bytes);
+FG_API fg_status fg_buffer_download(const fg_buffer* buffer, uint64_t offset_bytes, void* destination, uint64_t bytes);
+/* Sets count float32 elements starting at element offset to value. */
+FG_API fg_status fg_buffer_fill_f32(fg_buffer* buffer, uint64_t offset, uint64_t count, float value);
+/* Copies bytes between two buffers of the same context (ranges may not overlap). */
+FG_API fg_status fg_buffer_copy(fg_buffer* destination, uint64_t destination_offset_bytes,
+                                const fg_buffer* source, uint64_t source_offset_bytes, uint64_t bytes);
+
+/* ---------------------------------------------------------------- GEMM */
+
+#define FG_NO_TRANS 0
+#define FG_TRANS 1
+
+/* C = alpha * op(A) * op(B) + beta * C, row-major, contiguous.
+ * op(A) is (m, k): A is (m, k) or, with trans_a, (k, m). op(B) is (k, n). C is (m, n).
+ * beta == 0 ignores the old contents of C (NaNs included). */
+FG_API fg_status fg_gemm(fg_context* context, int32_t trans_a, int32_t trans_b, int64_t m, int64_t n, int64_t k,
+                         float alpha, const fg_buffer* a, const fg_buffer* b, float beta, fg_buffer* c);
+
+/* ---------------------------------------------------------------- random tangents */
+
+/* out[i] ~ N(0, 1) for i < count, from Philox4x32-10 keyed by (seed, step, tensor_id, i):
+ * key = (seed & 0xffffffff, seed >> 32), counter = (i/4 & 0xffffffff, i/4 >> 32, step, tensor_id);
+ * the four 32-bit words w0..w3 become uniforms u = (w + 0.5) * 2^-32 and two Box-Muller pairs
+ * (w0,w1) -> lanes 0,1 and (w2,w3) -> lanes 2,3, computed in double: lane 0 = r cos(2 pi u1),
+ * lane 1 = r sin(2 pi u1), r = sqrt(-2 ln u0). Element i takes lane i % 4. Same numbers on every backend. */
+FG_API fg_status fg_random_normal(fg_context* context, fg_buffer* out, uint64_t count, uint64_t seed, uint32_t step,
+                                  uint32_t tensor_id);
+/* The raw Philox4x32-10 block for known-answer tests: out[4] = philox(counter[4], key[2]). Host only. */
+FG_API fg_status fg_philox4x32_10(const uint32_t counter[4], const uint32_t key[2], uint32_t out[4]);
+
+/* ---------------------------------------------------------------- linear layers
+ * Three layer kinds share one signature family; R is the number of rows of X.
+ *   FG_LAYER_DENSE: X is (R, n), W is (n, m), b is (m).           Y = X W + b
+ *   FG_LAYER_GROUP: X is (R, G, n/G), W is (G, n/G, m/G), b is (m):
+ *                   Y[r,g,:] = X[r,g,:] W[g] + b[g*(m/G) ...]      (block-diagonal, groups = G)
+ *   FG_LAYER_TOKEN: X is (S, P, C) with R = S*P, n = m = C, W is (P, P), b is (P), groups = P:
+ *                   Y[s,q,c] = sum_p W[p,q] X[s,p,c] + b[q]         (token mixing, one P x P matrix
+ *                   shared by every channel; the LN that follows is over C as usual)
+ * `groups` must be 1 for FG_LAYER_DENSE. */
+#define FG_LAYER_DENSE 0
+#define FG_LAYER_GROUP 1
+#define FG_LAYER_TOKEN 2
+
+/* Fused JVP: YY = XX W  (+ b on the primal rows only), then, if wdot != NULL,
+ * YY[k] += X Wdot_k for k = 1..K.
+ *   XX is ((K+1)*R, n), W as above, b is (m) or NULL, wdot is (K, |W|) or NULL, YY is ((K+1)*R, m).
+ * K = 0 is the plain forward pass. One GEMM (batched for groups/tokens) covers all K+1 stacks. */
+FG_API fg_status fg_linear_jvp(fg_context* context, int32_t kind, int64_t rows, int64_t n, int64_t m,
+                               int64_t groups, int64_t tangents, const fg_buffer* xx, const fg_buffer* w,
+                               const fg_buffer* b, const fg_buffer* wdot, fg_buffer* yy);
+
+/* Backward of Y = X W + b: dX = dY W^T (if dx), dW (+)= X^T dY (if dw), db (+)= sum_r dY (if db).
+ * accumulate = 0 overwrites dW/db, 1 adds to them; dX is always overwritten.
+ *   X is (R, n), dY is (R, m), dX is (R, n). Any of dx, dw, db may be NULL. */
+FG_API fg_status fg_linear_backward(fg_context* context, int32_t kind, int64_t rows, int64_t n, int64_t m,
+                                    int64_t groups, const fg_buffer* x, const fg_buffer* w, const fg_buffer* dy,
+                                    fg_buffer* dx, fg_buffer* dw, fg_buffer* db, int32_t accumulate);
+
+/* ---------------------------------------------------------------- LayerNorm (no affine, eps 1e-5)
+ * Over the last axis of width D; the per-group view is rows = R*G, D = C/G. */
+#define FG_LN_EPS 1e-5f
+
+/* Y = (X - mean) * rstd. X, Y are (R, D); mean, rstd are (R) and are written (saved for JVP/VJP). */
+FG_API fg_status fg_layernorm_forward(fg_context* context, int64_t rows, int64_t dim, const fg_buffer* x,
+                                      fg_buffer* y, fg_buffer* mean, fg_buffer* rstd);
+/* Ydot_k = rstd * (Xdot_k - mean(Xdot_k) - Y * mean(Y * Xdot_k)) for k = 1..K.
+ *   Y is (R, D) (the forward output), rstd (R), xdot and ydot are (K, R, D); ydot may alias xdot. */
+FG_API fg_status fg_layernorm_jvp(fg_context* context, int64_t rows, int64_t dim, int64_t tangents,
+                                  const fg_buffer* y, const fg_buffer* rstd, const fg_buffer* xdot, fg_buffer* ydot);
+/* dX = rstd * (dY - mean(dY) - Y * mean(Y * dY)). Y, dY, dX are (R, D); dx may alias dy. */
+FG_API fg_status fg_layernorm_vjp(fg_context* context, int64_t rows, int64_t dim, const fg_buffer* y,
+                                  const fg_buffer* rstd, const fg_buffer* dy, fg_buffer* dx);
+
+/* ---------------------------------------------------------------- perturbed ReLU
+ * Primal: A = relu(Z + Res) (Res optional). Tangents, k = 1..K:
+ *   Adot_k = [A > 0] * (Zdot_k + U_k + Resdot_k), each of Zdot, U, Resdot optional (NULL = 0).
+ * Z, Res, A are (R, D); zdot, u, resdot, adot are (K, R, D). adot may alias zdot. With K = 0
+ * only the primal is computed. */
+FG_API fg_status fg_relu_jvp(fg_context* context, int64_t count, int64_t tangents, const fg_buffer* z,
+                             const fg_buffer* residual, const fg_buffer* zdot, const fg_buffer* u,
+                             const fg_buffer* residual_dot, fg_buffer* a, fg_buffer* adot);
+/* dZ = [A > 0] * dA (A is the forward output); dz may alias da. */
+FG_API fg_status fg_relu_backward(fg_context* context, int64_t count, const fg_buffer* a, const fg_buffer* da,
+                                  fg_buffer* dz);
+
+/* ---------------------------------------------------------------- fused local loss
+ * The block's local loss (METHOD.md section 2): xbar = mean_p X, logits = xbar W + b,
+ * loss_n = cross-entropy(logits_n, y_n), s_n = softmax(logits_n) - onehot(y_n), v_n = W s_n (C).
+ *   X is (B, P, C), xdot is (K, B, P, C) or NULL, W is (C, N), b is (N), labels int32 (B).
+ * Outputs (each may be NULL when not wanted):
+ *   loss (B)            per-example cross-entropy
+ *   logits (B, N)
+ *   d (K, B, P, G)      d[k,n,p,g] = 1/(P*B) * sum_{c in group g} xdot[k,n,p,c] * v_n[c]
+ *                       (the directional derivative of the batch-mean loss copy (n,p,g))
+ *   dw (C, N), db (N)   exact head gradient of the batch-mean loss (input stop-gradient), overwritten
+ *   dx (B, P, C)        gradient of the batch-mean loss w.r.t. X: v_n[c] / (P*B)
+ * Nothing of size P*G*C is materialised. */
+FG_API fg_status fg_local_loss(fg_context* context, int64_t batch, int64_t patches, int64_t channels,
+                               int64_t groups, int64_t classes, int64_t tangents, const fg_buffer* x,
+                               const fg_buffer* xdot, const fg_buffer* w, const fg_buffer* b,
+                               const fg_buffer* labels, fg_buffer* loss, fg_buffer* logits, fg_buffer* d,
+                               fg_buffer* dw, fg_buffer* db, fg_buffer* dx);
+
+/* ---------------------------------------------------------------- gradient estimators */
+
+/* Which directional derivative a perturbed unit (n, p, c) uses, from d (K, B, P, G): */
+#define FG_SCALE_GROUP 0  /* d[k,n,p,g(c)], g(c) = c / (C/G)       (channel and group layers)  */
+#define FG_SCALE_PATCH 1  /* sum_g d[k,n,p,g]                       (token-mixing layers)       */
+#define FG_SCALE_GLOBAL 2 /* sum_{p,g} d[k,n,p,g]                   (one loss: FG-A)            */
+
+/* Activity perturbation, for one layer whose post-linear LN output Z (R = B*P rows, C) was
+ * perturbed by U:
+ *   G_Z   = (1/K) sum_k scale_k(n,p,c) * U_k * [A > 0]        (A: the ReLU output after Z)
+ *   G_lin = LN-VJP(G_Z)  using the LN's saved output Zln (R, C) and rstd (R)
+ *   dW (+)= X^T G_lin, db (+)= sum G_lin                      (through fg_linear_backward's layer kinds)
+ * For FG_LAYER_TOKEN pass the token layer's own X (B, P, C) and its LN output in (B, P, C) layout.
+ *   u is (K, B, P, C), act (B, P, C), d (K, B, P, G), zln (B, P, C), rstd (B*P), x the layer input
+ *   (B*P, n_in); n_in is the layer's input width (C, or D_in for a block's first layer) and
+ *   layer_groups the `groups` of fg_linear_backward (1 dense, G' group, P token).
+ *   workspace: at least B*P*C floats, overwritten. dw/db may be NULL. */
+FG_API fg_status fg_fga_weight_grad(fg_context* context, int32_t kind, int32_t scale_mode, int64_t batch,
+                                    int64_t patches, int64_t channels, int64_t groups, int64_t n_in,
+                                    int64_t layer_groups, int64_t tangents, const fg_buffer* u,
+                                    const fg_buffer* act, const fg_buffer* d, const fg_buffer* zln,
+                                    const fg_buffer* rstd, const fg_buffer* x, fg_buffer* workspace,
+                                    fg_buffer* dw, fg_buffer* db, int32_t accumulate);
+
+/* Weight perturbation: param (+)= (1/K) sum_k D_k(slice) * V_k, D_k(g) = sum_{n,p} d[k,n,p,g].
+ * A parameter of `count` elements is split into slices that pick its group:
+ *   FG_WSLICE_COLUMNS: element (i, j) of an (count/cols, cols) matrix is in group j / (cols/G)
+ *   FG_WSLICE_LEADING: element e is in group e / (count/G)
+ *   FG_WSLICE_ALL:     every element uses sum_g D_k(g)
+ *   v is (K, count), d is (K, B*P*G) viewed as (K, rows, G), grad is (count). */
+#define FG_WSLICE_COLUMNS 0
+#define FG_WSLICE_LEADING 1
+#define FG_WSLICE_ALL 2
+FG_API fg_status fg_fgw_grad(fg_context* context, int32_t slice_mode, int64_t count, int64_t cols, int64_t groups,
+                             int64_t rows, int64_t tangents, const fg_buffer* v, const fg_buffer* d,
+                             fg_buffer* grad, int32_t accumulate);
+
+/* ---------------------------------------------------------------- optimizers */
+
+#define FG_OPT_SGD 0   /* v = momentum*v + g' ; p -= lr * v (g' = g + wd*p for L2 decay)            */
+#define FG_OPT_ADAMW 1 /* Adam moments with bias correction; decoupled decay p -= lr*wd*p          */
+
+typedef struct fg_optimizer_params {
+    uint32_t size;          /* sizeof(fg_optimizer_params) */
+    int32_t kind;           /* FG_OPT_SGD or FG_OPT_ADAMW */
+    float lr;
+    float momentum;         /* SGD */
+    float weight_decay;
+    int32_t decoupled;      /* SGD: 1 = p -= lr*wd*p (decoupled), 0 = L2 added to the gradient; AdamW: always decoupled */
+    float beta1, beta2, eps;/* AdamW */
+    int64_t step;           /* 1-based step count, for Adam's bias correction */
+} fg_optimizer_params;
+
+/* Updates `count` parameters in one call. params[i], grads[i], state1[i] (momentum / first moment)
+ * and state2[i] (AdamW second moment; NULL for SGD) have the same size; decay[i] = 1 applies weight
+ * decay to parameter i (weights), 0 skips it (biases). */
+FG_API fg_status fg_optimizer_step(fg_context* context, const fg_optimizer_params* params, int32_t count,
+                                   fg_buffer* const* parameters, fg_buffer* const* grads, fg_buffer* const* state1,
+                                   fg_buffer* const* state2, const int32_t* decay);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* FORWARDGRAD_H */

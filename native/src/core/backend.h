@@ -1,0 +1,107 @@
+// The backend interface: memory and the primitive kernels every op is built from.
+//
+// The CPU backend (src/cpu) is the reference; the CUDA backend (src/cuda, a plug-in loaded at
+// run time) implements the same primitives with the same signatures and is correct when it
+// matches the CPU backend on random inputs. Composite ops (linear layers, local loss, estimators)
+// live once in src/core/ops_*.cpp and call only these primitives, so both backends share them.
+//
+// All pointers are backend memory (host on CPU, device on CUDA). Every primitive may run
+// asynchronously on the backend's stream; none synchronises. Errors are thrown as fg::Error.
+// Shapes are in elements; row-major throughout.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "forwardgrad.h"
+
+namespace fg {
+
+// C[b] = alpha * op(A[b]) * op(B[b]) + beta * C[b] for b < batch, row-major with leading
+// dimensions (elements between rows) and strides (elements between batch entries; 0 = shared).
+struct GemmArgs {
+    bool trans_a = false, trans_b = false;
+    int64_t m = 0, n = 0, k = 0;
+    float alpha = 1.0f;
+    const float* a = nullptr;
+    int64_t lda = 0, stride_a = 0;
+    const float* b = nullptr;
+    int64_t ldb = 0, stride_b = 0;
+    float beta = 0.0f;
+    float* c = nullptr;
+    int64_t ldc = 0, stride_c = 0;
+    int64_t batch = 1;
+};
+
+class Backend {
+public:
+    virtual ~Backend() = default;
+
+    virtual int32_t kind() const = 0;  // FG_BACKEND_CPU / FG_BACKEND_CUDA
+    // Fills device_name, gemm_name, total_memory, free_memory of `out`.
+    virtual void describe(fg_context_properties& out) = 0;
+
+    // ---- memory
+    virtual void* allocate(size_t bytes) = 0;                // throws Error(FG_ERR_OUT_OF_MEMORY)
+    virtual void deallocate(void* p) noexcept = 0;
+    virtual void upload(void* dst, const void* host_src, size_t bytes) = 0;
+    virtual void download(void* host_dst, const void* src, size_t bytes) = 0;
+    virtual void copy(void* dst, const void* src, size_t bytes) = 0;
+    virtual void fill(float* dst, size_t count, float value) = 0;
+    virtual void synchronize() = 0;
+
+    // ---- GEMM (src/cpu/gemm.cpp, src/cuda/gemm.cu)
+    virtual void gemm(const GemmArgs& g) = 0;
+
+    // ---- reductions and broadcasts over a (outer, mid, inner) view (src/*/reduce.*)
+    // y[o, j, i] += bias[j]
+    virtual void add_bias(int64_t outer, int64_t mid, int64_t inner, float* y, const float* bias) = 0;
+    // out[j] = (accumulate ? out[j] : 0) + scale * sum_{o, i} x[o, j, i]
+    virtual void sum_mid(int64_t outer, int64_t mid, int64_t inner, const float* x, float scale, float* out,
+                         bool accumulate) = 0;
+    // out[o, j, i] = scale * v[o, i]   (x is (outer, inner), broadcast over mid)
+    virtual void broadcast_mid(int64_t outer, int64_t mid, int64_t inner, const float* v, float scale,
+                               float* out) = 0;
+
+    // ---- LayerNorm without affine parameters over the last axis (src/*/layernorm.*)
+    // x, y are (rows, dim); mean, rstd are (rows).
+    virtual void layernorm_forward(int64_t rows, int64_t dim, const float* x, float* y, float* mean,
+                                   float* rstd) = 0;
+    // y (rows, dim), rstd (rows); xdot, ydot (K, rows, dim), ydot may alias xdot.
+    virtual void layernorm_jvp(int64_t rows, int64_t dim, int64_t tangents, const float* y, const float* rstd,
+                               const float* xdot, float* ydot) = 0;
+    // dx may alias dy.
+    virtual void layernorm_vjp(int64_t rows, int64_t dim, const float* y, const float* rstd, const float* dy,
+                               float* dx) = 0;
+
+    // ---- perturbed ReLU (src/*/relu.*): see fg_relu_jvp / fg_relu_backward in forwardgrad.h.
+    virtual void relu_jvp(int64_t count, int64_t tangents, const float* z, const float* residual,
+                          const float* zdot, const float* u, const float* residual_dot, float* a, float* adot) = 0;
+    virtual void relu_backward(int64_t count, const float* a, const float* da, float* dz) = 0;
+
+    // ---- local loss pieces (src/*/loss.*)
+    // logits (B, N), labels int32 (B) -> loss (B) (may be null), s = softmax - onehot (B, N).
+    // A label outside [0, N) makes that row's loss NaN and s zero (the op validates labels on upload paths).
+    virtual void softmax_xent(int64_t batch, int64_t classes, const float* logits, const int32_t* labels,
+                              float* loss, float* s) = 0;
+    // d[k,n,p,g] = scale * sum_{c in g} xdot[k,n,p,c] * v[n,c]; xdot (K,B,P,C), v (B,C), d (K,B,P,G).
+    virtual void group_dot(int64_t tangents, int64_t batch, int64_t patches, int64_t channels, int64_t groups,
+                           const float* xdot, const float* v, float scale, float* d) = 0;
+
+    // ---- estimators (src/*/estimators.*)
+    // gz[n,p,c] = (1/K) sum_k scale_k(n,p,c) * u[k,n,p,c] * [act[n,p,c] > 0]; mode FG_SCALE_*.
+    virtual void fga_scale(int32_t mode, int64_t tangents, int64_t batch, int64_t patches, int64_t channels,
+                           int64_t groups, const float* u, const float* act, const float* d, float* gz) = 0;
+    // see fg_fgw_grad in forwardgrad.h.
+    virtual void fgw_grad(int32_t slice_mode, int64_t count, int64_t cols, int64_t groups, int64_t rows,
+                          int64_t tangents, const float* v, const float* d, float* grad, bool accumulate) = 0;
+
+    // ---- optimizers (src/*/optim.*), one parameter tensor per call; see fg_optimizer_params.
+    // state2 is null for SGD. apply_decay selects weights (true) or biases (false).
+    virtual void optimizer_update(const fg_optimizer_params& hp, int64_t count, float* param, const float* grad,
+                                  float* state1, float* state2, bool apply_decay) = 0;
+
+    // ---- random tangents (src/*/random.*): see fg_random_normal in forwardgrad.h.
+    virtual void random_normal(float* out, uint64_t count, uint64_t seed, uint32_t step, uint32_t tensor_id) = 0;
+};
+
+}  // namespace fg

@@ -1,0 +1,142 @@
+#include "registry.h"
+
+#include <cstdlib>
+#include <mutex>
+#include <vector>
+
+#include "../cpu/cpu_backend.h"
+#include "error.h"
+
+#if defined(_WIN32)
+#include <windows.h>
+#else
+#include <dlfcn.h>
+#endif
+
+namespace fg {
+namespace {
+
+#if defined(_WIN32)
+const char* kPluginFile = "forwardgrad_cuda.dll";
+#elif defined(__APPLE__)
+const char* kPluginFile = "libforwardgrad_cuda.dylib";
+#else
+const char* kPluginFile = "libforwardgrad_cuda.so";
+#endif
+
+// The loaded plug-in; written once under std::call_once, immutable afterwards.
+struct Plugin {
+    fg_cuda_plugin_probe_fn probe = nullptr;
+    fg_cuda_plugin_create_fn create = nullptr;
+    std::string error;  // why it could not be loaded
+};
+
+std::string own_directory() {
+#if defined(_WIN32)
+    HMODULE module = nullptr;
+    char path[MAX_PATH] = {0};
+    if (GetModuleHandleExA(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS | GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT,
+                           reinterpret_cast<LPCSTR>(&own_directory), &module) &&
+        GetModuleFileNameA(module, path, MAX_PATH)) {
+        std::string p(path);
+        return p.substr(0, p.find_last_of("\\/") + 1);
+    }
+#else
+    Dl_info info{};
+    if (dladdr(reinterpret_cast<void*>(&own_directory), &info) && info.dli_fname) {
+        std::string p(info.dli_fname);
+        auto slash = p.find_last_of('/');
+        if (slash != std::string::npos) return p.substr(0, slash + 1);
+    }
+#endif
+    return "";
+}
+
+void* open_library(const std::string& path, std::string& error) {
+#if defined(_WIN32)
+    void* h = reinterpret_cast<void*>(LoadLibraryA(path.c_str()));
+    if (!h) error = "LoadLibrary failed with code " + std::to_string(GetLastError());
+    return h;
+#else
+    void* h = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        const char* e = dlerror();
+        error = e ? e : "dlopen failed";
+    }
+    return h;
+#endif
+}
+
+void* find_symbol(void* library, const char* name) {
+#if defined(_WIN32)
+    return reinterpret_cast<void*>(GetProcAddress(reinterpret_cast<HMODULE>(library), name));
+#else
+    return dlsym(library, name);
+#endif
+}
+
+const Plugin& plugin() {
+    static Plugin instance;
+    static std::once_flag once;
+    std::call_once(once, [] {
+        std::vector<std::string> candidates;
+        if (const char* env = std::getenv("FG_CUDA_PLUGIN")) candidates.emplace_back(env);
+        candidates.push_back(own_directory() + kPluginFile);
+        candidates.emplace_back(kPluginFile);  // the loader's search path
+        std::string tried;
+        for (const auto& path : candidates) {
+            std::string error;
+            void* library = open_library(path, error);
+            if (!library) {
+                tried += "\n  " + path + ": " + error;
+                continue;
+            }
+            instance.probe = reinterpret_cast<fg_cuda_plugin_probe_fn>(find_symbol(library, "fg_cuda_plugin_probe"));
+            instance.create =
+                reinterpret_cast<fg_cuda_plugin_create_fn>(find_symbol(library, "fg_cuda_plugin_create"));
+            if (instance.probe && instance.create) return;
+            tried += "\n  " + path + ": not a forwardgrad_cuda plug-in (entry points missing)";
+            instance.probe = nullptr;
+            instance.create = nullptr;
+        }
+        instance.error = std::string("the CUDA plug-in ") + kPluginFile +
+                         " could not be loaded (build with a CUDA toolkit, FG_CUDA=ON, and keep it next to the "
+                         "core library, or set FG_CUDA_PLUGIN). Tried:" +
+                         tried;
+    });
+    return instance;
+}
+
+}  // namespace
+
+bool probe_backend(int32_t backend, std::string& reason) {
+    if (backend == FG_BACKEND_CPU) return true;
+    if (backend != FG_BACKEND_CUDA) {
+        reason = "unknown backend " + std::to_string(backend) + " (use FG_BACKEND_CPU=0 or FG_BACKEND_CUDA=1)";
+        return false;
+    }
+    const Plugin& p = plugin();
+    if (!p.probe) {
+        reason = p.error;
+        return false;
+    }
+    char buffer[512] = {0};
+    if (p.probe(buffer, sizeof buffer)) return true;
+    reason = buffer;
+    return false;
+}
+
+std::unique_ptr<Backend> create_backend(const fg_context_options& options) {
+    if (options.backend == FG_BACKEND_CPU) return std::make_unique<CpuBackend>(options.cpu_threads);
+    if (options.backend != FG_BACKEND_CUDA)
+        invalid("options.backend is " + std::to_string(options.backend) + " (use FG_BACKEND_CPU=0 or FG_BACKEND_CUDA=1)");
+    const Plugin& p = plugin();
+    if (!p.create) fail(FG_ERR_UNSUPPORTED, p.error);
+    Backend* backend = nullptr;
+    char error[512] = {0};
+    fg_status status = p.create(options.device, &backend, error, sizeof error);
+    if (status != FG_OK || !backend) fail(status != FG_OK ? status : FG_ERR_INTERNAL, error);
+    return std::unique_ptr<Backend>(backend);
+}
+
+}  // namespace fg

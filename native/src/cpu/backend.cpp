@@ -1,0 +1,80 @@
+// CPU backend: memory, description. Primitive families live in their own files.
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <string>
+
+#include "../core/error.h"
+#include "cpu_backend.h"
+
+#if !defined(_WIN32)
+#include <unistd.h>
+#endif
+
+namespace fg {
+
+CpuBackend::CpuBackend(int32_t threads) : threads_(threads) {
+    if (threads > 0) cpu_gemm_set_threads(threads);
+}
+
+namespace {
+constexpr size_t kAlignment = 64;
+
+std::string cpu_model_name() {
+    std::ifstream cpuinfo("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(cpuinfo, line)) {
+        if (line.rfind("model name", 0) == 0) {
+            auto colon = line.find(':');
+            if (colon != std::string::npos) return line.substr(colon + 2);
+        }
+    }
+    return "CPU";
+}
+
+void copy_name(char* dst, size_t capacity, const std::string& s) {
+    size_t n = std::min(s.size(), capacity - 1);
+    std::memcpy(dst, s.data(), n);
+    dst[n] = '\0';
+}
+}  // namespace
+
+void CpuBackend::describe(fg_context_properties& out) {
+    copy_name(out.device_name, sizeof out.device_name, cpu_model_name());
+    copy_name(out.gemm_name, sizeof out.gemm_name, cpu_gemm_name());
+#if !defined(_WIN32)
+    long pages = sysconf(_SC_PHYS_PAGES), avail = sysconf(_SC_AVPHYS_PAGES), size = sysconf(_SC_PAGE_SIZE);
+    if (pages > 0 && size > 0) out.total_memory = static_cast<uint64_t>(pages) * static_cast<uint64_t>(size);
+    if (avail > 0 && size > 0) out.free_memory = static_cast<uint64_t>(avail) * static_cast<uint64_t>(size);
+#endif
+    if (threads_ > 0) out.cpu_threads = threads_;
+}
+
+void* CpuBackend::allocate(size_t bytes) {
+    size_t rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment;
+#if defined(_WIN32)
+    void* p = _aligned_malloc(rounded, kAlignment);
+#else
+    void* p = std::aligned_alloc(kAlignment, rounded);
+#endif
+    if (!p) fail(FG_ERR_OUT_OF_MEMORY, "host allocation of " + std::to_string(bytes) + " bytes failed");
+    return p;
+}
+
+void CpuBackend::deallocate(void* p) noexcept {
+#if defined(_WIN32)
+    _aligned_free(p);
+#else
+    std::free(p);
+#endif
+}
+
+void CpuBackend::upload(void* dst, const void* host_src, size_t bytes) { std::memcpy(dst, host_src, bytes); }
+void CpuBackend::download(void* host_dst, const void* src, size_t bytes) { std::memcpy(host_dst, src, bytes); }
+void CpuBackend::copy(void* dst, const void* src, size_t bytes) { std::memcpy(dst, src, bytes); }
+
+void CpuBackend::fill(float* dst, size_t count, float value) {
+    for (size_t i = 0; i < count; ++i) dst[i] = value;
+}
+
+}  // namespace fg
