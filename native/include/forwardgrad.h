@@ -228,7 +228,8 @@ FG_API fg_status fg_local_loss(fg_context* context, int64_t batch, int64_t patch
  * For FG_LAYER_TOKEN pass the token layer's own X (B, P, C) and its LN output in (B, P, C) layout.
  *   u is (K, B, P, C), act (B, P, C), d (K, B, P, G), zln (B, P, C), rstd (B*P), x the layer input
  *   (B*P, n_in); n_in is the layer's input width (C, or D_in for a block's first layer) and
- *   layer_groups the `groups` of fg_linear_backward (1 dense, G' group, P token).
+ *   layer_groups the `groups` of fg_linear_backward (1 dense, G' group, P token). A group layer's
+ *   LN is per group (METHOD.md section 3): then zln is viewed as (B*P*G', C/G') and rstd is (B*P*G').
  *   workspace: at least B*P*C floats, overwritten. dw/db may be NULL. */
 FG_API fg_status fg_fga_weight_grad(fg_context* context, int32_t kind, int32_t scale_mode, int64_t batch,
                                     int64_t patches, int64_t channels, int64_t groups, int64_t n_in,
@@ -272,6 +273,88 @@ typedef struct fg_optimizer_params {
 FG_API fg_status fg_optimizer_step(fg_context* context, const fg_optimizer_params* params, int32_t count,
                                    fg_buffer* const* parameters, fg_buffer* const* grads, fg_buffer* const* state1,
                                    fg_buffer* const* state2, const int32_t* decay);
+
+
+/* ---------------------------------------------------------------- LocalMixer model
+ * The LocalMixer of METHOD.md section 3 with every training method of section 4. The model owns
+ * its parameters and their gradients as buffers of its context (borrowed handles: valid while the
+ * model lives, never freed by the caller). Images are (B, H, W, C_in) float32, already normalised
+ * per channel; labels are int32 (B). */
+
+typedef struct fg_mixer fg_mixer;
+
+typedef struct fg_mixer_config {
+    uint32_t size;          /* sizeof(fg_mixer_config) */
+    int32_t image_height, image_width, image_channels;
+    int32_t classes;
+    int32_t blocks;         /* >= 1; block 0 has no token mixing and no residual */
+    int32_t grid;           /* patch grid n: P = n*n patches of (H/n) x (W/n) pixels */
+    int32_t channels;       /* C */
+    int32_t groups;         /* G, divides C */
+    int32_t pre_linear_ln;  /* 1: LN before each linear layer too */
+    int32_t inter_ln;       /* 1: LN on a block's output before its local loss */
+    uint64_t seed;          /* initialisation: N(0, s^2), s = min(2/sqrt(fan_in), 0.1); biases and final head 0 */
+} fg_mixer_config;
+
+typedef struct fg_param_info {
+    uint32_t size;          /* sizeof(fg_param_info), set by the caller */
+    int32_t rank;
+    int64_t shape[4];
+    int64_t elements;
+    int32_t is_weight;      /* 1: weight decay applies; 0: bias */
+    int32_t block;          /* block index, or -1 for the final classifier */
+    char name[64];          /* e.g. "block1.token.weight", "block0.head.bias", "final.weight" */
+} fg_param_info;
+
+#define FG_METHOD_BP 0      /* exact backprop of the final loss, end to end */
+#define FG_METHOD_LBP 1     /* backprop of final + all local losses, no stop-gradient */
+#define FG_METHOD_LGBP 2    /* backprop inside each block of its local loss, stop-gradient between blocks */
+#define FG_METHOD_FGW 3     /* weight perturbation, final loss */
+#define FG_METHOD_FGA 4     /* activity perturbation, final loss */
+#define FG_METHOD_LGFGW 5   /* weight perturbation, local losses */
+#define FG_METHOD_LGFGA 6   /* activity perturbation, local losses (the paper's method) */
+
+typedef struct fg_step_options {
+    uint32_t size;          /* sizeof(fg_step_options) */
+    int32_t method;         /* FG_METHOD_* */
+    int32_t tangents;       /* K >= 1 for forward-gradient methods (ignored by backprop methods) */
+    uint32_t step;          /* with seed, keys the Philox tangents of this step */
+    uint64_t seed;
+    float head_lr;          /* scale of the block heads' gradients (default 1.0) */
+    float last_layer_lr;    /* scale of the final classifier's gradient in local methods (default 0.1) */
+} fg_step_options;
+
+#define FG_MAX_BLOCKS 16
+
+typedef struct fg_step_stats {
+    uint32_t size;          /* sizeof(fg_step_stats), set by the caller */
+    float loss;             /* batch-mean cross-entropy of the final classifier */
+    float accuracy;         /* fraction of the batch the final classifier gets right */
+    int32_t blocks;
+    float block_loss[FG_MAX_BLOCKS]; /* batch-mean local loss of each block */
+    uint64_t workspace_bytes;        /* activation workspace this method needed for this batch */
+} fg_step_stats;
+
+FG_API fg_status fg_mixer_create(fg_context* context, const fg_mixer_config* config, fg_mixer** out_model);
+FG_API fg_status fg_mixer_free(fg_mixer* model);
+FG_API fg_status fg_mixer_param_count(fg_mixer* model, int32_t* out_tensors, int64_t* out_elements);
+FG_API fg_status fg_mixer_param_info(fg_mixer* model, int32_t index, fg_param_info* out_info);
+/* Borrowed handles of parameter `index` and of its gradient (same size). */
+FG_API fg_status fg_mixer_param(fg_mixer* model, int32_t index, fg_buffer** out_param, fg_buffer** out_grad);
+/* logits (B, classes) of the final classifier. */
+FG_API fg_status fg_mixer_forward(fg_mixer* model, int64_t batch, const fg_buffer* images, fg_buffer* logits);
+/* Fills every gradient buffer for one step of options->method and reports the losses. */
+FG_API fg_status fg_mixer_gradients(fg_mixer* model, int64_t batch, const fg_buffer* images, const fg_buffer* labels,
+                                    const fg_step_options* options, fg_step_stats* out_stats);
+/* Activation workspace bytes a step of `method` with `tangents` at `batch` needs. */
+FG_API fg_status fg_mixer_workspace_bytes(fg_mixer* model, int32_t method, int32_t tangents, int64_t batch,
+                                          uint64_t* out_bytes);
+/* Cosine similarity, per parameter tensor, between the method's estimate and the exact gradient of
+ * the method's own objective (LG-FG-* vs LG-BP, FG-* vs BP) on one batch; out_cosine has
+ * param_count entries. Leaves the gradient buffers holding the estimate. */
+FG_API fg_status fg_mixer_gradient_cosine(fg_mixer* model, int64_t batch, const fg_buffer* images,
+                                          const fg_buffer* labels, const fg_step_options* options,
+                                          float* out_cosine, int32_t capacity);
 
 #ifdef __cplusplus
 }

@@ -100,6 +100,12 @@ public:
     virtual void optimizer_update(const fg_optimizer_params& hp, int64_t count, float* param, const float* grad,
                                   float* state1, float* state2, bool apply_decay) = 0;
 
+    // ---- images to patches (src/*/patch.*)
+    // images (B, H, W, Cin) -> out (B, P, D) with P = grid^2 patches of ph = H/grid by pw = W/grid
+    // pixels, D = ph*pw*Cin in (h, w, c) order: out[b, py*grid+px, (i*pw+j)*Cin+c] = img[b, py*ph+i, px*pw+j, c].
+    virtual void patchify(int64_t batch, int64_t height, int64_t width, int64_t in_channels, int64_t grid,
+                          const float* images, float* out) = 0;
+
     // ---- random tangents (src/*/random.*): see fg_random_normal in forwardgrad.h.
     virtual void random_normal(float* out, uint64_t count, uint64_t seed, uint32_t step, uint32_t tensor_id) = 0;
 };

@@ -1,19 +1,71 @@
-// PLACEHOLDER: reduce primitives, not implemented yet.
-#include "../core/error.h"
+// Reductions and broadcasts over an (outer, mid, inner) view. The inner == 1 case (a bias over the
+// last axis) gets its own loop so the contiguous axis is the vectorised one.
+#include <vector>
+
 #include "cpu_backend.h"
 
 namespace fg {
 
+// y[o, j, i] += bias[j]
 void CpuBackend::add_bias(int64_t outer, int64_t mid, int64_t inner, float* y, const float* bias) {
-    fail(FG_ERR_UNSUPPORTED, "add_bias is not implemented yet");
+    if (inner == 1) {
+        for (int64_t o = 0; o < outer; ++o) {
+            float* row = y + o * mid;
+            for (int64_t j = 0; j < mid; ++j) row[j] += bias[j];
+        }
+        return;
+    }
+    for (int64_t o = 0; o < outer; ++o)
+        for (int64_t j = 0; j < mid; ++j) {
+            float* p = y + (o * mid + j) * inner;
+            const float bj = bias[j];
+            for (int64_t i = 0; i < inner; ++i) p[i] += bj;
+        }
 }
 
-void CpuBackend::sum_mid(int64_t outer, int64_t mid, int64_t inner, const float* x, float scale, float* out, bool accumulate) {
-    fail(FG_ERR_UNSUPPORTED, "sum_mid is not implemented yet");
+namespace {
+// Sum of n floats: 8 independent float lanes (vectorisable without reassociation), then double.
+double sum_row(const float* p, int64_t n) {
+    float lanes[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int l = 0; l < 8; ++l) lanes[l] += p[i + l];
+    double s = 0.0;
+    for (int l = 0; l < 8; ++l) s += lanes[l];
+    for (; i < n; ++i) s += p[i];
+    return s;
+}
+}  // namespace
+
+// out[j] = (accumulate ? out[j] : 0) + scale * sum_{o, i} x[o, j, i], summed in double so long
+// reductions (a bias gradient over B*P rows) stay accurate.
+void CpuBackend::sum_mid(int64_t outer, int64_t mid, int64_t inner, const float* x, float scale, float* out,
+                         bool accumulate) {
+    std::vector<double> acc(static_cast<size_t>(mid), 0.0);
+    if (inner == 1) {
+        for (int64_t o = 0; o < outer; ++o) {
+            const float* row = x + o * mid;
+            for (int64_t j = 0; j < mid; ++j) acc[j] += row[j];
+        }
+    } else {
+        for (int64_t o = 0; o < outer; ++o)
+            for (int64_t j = 0; j < mid; ++j) acc[j] += sum_row(x + (o * mid + j) * inner, inner);
+    }
+    for (int64_t j = 0; j < mid; ++j) {
+        const float v = static_cast<float>(scale * acc[j]);
+        out[j] = accumulate ? out[j] + v : v;
+    }
 }
 
+// out[o, j, i] = scale * v[o, i]
 void CpuBackend::broadcast_mid(int64_t outer, int64_t mid, int64_t inner, const float* v, float scale, float* out) {
-    fail(FG_ERR_UNSUPPORTED, "broadcast_mid is not implemented yet");
+    for (int64_t o = 0; o < outer; ++o) {
+        const float* src = v + o * inner;
+        for (int64_t j = 0; j < mid; ++j) {
+            float* dst = out + (o * mid + j) * inner;
+            for (int64_t i = 0; i < inner; ++i) dst[i] = scale * src[i];
+        }
+    }
 }
 
 }  // namespace fg

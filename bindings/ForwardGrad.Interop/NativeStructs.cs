@@ -1,0 +1,159 @@
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace ForwardGrad.Interop;
+
+/// <summary><c>fg_context_options</c>: how to create a context.</summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct FgContextOptions
+{
+    /// <summary>sizeof(fg_context_options); <see cref="Create"/> sets it.</summary>
+    public uint Size;
+
+    /// <summary>FG_BACKEND_CPU or FG_BACKEND_CUDA.</summary>
+    public int Backend;
+
+    /// <summary>CUDA device index; ignored on CPU.</summary>
+    public int Device;
+
+    /// <summary>BLAS / loop threads on CPU; 0 = library default.</summary>
+    public int CpuThreads;
+
+    /// <summary>Default seed for parameter initialisation and tangents.</summary>
+    public ulong Seed;
+
+    /// <summary>Options with <see cref="Size"/> filled in.</summary>
+    public static unsafe FgContextOptions Create(int backend, int device, int cpuThreads, ulong seed) => new()
+    {
+        Size = (uint)sizeof(FgContextOptions),
+        Backend = backend,
+        Device = device,
+        CpuThreads = cpuThreads,
+        Seed = seed,
+    };
+}
+
+/// <summary><c>fg_context_properties</c>: what a context reports about itself.</summary>
+[StructLayout(LayoutKind.Sequential)]
+public unsafe struct FgContextProperties
+{
+    /// <summary>Capacity of <see cref="DeviceName"/> and <see cref="GemmName"/> in bytes.</summary>
+    public const int NameCapacity = 128;
+
+    /// <summary>sizeof(fg_context_properties), set by the caller (<see cref="Create"/>).</summary>
+    public uint Size;
+
+    /// <summary>FG_BACKEND_CPU or FG_BACKEND_CUDA.</summary>
+    public int Backend;
+
+    /// <summary>CUDA device index (0 on CPU).</summary>
+    public int Device;
+
+    /// <summary>CPU threads the context was created with.</summary>
+    public int CpuThreads;
+
+    /// <summary>The context's default seed.</summary>
+    public ulong Seed;
+
+    /// <summary>Bytes: device memory on CUDA, physical memory on CPU.</summary>
+    public ulong TotalMemory;
+
+    /// <summary>Free bytes of the same memory.</summary>
+    public ulong FreeMemory;
+
+    /// <summary>Bytes held by this context's live buffers and workspaces.</summary>
+    public ulong LiveBytes;
+
+    /// <summary>Highest <see cref="LiveBytes"/> seen.</summary>
+    public ulong PeakBytes;
+
+    /// <summary>NUL-terminated UTF-8 device name.</summary>
+    public fixed byte DeviceName[NameCapacity];
+
+    /// <summary>NUL-terminated UTF-8 name of the GEMM implementation.</summary>
+    public fixed byte GemmName[NameCapacity];
+
+    /// <summary>An empty record with <see cref="Size"/> filled in, ready for <c>fg_context_info</c>.</summary>
+    public static FgContextProperties Create() => new() { Size = (uint)sizeof(FgContextProperties) };
+
+    /// <summary><see cref="DeviceName"/> as a string.</summary>
+    public readonly string DeviceNameString
+    {
+        get
+        {
+            fixed (byte* name = DeviceName)
+            {
+                return NativeText.FromFixedBuffer(name, NameCapacity);
+            }
+        }
+    }
+
+    /// <summary><see cref="GemmName"/> as a string.</summary>
+    public readonly string GemmNameString
+    {
+        get
+        {
+            fixed (byte* name = GemmName)
+            {
+                return NativeText.FromFixedBuffer(name, NameCapacity);
+            }
+        }
+    }
+}
+
+/// <summary><c>fg_optimizer_params</c>: hyper-parameters of one optimizer step.</summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct FgOptimizerParams
+{
+    /// <summary>sizeof(fg_optimizer_params); <see cref="Create"/> sets it.</summary>
+    public uint Size;
+
+    /// <summary>FG_OPT_SGD or FG_OPT_ADAMW.</summary>
+    public int Kind;
+
+    /// <summary>Learning rate.</summary>
+    public float LearningRate;
+
+    /// <summary>SGD momentum.</summary>
+    public float Momentum;
+
+    /// <summary>Weight decay.</summary>
+    public float WeightDecay;
+
+    /// <summary>SGD: 1 = decoupled decay, 0 = L2 added to the gradient. AdamW: always decoupled.</summary>
+    public int Decoupled;
+
+    /// <summary>AdamW first-moment decay.</summary>
+    public float Beta1;
+
+    /// <summary>AdamW second-moment decay.</summary>
+    public float Beta2;
+
+    /// <summary>AdamW epsilon.</summary>
+    public float Epsilon;
+
+    /// <summary>1-based step count, for Adam's bias correction.</summary>
+    public long Step;
+
+    /// <summary>Parameters of the given kind with <see cref="Size"/> filled in.</summary>
+    public static unsafe FgOptimizerParams Create(int kind) => new()
+    {
+        Size = (uint)sizeof(FgOptimizerParams),
+        Kind = kind,
+    };
+}
+
+/// <summary>Conversions of library-owned C strings.</summary>
+public static class NativeText
+{
+    /// <summary>Reads a NUL-terminated UTF-8 string owned by the library ("" for NULL).</summary>
+    public static string FromPointer(nint text) => text == 0 ? string.Empty : Marshal.PtrToStringUTF8(text) ?? string.Empty;
+
+    /// <summary>Reads a NUL-terminated UTF-8 string from a fixed-capacity buffer.</summary>
+    public static unsafe string FromFixedBuffer(byte* buffer, int capacity)
+    {
+        var bytes = new ReadOnlySpan<byte>(buffer, capacity);
+        int end = bytes.IndexOf((byte)0);
+        return Encoding.UTF8.GetString(end < 0 ? bytes : bytes[..end]);
+    }
+}

@@ -1,0 +1,174 @@
+// The LocalMixer model (METHOD.md section 3) and its training methods (section 4), built only from
+// fg::Backend primitives and fg::ops, so the same code runs on every backend.
+//
+// Shapes: B batch, P = grid^2 patches, C channels, G groups, c = C/G, R = B*P rows, K tangents,
+// S = (K+1)*R stacked rows (primal first, then tangent k in rows k*R..(k+1)*R-1), N classes.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "context.h"
+
+namespace fg::mixer {
+
+struct Dims {
+    int64_t H = 0, W = 0, Cin = 0, N = 0;  // image height, width, channels; classes
+    int64_t blocks = 0, grid = 0, P = 0;   // blocks, patch grid, patches
+    int64_t C = 0, G = 0, c = 0, Din = 0;  // channels, groups, channels per group, patch width
+    bool pre_ln = false, inter_ln = false;
+};
+
+// Throws invalid() naming the field and its value; fills `dims`.
+Dims validate_config(const fg_mixer_config* config);
+
+// Which layer a parameter belongs to.
+enum Role : int32_t { kToken, kChannel, kGroup, kHead, kFinal };
+
+struct Param {
+    fg_param_info info{};
+    int32_t role = kChannel;
+    fg_buffer* value = nullptr;
+    fg_buffer* grad = nullptr;
+    float* w() const { return static_cast<float*>(value->data); }
+    float* g() const { return static_cast<float*>(grad->data); }
+    int64_t count() const { return info.elements; }
+};
+
+// Index of each layer's weight in the parameter list; its bias follows it. -1: absent.
+struct BlockParams {
+    int32_t token = -1, channel = -1, group = -1, head = -1;
+};
+
+// One linear -> post-linear LN -> (+u) -> ReLU unit, in workspace memory.
+struct LayerActs {
+    float* xn = nullptr;       // (S, n) LN of the layer input [pre_linear_ln]
+    float* xn_rstd = nullptr;  // (R)
+    float* z = nullptr;        // (R, m) post-linear LN output, primal
+    float* z_rstd = nullptr;   // (R), or (R*G) for the per-group LN
+    float* u = nullptr;        // (K, R, m) activity noise [activity methods]
+    float* a = nullptr;        // (S, m) ReLU output stack
+};
+
+// One block's activations; group.a is the block output.
+struct BlockActs {
+    LayerActs token, channel, group;
+    float* on = nullptr;       // (S, C) LN(out) [inter_ln]
+    float* on_rstd = nullptr;  // (R)
+};
+
+// Carved from one allocation; which pieces exist depends on the method (mixer_workspace.cpp).
+struct Workspace {
+    std::vector<BlockActs> slots;  // one per block (BP, L-BP, FG-A) or two, alternating (local methods)
+    float* patches = nullptr;      // (R, Din)
+    float* h = nullptr;            // (S, C) linear output before its LN
+    float* ln_mean = nullptr;      // (R*G) LN means, never read back
+    float* xbar = nullptr;         // (B, C)
+    float* loss = nullptr;         // (B)
+    float* logits = nullptr;       // (B, N)
+    float* d = nullptr;            // (K, R, G) directional derivatives
+    float* gA = nullptr;           // (R, C) gradients / estimator scratch
+    float* gB = nullptr;
+    float* gC = nullptr;
+    float* gG = nullptr;
+    float* vw = nullptr;           // (K, backbone parameters) weight tangents [weight methods]
+};
+
+// The three linear units of a block (block 0 has no token layer).
+enum LayerIndex : int32_t { kTokenLayer, kChannelLayer, kGroupLayer };
+
+struct LayerSpec {
+    int32_t kind;             // FG_LAYER_*
+    int64_t n, m, groups;     // fg::ops::linear_* arguments
+    int64_t ln_rows, ln_dim;  // the post-linear LN: (R, C), or per group (R*G, c)
+    int32_t param;            // weight index; the bias follows
+};
+
+// A method value for fg_mixer_forward: primal only, one block alive at a time.
+constexpr int32_t kForwardOnly = -1;
+
+// What one call needs, fixed for the call.
+struct Run {
+    int32_t method = FG_METHOD_BP;
+    int64_t K = 0;  // stacked tangents (0 for backprop methods)
+    int64_t B = 0, R = 0, S = 0;
+    uint32_t step = 0;
+    uint64_t seed = 0;
+    float head_lr = 1.0f, last_lr = 0.1f;
+    const float* images = nullptr;
+    const int32_t* labels = nullptr;
+};
+
+bool is_backprop(int32_t method);
+bool is_activity(int32_t method);  // FG-A, LG-FG-A
+bool is_weight(int32_t method);    // FG-W, LG-FG-W
+bool is_local(int32_t method);     // stop-gradient between blocks: one block alive at a time
+
+}  // namespace fg::mixer
+
+struct fg_mixer {
+    fg_context* context = nullptr;
+    fg_mixer_config config{};
+    fg::mixer::Dims dims;
+    std::vector<fg::mixer::Param> params;
+    std::vector<fg::mixer::BlockParams> blocks;
+    int32_t final_w = -1;
+    int64_t backbone_elements = 0;  // token, channel and group parameters (the ones FG-W perturbs)
+
+    void* ws_data = nullptr;  // the step workspace, grown on demand, counted in live_bytes
+    size_t ws_capacity = 0;
+    fg::mixer::Workspace ws;
+
+    // Host copies of per-example losses and logits for the stats, sized once per batch size.
+    std::vector<float> host_loss, host_logits;
+    std::vector<int32_t> host_labels;
+
+    ~fg_mixer();
+};
+
+namespace fg::mixer {
+
+// mixer_model.cpp: parameters and their initialisation.
+void build_params(fg_mixer& m);
+void init_params(fg_mixer& m);
+
+// mixer_workspace.cpp: bytes a step of `method` needs (base == nullptr), or carve ws from base.
+size_t plan_workspace(const fg_mixer& m, int32_t method, int64_t K, int64_t B, char* base, Workspace* ws);
+// Grows the allocation if needed and carves m.ws for the run; returns the bytes the method uses.
+size_t prepare_workspace(fg_mixer& m, const Run& run);
+
+// mixer_forward.cpp
+// Block k's forward pass into `a`. x is the block input stack (S, C) (ignored for block 0, which
+// reads ws.patches); x_tan: its tangent rows are live (else the input is a stop-gradient).
+// Weight methods push the tangents in ws.vw through; activity methods draw noise into each u.
+void block_forward(fg_mixer& m, const Run& run, int64_t k, const float* x, bool x_tan, BlockActs& a);
+// The feature the block's local loss sees: out, or LN(out) with inter_ln.
+const float* block_feature(const fg_mixer& m, const BlockActs& a);
+LayerSpec layer_spec(const fg_mixer& m, int64_t R, int64_t k, int32_t layer);
+// The primal input of block k's `layer` (x: the block input, unused by block 0).
+const float* layer_input(const fg_mixer& m, int64_t k, int32_t layer, const float* x, const BlockActs& a);
+// Patchifies the images into ws.patches.
+void load_patches(fg_mixer& m, const Run& run);
+// Fused local loss of a head on x (B,P,C) (xdot (K,B,P,C) or null), writing ws.loss/ws.logits,
+// d (K,B,P,groups) if d, the head gradient times grad_scale if want_head, dx (B,P,C) if dx.
+// Returns the batch-mean loss (downloads ws.loss).
+float head_loss(fg_mixer& m, const Run& run, int32_t head_w, int64_t groups, const float* x, const float* xdot,
+                float* d, bool want_head, float grad_scale, float* dx);
+// Final classifier loss and accuracy into stats (downloads the logits); arguments as head_loss.
+void final_loss(fg_mixer& m, const Run& run, const float* x, const float* xdot, float* d, float grad_scale,
+                float* dx, fg_step_stats& stats);
+// Offset in ws.vw of the (K, count) weight tangents of backbone parameter `param`.
+int64_t tangent_offset(const fg_mixer& m, int64_t K, int32_t param);
+// Philox tensor ids.
+uint32_t noise_id(int64_t block, int32_t layer);
+uint32_t tangent_id(int32_t param);
+
+// mixer_backprop.cpp: BP, L-BP, LG-BP.
+void backprop_gradients(fg_mixer& m, const Run& run, fg_step_stats& stats);
+// mixer_forwardgrad.cpp: FG-A, LG-FG-A, FG-W, LG-FG-W.
+void forward_gradients(fg_mixer& m, const Run& run, fg_step_stats& stats);
+
+// mixer_api.cpp helpers shared by the methods.
+void scale_in_place(fg_context& c, float* x, int64_t count, float scale);
+
+}  // namespace fg::mixer

@@ -1,0 +1,149 @@
+// LocalMixer forward pass with stacked tangents: activity noise (FG-A), weight tangents (FG-W) or
+// none (K = 0, the backprop methods), plus the local losses and the final classifier.
+#include "mixer.h"
+#include "ops.h"
+#include "ops_loss.h"
+
+namespace fg::mixer {
+
+uint32_t noise_id(int64_t block, int32_t layer) { return 0x10000u + static_cast<uint32_t>(block) * 4u + layer; }
+uint32_t tangent_id(int32_t param) { return 0x20000u + static_cast<uint32_t>(param); }
+
+int64_t tangent_offset(const fg_mixer& m, int64_t K, int32_t param) {
+    int64_t off = 0;
+    for (int32_t i = 0; i < param; ++i) {
+        const Param& p = m.params[static_cast<size_t>(i)];
+        if (p.role == kToken || p.role == kChannel || p.role == kGroup) off += K * p.count();
+    }
+    return off;
+}
+
+void load_patches(fg_mixer& m, const Run& run) {
+    const Dims& d = m.dims;
+    m.context->be().patchify(run.B, d.H, d.W, d.Cin, d.grid, run.images, m.ws.patches);
+}
+
+namespace {
+
+// x (S, n) -> L.a (S, m):  [xn = LN(x)] ; h = xn W + b ; z = LN(h) ; a = ReLU(z + u + residual).
+// x_tan: x's tangent rows are live; otherwise they are zero and only x's primal rows are read.
+void layer_forward(fg_mixer& m, const Run& run, int64_t block, int32_t layer, const LayerSpec& sp, const float* x,
+                   bool x_tan, const float* residual, bool res_tan, LayerActs& L) {
+    fg_context& c = *m.context;
+    Backend& be = c.be();
+    Workspace& ws = m.ws;
+    const int64_t R = run.R, K = run.K, n = sp.n, mo = sp.m;
+    const Param& W = m.params[static_cast<size_t>(sp.param)];
+    const Param& b = m.params[static_cast<size_t>(sp.param) + 1];
+    x_tan = x_tan && K > 0;
+    const float* xin = x;
+    if (m.dims.pre_ln) {
+        be.layernorm_forward(R, n, x, L.xn, ws.ln_mean, L.xn_rstd);
+        if (x_tan) be.layernorm_jvp(R, n, K, L.xn, L.xn_rstd, x + R * n, L.xn + R * n);
+        xin = L.xn;
+    }
+    const float* vw = ws.vw ? ws.vw + tangent_offset(m, K, sp.param) : nullptr;
+    const float* vb = ws.vw ? ws.vw + tangent_offset(m, K, sp.param + 1) : nullptr;
+    float* h = ws.h;  // (S, m)
+    if (x_tan) {
+        ops::linear_jvp(c, sp.kind, R, n, mo, sp.groups, K, xin, W.w(), b.w(), vw, h);
+    } else {
+        // Zero input tangents: a primal-only GEMM, plus X Wdot_k when weights are perturbed.
+        ops::linear_jvp(c, sp.kind, R, n, mo, sp.groups, 0, xin, W.w(), b.w(), nullptr, h);
+        if (vw)
+            for (int64_t k = 0; k < K; ++k)
+                ops::linear_jvp(c, sp.kind, R, n, mo, sp.groups, 0, xin, vw + k * W.count(), nullptr, nullptr,
+                                h + (k + 1) * R * mo);
+    }
+    if (vb)
+        for (int64_t k = 0; k < K; ++k) {
+            float* hk = h + (k + 1) * R * mo;
+            if (sp.kind == FG_LAYER_TOKEN)
+                be.add_bias(R / sp.groups, sp.groups, n, hk, vb + k * b.count());  // (S, P, C) += vb[q]
+            else
+                be.add_bias(R, mo, 1, hk, vb + k * b.count());
+        }
+    const bool h_tan = x_tan || vw;
+    be.layernorm_forward(sp.ln_rows, sp.ln_dim, h, L.z, ws.ln_mean, L.z_rstd);
+    if (h_tan) be.layernorm_jvp(sp.ln_rows, sp.ln_dim, K, L.z, L.z_rstd, h + R * mo, h + R * mo);
+    if (L.u) be.random_normal(L.u, static_cast<uint64_t>(K * R * mo), run.seed, run.step, noise_id(block, layer));
+    be.relu_jvp(R * mo, K, L.z, residual, h_tan ? h + R * mo : nullptr, L.u,
+                res_tan && K > 0 ? residual + R * mo : nullptr, L.a, L.a + R * mo);
+}
+
+}  // namespace
+
+LayerSpec layer_spec(const fg_mixer& m, int64_t R, int64_t k, int32_t layer) {
+    const Dims& d = m.dims;
+    const BlockParams& bp = m.blocks[static_cast<size_t>(k)];
+    if (layer == kTokenLayer)  // (B, P, C) mixed over P by one P x P matrix; LN over C
+        return {FG_LAYER_TOKEN, d.C, d.C, d.P, R, d.C, bp.token};
+    if (layer == kChannelLayer) return {FG_LAYER_DENSE, k == 0 ? d.Din : d.C, d.C, 1, R, d.C, bp.channel};
+    return {FG_LAYER_GROUP, d.C, d.C, d.G, R * d.G, d.c, bp.group};  // LN over each group's c channels
+}
+
+const float* layer_input(const fg_mixer& m, int64_t k, int32_t layer, const float* x, const BlockActs& a) {
+    if (layer == kTokenLayer) return x;
+    if (layer == kChannelLayer) return k == 0 ? m.ws.patches : a.token.a;
+    return a.channel.a;
+}
+
+void block_forward(fg_mixer& m, const Run& run, int64_t k, const float* x, bool x_tan, BlockActs& a) {
+    const Dims& d = m.dims;
+    const int64_t R = run.R, C = d.C;
+    if (k >= 1)
+        layer_forward(m, run, k, kTokenLayer, layer_spec(m, R, k, kTokenLayer), x, x_tan, nullptr, false, a.token);
+    // block 0 reads the images (no tangent); later layers always carry the tangents they got.
+    layer_forward(m, run, k, kChannelLayer, layer_spec(m, R, k, kChannelLayer),
+                  layer_input(m, k, kChannelLayer, x, a), k >= 1, nullptr, false, a.channel);
+    // block k >= 1 adds the residual before the last ReLU.
+    layer_forward(m, run, k, kGroupLayer, layer_spec(m, R, k, kGroupLayer), a.channel.a, true,
+                  k >= 1 ? x : nullptr, k >= 1 && x_tan, a.group);
+    if (d.inter_ln) {
+        Backend& be = m.context->be();
+        be.layernorm_forward(R, C, a.group.a, a.on, m.ws.ln_mean, a.on_rstd);
+        if (run.K > 0) be.layernorm_jvp(R, C, run.K, a.on, a.on_rstd, a.group.a + R * C, a.on + R * C);
+    }
+}
+
+const float* block_feature(const fg_mixer& m, const BlockActs& a) { return m.dims.inter_ln ? a.on : a.group.a; }
+
+float head_loss(fg_mixer& m, const Run& run, int32_t head_w, int64_t groups, const float* x, const float* xdot,
+                float* d, bool want_head, float grad_scale, float* dx) {
+    fg_context& c = *m.context;
+    const Dims& dm = m.dims;
+    Param& W = m.params[static_cast<size_t>(head_w)];
+    Param& b = m.params[static_cast<size_t>(head_w) + 1];
+    const bool tangents = d && xdot && run.K > 0;
+    ops::local_loss(c, run.B, dm.P, dm.C, groups, dm.N, tangents ? run.K : 0, x, tangents ? xdot : nullptr, W.w(),
+                    b.w(), run.labels, m.ws.loss, m.ws.logits, tangents ? d : nullptr, want_head ? W.g() : nullptr,
+                    want_head ? b.g() : nullptr, dx);
+    if (want_head) {
+        scale_in_place(c, W.g(), W.count(), grad_scale);
+        scale_in_place(c, b.g(), b.count(), grad_scale);
+    }
+    m.host_loss.resize(static_cast<size_t>(run.B));
+    c.be().download(m.host_loss.data(), m.ws.loss, m.host_loss.size() * sizeof(float));
+    double sum = 0;
+    for (float l : m.host_loss) sum += l;
+    return static_cast<float>(sum / static_cast<double>(run.B));
+}
+
+void final_loss(fg_mixer& m, const Run& run, const float* x, const float* xdot, float* d, float grad_scale, float* dx,
+                fg_step_stats& stats) {
+    stats.loss = head_loss(m, run, m.final_w, 1, x, xdot, d, true, grad_scale, dx);
+    const int64_t N = m.dims.N;
+    m.host_logits.resize(static_cast<size_t>(run.B * N));
+    m.context->be().download(m.host_logits.data(), m.ws.logits, m.host_logits.size() * sizeof(float));
+    int64_t right = 0;
+    for (int64_t n = 0; n < run.B; ++n) {
+        const float* l = m.host_logits.data() + n * N;
+        int64_t best = 0;
+        for (int64_t j = 1; j < N; ++j)
+            if (l[j] > l[best]) best = j;
+        right += best == m.host_labels[static_cast<size_t>(n)];
+    }
+    stats.accuracy = static_cast<float>(right) / static_cast<float>(run.B);
+}
+
+}  // namespace fg::mixer

@@ -1,0 +1,113 @@
+// Forward-gradient methods: activity perturbation (FG-A, LG-FG-A) and weight perturbation
+// (FG-W, LG-FG-W). One forward pass with K stacked tangents gives every directional derivative;
+// no backward pass through the network is run.
+#include "mixer.h"
+#include "ops.h"
+
+namespace fg::mixer {
+
+namespace {
+
+// Activity perturbation of one layer: G_Z = fga_scale(u, act, d) (R, C); the exact VJP of the
+// post-linear LN (per group for the group layer); dW, db = linear backward with no dx.
+void fga_layer(fg_mixer& m, const Run& run, int64_t k, int32_t layer, int32_t mode, int64_t d_groups, const float* d,
+               const float* x, const BlockActs& a) {
+    fg_context& c = *m.context;
+    Backend& be = c.be();
+    const LayerSpec sp = layer_spec(m, run.R, k, layer);
+    const LayerActs& L = layer == kTokenLayer ? a.token : layer == kChannelLayer ? a.channel : a.group;
+    const Param& W = m.params[static_cast<size_t>(sp.param)];
+    const Param& b = m.params[static_cast<size_t>(sp.param) + 1];
+    float* gz = m.ws.gA;
+    be.fga_scale(mode, run.K, run.B, m.dims.P, m.dims.C, d_groups, L.u, L.a, d, gz);
+    be.layernorm_vjp(sp.ln_rows, sp.ln_dim, L.z, L.z_rstd, gz, gz);
+    const float* xin = m.dims.pre_ln ? L.xn : layer_input(m, k, layer, x, a);
+    ops::linear_backward(c, sp.kind, run.R, sp.n, sp.m, sp.groups, xin, W.w(), gz, nullptr, W.g(), b.g(), false);
+}
+
+// All layers of block k from one d: global (FG-A: d (K,B,P,1), every unit uses sum_p d) or the
+// block's own local losses (LG-FG-A: d (K,B,P,G); channel/group units use their group's d, token
+// units their patch's sum over groups).
+void fga_block(fg_mixer& m, const Run& run, int64_t k, const float* x, const BlockActs& a, bool global) {
+    const int64_t dg = global ? 1 : m.dims.G;
+    if (k >= 1) fga_layer(m, run, k, kTokenLayer, global ? FG_SCALE_GLOBAL : FG_SCALE_PATCH, dg, m.ws.d, x, a);
+    fga_layer(m, run, k, kChannelLayer, global ? FG_SCALE_GLOBAL : FG_SCALE_GROUP, dg, m.ws.d, x, a);
+    fga_layer(m, run, k, kGroupLayer, global ? FG_SCALE_GLOBAL : FG_SCALE_GROUP, dg, m.ws.d, x, a);
+}
+
+// Weight perturbation estimate of one parameter from ws.d: (1/K) sum_k D_k(slice) V_k.
+void fgw_param(fg_mixer& m, const Run& run, int32_t index, int32_t slice, int64_t cols, int64_t d_groups) {
+    const Param& p = m.params[static_cast<size_t>(index)];
+    m.context->be().fgw_grad(slice, p.count(), cols, d_groups, run.R, run.K,
+                             m.ws.vw + tangent_offset(m, run.K, index), m.ws.d, p.g(), false);
+}
+
+// LG-FG-W slices: a channel column / group block / bias entry belongs to its output group; the
+// token layer mixes patches of every group, so it uses the sum over groups.
+void fgw_block_local(fg_mixer& m, const Run& run, int64_t k) {
+    const Dims& d = m.dims;
+    const BlockParams& bp = m.blocks[static_cast<size_t>(k)];
+    if (bp.token >= 0) {
+        fgw_param(m, run, bp.token, FG_WSLICE_ALL, d.P, d.G);
+        fgw_param(m, run, bp.token + 1, FG_WSLICE_ALL, d.P, d.G);
+    }
+    fgw_param(m, run, bp.channel, FG_WSLICE_COLUMNS, d.C, d.G);
+    fgw_param(m, run, bp.channel + 1, FG_WSLICE_COLUMNS, d.C, d.G);
+    fgw_param(m, run, bp.group, FG_WSLICE_LEADING, d.c, d.G);
+    fgw_param(m, run, bp.group + 1, FG_WSLICE_COLUMNS, d.C, d.G);
+}
+
+void draw_weight_tangents(fg_mixer& m, const Run& run) {
+    for (size_t i = 0; i < m.params.size(); ++i) {
+        const Param& p = m.params[i];
+        if (p.role != kToken && p.role != kChannel && p.role != kGroup) continue;
+        const int32_t index = static_cast<int32_t>(i);
+        m.context->be().random_normal(m.ws.vw + tangent_offset(m, run.K, index),
+                                      static_cast<uint64_t>(run.K * p.count()), run.seed, run.step, tangent_id(index));
+    }
+}
+
+}  // namespace
+
+void forward_gradients(fg_mixer& m, const Run& run, fg_step_stats& stats) {
+    Workspace& ws = m.ws;
+    const int64_t blocks = m.dims.blocks, RC = run.R * m.dims.C;
+    const bool local = run.method == FG_METHOD_LGFGA || run.method == FG_METHOD_LGFGW;
+    const bool activity = is_activity(run.method);
+    if (!activity) draw_weight_tangents(m, run);
+    // FG-A keeps every block (the estimates need the final d); the others one block at a time.
+    auto slot = [&](int64_t k) -> BlockActs& {
+        return ws.slots[static_cast<size_t>(run.method == FG_METHOD_FGA ? k : k % 2)];
+    };
+    const float* x = nullptr;
+    for (int64_t k = 0; k < blocks; ++k) {
+        BlockActs& a = slot(k);
+        block_forward(m, run, k, x, !local && k >= 1, a);
+        const float* feat = block_feature(m, a);
+        // Local methods take d (K,B,P,G) from the block's loss; heads always get their exact gradient.
+        stats.block_loss[k] = head_loss(m, run, m.blocks[static_cast<size_t>(k)].head, m.dims.G, feat,
+                                        local ? feat + RC : nullptr, local ? ws.d : nullptr, true, run.head_lr,
+                                        nullptr);
+        if (run.method == FG_METHOD_LGFGA) fga_block(m, run, k, x, a, false);
+        if (run.method == FG_METHOD_LGFGW) fgw_block_local(m, run, k);
+        x = a.group.a;
+    }
+    if (local) {
+        final_loss(m, run, x, nullptr, nullptr, run.last_lr, nullptr, stats);
+        return;
+    }
+    // Global: d (K,B,P,1) of the final loss, whose classifier gets its plain exact gradient.
+    final_loss(m, run, x, x + RC, ws.d, 1.0f, nullptr, stats);
+    if (activity) {
+        for (int64_t k = 0; k < blocks; ++k)
+            fga_block(m, run, k, k >= 1 ? slot(k - 1).group.a : nullptr, slot(k), true);
+        return;
+    }
+    for (size_t i = 0; i < m.params.size(); ++i) {
+        const Param& p = m.params[i];
+        if (p.role == kToken || p.role == kChannel || p.role == kGroup)
+            fgw_param(m, run, static_cast<int32_t>(i), FG_WSLICE_ALL, p.count(), 1);
+    }
+}
+
+}  // namespace fg::mixer

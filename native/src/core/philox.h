@@ -1,0 +1,63 @@
+// Philox4x32-10 (Salmon et al., SC'11, as in Random123) and the normal numbers of
+// fg_random_normal. Header-only so the CPU backend and the CUDA kernels compile the very same
+// arithmetic: element i of a stream is a pure function of (seed, step, tensor_id, i).
+#pragma once
+#include <cmath>
+#include <cstdint>
+
+#if defined(__CUDACC__)
+#define FG_HD __host__ __device__
+#else
+#define FG_HD
+#endif
+
+namespace fg::philox {
+
+struct Block {
+    uint32_t v[4];
+};
+
+constexpr uint32_t kMul0 = 0xD2511F53u, kMul1 = 0xCD9E8D57u;
+constexpr uint32_t kWeyl0 = 0x9E3779B9u, kWeyl1 = 0xBB67AE85u;
+
+FG_HD inline uint32_t mulhi(uint32_t a, uint32_t b) {
+#if defined(__CUDA_ARCH__)
+    return __umulhi(a, b);
+#else
+    return static_cast<uint32_t>((static_cast<uint64_t>(a) * b) >> 32);
+#endif
+}
+
+FG_HD inline Block single_round(Block c, uint32_t k0, uint32_t k1) {
+    const uint32_t hi0 = mulhi(kMul0, c.v[0]), lo0 = kMul0 * c.v[0];
+    const uint32_t hi1 = mulhi(kMul1, c.v[2]), lo1 = kMul1 * c.v[2];
+    return Block{{hi1 ^ c.v[1] ^ k0, lo1, hi0 ^ c.v[3] ^ k1, lo0}};
+}
+
+// Ten rounds; the key is bumped by the Weyl constants between rounds.
+FG_HD inline Block philox4x32_10(Block counter, uint32_t k0, uint32_t k1) {
+    for (int r = 0; r < 10; ++r) {
+        counter = single_round(counter, k0, k1);
+        k0 += kWeyl0;
+        k1 += kWeyl1;
+    }
+    return counter;
+}
+
+// (w + 0.5) * 2^-32: in (0, 1), never 0, so log() stays finite.
+FG_HD inline double uniform(uint32_t w) { return (static_cast<double>(w) + 0.5) * 2.3283064365386962890625e-10; }
+
+// The four normals of block b = i / 4: Box-Muller on (w0, w1) -> lanes 0, 1 and (w2, w3) -> lanes 2, 3.
+FG_HD inline void normal4(uint64_t seed, uint32_t step, uint32_t tensor_id, uint64_t block, float out[4]) {
+    const Block counter{{static_cast<uint32_t>(block), static_cast<uint32_t>(block >> 32), step, tensor_id}};
+    const Block w = philox4x32_10(counter, static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32));
+    constexpr double kTwoPi = 6.283185307179586476925286766559;
+    for (int pair = 0; pair < 2; ++pair) {
+        const double r = sqrt(-2.0 * log(uniform(w.v[2 * pair])));
+        const double theta = kTwoPi * uniform(w.v[2 * pair + 1]);
+        out[2 * pair] = static_cast<float>(r * cos(theta));
+        out[2 * pair + 1] = static_cast<float>(r * sin(theta));
+    }
+}
+
+}  // namespace fg::philox

@@ -1,0 +1,74 @@
+using ForwardGrad.Cli;
+using ForwardGrad.Cli.Commands;
+
+namespace ForwardGrad.Tests;
+
+[TestFixture]
+public sealed class CliTests
+{
+    private static (int ExitCode, string Output, string Error) Run(params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        int exitCode = Program.Run(args, output, error);
+        return (exitCode, output.ToString(), error.ToString());
+    }
+
+    [Test]
+    public void Info_PrintsVersionsBackendsAndGemm()
+    {
+        var (exitCode, output, error) = Run("info");
+        Assert.That(exitCode, Is.EqualTo(ExitCodes.Success), error);
+        Assert.Multiple(() =>
+        {
+            Assert.That(output, Does.Contain($"forwardgrad {Backends.LibraryVersion}"));
+            Assert.That(output, Does.Contain($"ABI version:  {Backends.LibraryAbiVersion} (bindings: {Backends.BindingsAbiVersion})"));
+            Assert.That(output, Does.Contain("cpu: available"));
+            Assert.That(output, Does.Contain($"gemm:         {Context.Cpu().Info.GemmName}"));
+        });
+
+        var (cudaAvailable, reason) = Backends.Probe(Backend.Cuda);
+        Assert.That(output, cudaAvailable
+            ? Does.Contain("cuda: available")
+            : Does.Contain("cuda: not available: " + reason.Split('\n')[0].Trim()));
+    }
+
+    [TestCase("--help")]
+    [TestCase("info", "--help")]
+    [TestCase("help", "info")]
+    public void Help_GoesToOutputAndSucceeds(params string[] args)
+    {
+        var (exitCode, output, _) = Run(args);
+        Assert.That(exitCode, Is.EqualTo(ExitCodes.Success));
+        Assert.That(output, Does.Contain("--verbose").Or.Contain("info"));
+    }
+
+    [Test]
+    public void UnknownVerb_IsAUsageError()
+    {
+        var (exitCode, output, error) = Run("frobnicate");
+        Assert.That(exitCode, Is.EqualTo(ExitCodes.Usage));
+        Assert.That(error, Does.Contain("frobnicate"));
+        Assert.That(output, Is.Empty);
+    }
+
+    [Test]
+    public void FailingCommand_PrintsOneReadableLine_StackTraceOnlyWhenVerbose()
+    {
+        using var quietError = new StringWriter();
+        int quiet = CommandRunner.Execute(new UnregisteredOptions(), TextWriter.Null, quietError);
+        Assert.That(quiet, Is.EqualTo(ExitCodes.Failure));
+        string first = quietError.ToString().Split('\n')[0];
+        Assert.That(first, Does.StartWith("fgrad: error: ").And.Contain("No command is registered"));
+        Assert.That(quietError.ToString(), Does.Not.Contain(" at "));
+
+        using var verboseError = new StringWriter();
+        int verbose = CommandRunner.Execute(new UnregisteredOptions { Verbose = true }, TextWriter.Null, verboseError);
+        Assert.That(verbose, Is.EqualTo(ExitCodes.Failure));
+        Assert.That(verboseError.ToString(), Does.Contain(" at "));
+    }
+
+    private sealed class UnregisteredOptions : CommandOptions
+    {
+    }
+}
