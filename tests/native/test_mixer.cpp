@@ -175,6 +175,14 @@ TEST(Mixer, FreeReleasesEverythingAndAcceptsNull) {
     EXPECT_EQ(fg_mixer_free(nullptr), FG_OK);
     Context c;
     {
+        Mixer m(c, tiny_config());
+        EXPECT_GT(c.live_bytes(), 0u);
+    }
+    EXPECT_EQ(c.live_bytes(), 0u);
+    // After steps, what stays is only the context's own scratch (shared by all ops), the same
+    // after one model as after two.
+    uint64_t after[2] = {0, 0};
+    for (uint64_t& left : after) {
         Mixer m(c, tiny_config(1, 1));
         ASSERT_NE(m.m, nullptr);
         Batch b(c, m.cfg, 5, 2);
@@ -182,9 +190,16 @@ TEST(Mixer, FreeReleasesEverythingAndAcceptsNull) {
             fg_step_options o = step_options(method, 3);
             FG_ASSERT_OK(fg_mixer_gradients(m, 5, b.img, b.lab, &o, nullptr));
         }
-        EXPECT_GT(c.live_bytes(), 0u);
+        Buffer logits(c, 5 * 3 * 4);
+        FG_ASSERT_OK(fg_mixer_forward(m, 5, b.img, logits));
+        uint64_t ws = 0;
+        FG_ASSERT_OK(fg_mixer_workspace_bytes(m, FG_METHOD_LGBP, 1, 5, &ws));
+        m.~Mixer();
+        m.m = nullptr;
+        left = c.live_bytes();
+        EXPECT_LT(left, ws);
     }
-    EXPECT_EQ(c.live_bytes(), 0u);
+    EXPECT_EQ(after[0], after[1]);
     // The model keeps its context alive.
     fg_context_options co{sizeof co, FG_BACKEND_CPU, 0, 0, 1};
     fg_context* ctx = nullptr;
@@ -267,8 +282,12 @@ TEST(Mixer, GradientCosine) {
     auto estimate = m.grads();
     for (int32_t i = 0; i < n; ++i) {
         fg_param_info p = m.info(i);
+        const std::string name = p.name;
+        // The LN over C removes the token bias: its exact gradient is rounding noise.
+        if (name.find("token.bias") != std::string::npos) continue;
         // Heads and the final classifier are exact in both; 512 tangents make the rest close.
-        EXPECT_GT(cos[static_cast<size_t>(i)], std::string(p.name).find("head") != std::string::npos || p.block < 0 ? 0.9999f : 0.8f) << p.name;
+        const bool exact = name.find("head") != std::string::npos || p.block < 0;
+        EXPECT_GT(cos[static_cast<size_t>(i)], exact ? 0.9999f : 0.8f) << name;
     }
     // The buffers hold the estimate: the same step through fg_mixer_gradients gives the same numbers.
     FG_ASSERT_OK(fg_mixer_gradients(m, 4, b.img, b.lab, &o, nullptr));

@@ -213,13 +213,12 @@ INSTANTIATE_TEST_SUITE_P(Methods, MixerFiniteDifferences,
 
 struct ConvCase {
     int32_t method, exact, tangents;
-    double min_cosine;
 };
 
 class MixerEstimatorConvergence : public ::testing::TestWithParam<ConvCase> {};
 
 // The mean of many estimates approaches the exact gradient of the method's objective, tensor by
-// tensor, and its error shrinks as more estimates are averaged.
+// tensor, and its error shrinks as more estimates are averaged (K tangents per step, 1 vs 16 steps).
 TEST_P(MixerEstimatorConvergence, MeanOfEstimatesConvergesToExactGradient) {
     const ConvCase cc = GetParam();
     Context c;
@@ -234,8 +233,18 @@ TEST_P(MixerEstimatorConvergence, MeanOfEstimatesConvergesToExactGradient) {
     const int32_t n = m.count();
     std::vector<Vec> sum(n);
     for (int32_t i = 0; i < n; ++i) sum[i].assign(exact[i].size(), 0.0);
-    const int steps_small = 4, steps_large = 64;
-    std::vector<double> err_small(n), err_large(n), cos_large(n);
+    const int steps_small = 1, steps_large = 16;
+    // Tensors whose mean must converge: not the exact heads, not the token bias (it shifts all C
+    // channels of a patch alike, which the LN over C removes: its exact gradient is rounding
+    // noise).
+    std::vector<bool> checked(n);
+    for (int32_t i = 0; i < n; ++i) {
+        const std::string name = m.info(i).name;
+        checked[i] = name.find("head") == std::string::npos && m.info(i).block >= 0 &&
+                     name.find("token.bias") == std::string::npos;
+    }
+    double err_small = 0, err_large = 0, norm = 0;
+    std::vector<double> cos_large(n), err_exact(n);
     for (int s = 1; s <= steps_large; ++s) {
         fg_step_options o = step_options(cc.method, cc.tangents, static_cast<uint32_t>(s));
         FG_ASSERT_OK(fg_mixer_gradients(m, 3, b.img, b.lab, &o, nullptr));
@@ -243,48 +252,48 @@ TEST_P(MixerEstimatorConvergence, MeanOfEstimatesConvergesToExactGradient) {
         for (int32_t i = 0; i < n; ++i)
             for (size_t j = 0; j < g[i].size(); ++j) sum[i][j] += g[i][j];
         if (s != steps_small && s != steps_large) continue;
+        double e = 0;
+        norm = 0;
         for (int32_t i = 0; i < n; ++i) {
             Vec mean(sum[i].size()), want(exact[i].begin(), exact[i].end());
-            double e = 0, nw = 0;
+            double ei = 0;
             for (size_t j = 0; j < mean.size(); ++j) {
                 mean[j] = sum[i][j] / s;
-                e += (mean[j] - want[j]) * (mean[j] - want[j]);
-                nw += want[j] * want[j];
+                ei += (mean[j] - want[j]) * (mean[j] - want[j]);
+                if (checked[i]) norm += want[j] * want[j];
             }
-            (s == steps_small ? err_small : err_large)[i] = std::sqrt(e / nw);
-            if (s == steps_large) cos_large[i] = cosine(mean, want);
+            if (checked[i]) e += ei;
+            if (s == steps_large) cos_large[i] = cosine(mean, want), err_exact[i] = ei;
         }
+        (s == steps_small ? err_small : err_large) = std::sqrt(e / norm);
     }
+    // 16x more samples: the backbone's error should fall about 4x; allow 1.7x (heavy tails).
+    EXPECT_LT(err_large, 0.6 * err_small);
     for (int32_t i = 0; i < n; ++i) {
-        fg_param_info p = m.info(i);
-        const std::string name = p.name;
-        if (name.find("head") != std::string::npos || p.block < 0) {
-            EXPECT_LT(err_large[i], 1e-5) << name << ": heads and the final classifier are exact";
-            continue;
-        }
-        // 16x more samples: the error should fall about 4x; allow 2x.
-        EXPECT_LT(err_large[i], 0.5 * err_small[i]) << name;
-        EXPECT_GT(cos_large[i], cc.min_cosine) << name << " (relative error " << err_large[i] << ")";
+        const std::string name = m.info(i).name;
+        if (name.find("head") != std::string::npos || m.info(i).block < 0)
+            EXPECT_LT(err_exact[i], 1e-10) << name << ": heads and the final classifier are exact";
+        else if (checked[i])
+            EXPECT_GT(cos_large[i], 0.9) << name;
     }
 }
 
 INSTANTIATE_TEST_SUITE_P(Methods, MixerEstimatorConvergence,
-                         ::testing::Values(ConvCase{FG_METHOD_LGFGA, FG_METHOD_LGBP, 32, 0.9},
-                                           ConvCase{FG_METHOD_FGA, FG_METHOD_BP, 32, 0.9},
-                                           ConvCase{FG_METHOD_LGFGW, FG_METHOD_LGBP, 128, 0.9},
-                                           ConvCase{FG_METHOD_FGW, FG_METHOD_BP, 128, 0.9}),
+                         ::testing::Values(ConvCase{FG_METHOD_LGFGA, FG_METHOD_LGBP, 512},
+                                           ConvCase{FG_METHOD_FGA, FG_METHOD_BP, 4096},
+                                           ConvCase{FG_METHOD_LGFGW, FG_METHOD_LGBP, 4096},
+                                           ConvCase{FG_METHOD_FGW, FG_METHOD_BP, 8192}),
                          [](const auto& info) { return method_name(info.param.method); });
 
 // ---------------------------------------------------------------- training
 
 class MixerTraining : public ::testing::TestWithParam<int32_t> {};
 
-// A separable problem: the class picks which quadrant of the 4x4 image is bright.
+// A separable problem: the class picks which pixel of every 2x2 patch is bright.
 TEST_P(MixerTraining, SgdStepsLowerTheLoss) {
     const int32_t method = GetParam();
     Context c;
     fg_mixer_config cfg = tiny_config();
-    cfg.blocks = 1;
     cfg.channels = 16;
     cfg.groups = 4;
     Mixer m(c, cfg);
@@ -296,8 +305,8 @@ TEST_P(MixerTraining, SgdStepsLowerTheLoss) {
     for (int64_t n = 0; n < B; ++n) {
         labels[n] = static_cast<int32_t>(n % 3);
         for (int64_t i = 0; i < 16; ++i) {
-            const int64_t quadrant = (i / 4 / 2) * 2 + (i % 4) / 2;
-            images[n * 16 + i] = noise[n * 16 + i] + (quadrant == labels[n] ? 1.0f : -0.3f);
+            const int64_t pixel = (i / 4 % 2) * 2 + i % 2;
+            images[n * 16 + i] = noise[n * 16 + i] + (pixel == labels[n] ? 1.0f : -0.3f);
         }
     }
     Buffer img(c, images), lab(c, labels);
@@ -309,7 +318,6 @@ TEST_P(MixerTraining, SgdStepsLowerTheLoss) {
         o.last_layer_lr = 1.0f;
         FG_ASSERT_OK(fg_mixer_gradients(m, B, img, lab, &o, &st));
         if (step == 0) first = st.loss, first_block = st.block_loss[0];
-        printf("step %u loss %f block %f\n", step, st.loss, st.block_loss[0]);
         for (int32_t i = 0; i < m.count(); ++i) {
             auto p = m.get(i);
             auto g = m.get(i, true);

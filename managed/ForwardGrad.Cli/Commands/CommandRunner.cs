@@ -32,6 +32,18 @@ public static class CommandRunner
             DllNotFoundException missing => missing.Message,
             _ => $"{exception.GetType().Name}: {exception.Message}",
         };
-        return message.ReplaceLineEndings(" ").Trim();
+        // Multi-line messages (a list of paths tried, say) become "head: item; item; item".
+        var line = new System.Text.StringBuilder();
+        foreach (string part in message.ReplaceLineEndings("\n").Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (line.Length > 0)
+            {
+                line.Append(line[^1] == ':' ? " " : "; ");
+            }
+
+            line.Append(part);
+        }
+
+        return line.ToString();
     }
 }

@@ -6,6 +6,7 @@ public static class CommandTable
     private static readonly Dictionary<Type, Func<CommandOptions, TextWriter, int>> Commands = new()
     {
         [typeof(InfoOptions)] = Bind(new InfoCommand()),
+        [typeof(DataOptions)] = Bind(new DataCommand()),
     };
 
     /// <summary>The options types, in the order the help lists them.</summary>

@@ -42,8 +42,10 @@ void fgw_param(fg_mixer& m, const Run& run, int32_t index, int32_t slice, int64_
                              m.ws.vw + tangent_offset(m, run.K, index), m.ws.d, p.g(), false);
 }
 
-// LG-FG-W slices: a channel column / group block / bias entry belongs to its output group; the
-// token layer mixes patches of every group, so it uses the sum over groups.
+// LG-FG-W slices: a group block and its bias entries feed only their own group (its LN is per
+// group), so they use that group's d. The channel layer is followed by an LN over all C channels,
+// which spreads every column into every group, and the token layer mixes every group of a patch:
+// both use the sum over groups (slicing them by group would bias the estimate).
 void fgw_block_local(fg_mixer& m, const Run& run, int64_t k) {
     const Dims& d = m.dims;
     const BlockParams& bp = m.blocks[static_cast<size_t>(k)];
@@ -51,8 +53,8 @@ void fgw_block_local(fg_mixer& m, const Run& run, int64_t k) {
         fgw_param(m, run, bp.token, FG_WSLICE_ALL, d.P, d.G);
         fgw_param(m, run, bp.token + 1, FG_WSLICE_ALL, d.P, d.G);
     }
-    fgw_param(m, run, bp.channel, FG_WSLICE_COLUMNS, d.C, d.G);
-    fgw_param(m, run, bp.channel + 1, FG_WSLICE_COLUMNS, d.C, d.G);
+    fgw_param(m, run, bp.channel, FG_WSLICE_ALL, d.C, d.G);
+    fgw_param(m, run, bp.channel + 1, FG_WSLICE_ALL, d.C, d.G);
     fgw_param(m, run, bp.group, FG_WSLICE_LEADING, d.c, d.G);
     fgw_param(m, run, bp.group + 1, FG_WSLICE_COLUMNS, d.C, d.G);
 }

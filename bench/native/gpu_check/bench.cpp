@@ -1,0 +1,235 @@
+// fg_gpu_bench: linear-layer kernels at the paper's layer shapes, plain std::chrono timing.
+//   fused     one fg_linear_jvp over the (K+1)*R stacked rows (wdot = NULL, as in FG-A)
+//   separate  K+1 calls of the K = 0 layer op, one per pass (one GEMM / batched GEMM each)
+//   BP        a backprop layer step: forward (K = 0) + fg_linear_backward (dX, dW, db)
+//   peak      one large square fg_gemm: the machine's FP32 GEMM rate the others are compared to
+// Each time is the median of N runs after a warm-up, with fg_context_synchronize before the clock
+// stops. Nothing here asserts on time. CUDA runs first (when available), then CPU; CPU cases above
+// --cpu-max-gflop per call are skipped (they take seconds each on a CPU).
+// Usage: fg_gpu_bench [--quick] [--backend cpu|cuda|all] [--cpu-max-gflop X]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "forwardgrad.h"
+
+namespace {
+
+struct Layer {
+    const char* config;
+    const char* name;
+    int32_t kind;
+    int64_t patches, n, m, groups;  // rows of X = batch * patches
+};
+
+// METHOD.md section 3 configs: S/1/1, M/1/16, M/8/16, L/8/64 (token layers: n = m = C, groups = P).
+const Layer kLayers[] = {
+    {"S/1/1", "dense 784->256", FG_LAYER_DENSE, 1, 784, 256, 1},
+    {"M/1/16", "dense 784->512", FG_LAYER_DENSE, 1, 784, 512, 1},
+    {"M/1/16", "group 512 G16", FG_LAYER_GROUP, 1, 512, 512, 16},
+    {"M/8/16", "dense 512->512", FG_LAYER_DENSE, 64, 512, 512, 1},
+    {"M/8/16", "group 512 G16", FG_LAYER_GROUP, 64, 512, 512, 16},
+    {"M/8/16", "token P64 C512", FG_LAYER_TOKEN, 64, 512, 512, 64},
+    {"L/8/64", "dense 2048->2048", FG_LAYER_DENSE, 64, 2048, 2048, 1},
+    {"L/8/64", "group 2048 G64", FG_LAYER_GROUP, 64, 2048, 2048, 64},
+    {"L/8/64", "token P64 C2048", FG_LAYER_TOKEN, 64, 2048, 2048, 64},
+};
+
+int64_t weight_count(const Layer& l) { return l.kind == FG_LAYER_TOKEN ? l.groups * l.groups : l.n * l.m / l.groups; }
+int64_t bias_count(const Layer& l) { return l.kind == FG_LAYER_TOKEN ? l.groups : l.m; }
+// Flops of one forward pass over `rows` rows.
+double layer_flops(const Layer& l, int64_t rows) {
+    return l.kind == FG_LAYER_TOKEN ? 2.0 * rows * l.groups * l.n : 2.0 * rows * l.n * l.m / l.groups;
+}
+
+struct Options {
+    bool quick = false;
+    bool cpu = true, cuda = true;
+    double cpu_max_gflop = 2.0;
+    double target_ms = 200;  // timed runs per case: about this long in total
+    int min_reps = 3, max_reps = 20;
+};
+
+// A device buffer of `floats` N(0, 1) values (freed on scope exit).
+struct Buf {
+    fg_buffer* b = nullptr;
+    Buf(fg_context* c, int64_t floats, uint32_t id) {
+        if (fg_buffer_alloc(c, uint64_t(floats) * 4, &b) == FG_OK) fg_random_normal(c, b, floats, 1, 0, id);
+        else b = nullptr;
+    }
+    ~Buf() { fg_buffer_free(b); }
+    Buf(const Buf&) = delete;
+    Buf& operator=(const Buf&) = delete;
+    operator fg_buffer*() const { return b; }
+};
+
+double now_ms() {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// Median wall time of f() in ms, synchronised; < 0 when a call fails (the message is printed).
+double median_ms(fg_context* c, const std::function<fg_status()>& f, const Options& o) {
+    auto timed = [&]() -> double {
+        const double t0 = now_ms();
+        fg_status s = f();
+        if (s == FG_OK) s = fg_context_synchronize(c);
+        if (s != FG_OK) {
+            std::printf("    error: %s: %s\n", fg_status_string(s), fg_last_error());
+            return -1;
+        }
+        return now_ms() - t0;
+    };
+    if (timed() < 0) return -1;  // warm-up: plug-in kernels, cuBLAS heuristics, page faults
+    const double first = timed();
+    if (first < 0) return -1;
+    const int reps = std::clamp(int(o.target_ms / std::max(first, 1e-3)), o.min_reps, o.max_reps);
+    std::vector<double> t;
+    for (int i = 0; i < reps; ++i) {
+        const double ms = timed();
+        if (ms < 0) return -1;
+        t.push_back(ms);
+    }
+    std::nth_element(t.begin(), t.begin() + t.size() / 2, t.end());
+    return t[t.size() / 2];
+}
+
+double gflops(double flops, double ms) { return ms > 0 ? flops / (ms * 1e6) : 0; }
+
+// One large square FP32 GEMM.
+double peak_gflops(fg_context* c, int64_t n, const Options& o) {
+    Buf a(c, n * n, 1), b(c, n * n, 2), y(c, n * n, 3);
+    const double ms = median_ms(c, [&] { return fg_gemm(c, FG_NO_TRANS, FG_NO_TRANS, n, n, n, 1.0f, a, b, 0.0f, y); }, o);
+    const double g = gflops(2.0 * n * n * n, ms);
+    std::printf("peak: fg_gemm %lldx%lldx%lld FP32: %.3f ms, %.1f GFLOP/s\n\n", (long long)n, (long long)n, (long long)n,
+                ms, g);
+    return g;
+}
+
+std::string fmt(const char* f, double v) {
+    char s[32];
+    std::snprintf(s, sizeof s, f, v);
+    return s;
+}
+
+void run_backend(int32_t backend, const Options& o) {
+    const bool is_cpu = backend == FG_BACKEND_CPU;
+    const char* be = is_cpu ? "cpu" : "cuda";
+    fg_context_options co{sizeof(fg_context_options), backend, 0, 0, 1};
+    fg_context* c = nullptr;
+    if (fg_context_create(&co, &c) != FG_OK) {
+        std::printf("## %s: context failed: %s\n\n", be, fg_last_error());
+        return;
+    }
+    fg_context_properties p{};
+    p.size = sizeof p;
+    fg_context_info(c, &p);
+    std::printf("## %s: %s, GEMM %s\n", be, p.device_name, p.gemm_name);
+    if (!is_cpu) std::printf("FP32 throughout: cuBLAS default math mode (TF32 tensor cores not enabled by the ABI).\n");
+    const int64_t peak_n = is_cpu ? (o.quick ? 1024 : 2048) : (o.quick ? 4096 : 8192);
+    const double peak = peak_gflops(c, peak_n, o);
+
+    std::printf("| backend | config | layer | B | K | fused ms | fused GFLOP/s | fused %% peak | separate ms | "
+                "separate GFLOP/s | BP ms | BP GFLOP/s | fused/separate | fused/BP |\n");
+    std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+    const double cap = is_cpu ? o.cpu_max_gflop * 1e9 : 1e300;
+    const std::vector<int64_t> batches = o.quick ? std::vector<int64_t>{100} : std::vector<int64_t>{100, 256};
+    const std::vector<int64_t> ks = o.quick ? std::vector<int64_t>{1, 4} : std::vector<int64_t>{1, 2, 4, 8};
+    const int64_t kmax = ks.back();
+    int skipped = 0;
+    for (const Layer& l : kLayers)
+        for (int64_t batch : batches) {
+            const int64_t R = batch * l.patches;
+            const double f1 = layer_flops(l, R);
+            if (2 * f1 > cap) {  // not even K = 1 fits the CPU budget
+                skipped += int(ks.size());
+                continue;
+            }
+            // Stacked buffers sized for the largest K; smaller K use their front.
+            Buf xx(c, (kmax + 1) * R * l.n, 10), yy(c, (kmax + 1) * R * l.m, 11), w(c, weight_count(l), 12),
+                b(c, bias_count(l), 13), dy(c, R * l.m, 14), dx(c, R * l.n, 15), dw(c, weight_count(l), 16),
+                db(c, bias_count(l), 17);
+            std::vector<Buf*> xs, ys;  // separate (R, n) / (R, m) buffers per pass
+            for (int64_t k = 0; k <= kmax; ++k) {
+                xs.push_back(new Buf(c, R * l.n, uint32_t(20 + k)));
+                ys.push_back(new Buf(c, R * l.m, uint32_t(40 + k)));
+            }
+            double bp_ms = -1;
+            if (3 * f1 <= cap)
+                bp_ms = median_ms(c, [&] {
+                    fg_status s = fg_linear_jvp(c, l.kind, R, l.n, l.m, l.groups, 0, xs[0]->b, w, b, nullptr, ys[0]->b);
+                    return s != FG_OK ? s : fg_linear_backward(c, l.kind, R, l.n, l.m, l.groups, xs[0]->b, w, dy, dx, dw, db, 0);
+                }, o);
+            for (int64_t K : ks) {
+                const double flops = (K + 1) * f1;
+                if (flops > cap) {
+                    ++skipped;
+                    continue;
+                }
+                const double fused = median_ms(c, [&] {
+                    return fg_linear_jvp(c, l.kind, R, l.n, l.m, l.groups, K, xx, w, b, nullptr, yy);
+                }, o);
+                const double sep = median_ms(c, [&] {
+                    for (int64_t k = 0; k <= K; ++k) {  // the bias goes to the primal pass only
+                        fg_status s = fg_linear_jvp(c, l.kind, R, l.n, l.m, l.groups, 0, xs[k]->b, w, k == 0 ? b.b : nullptr,
+                                                    nullptr, ys[k]->b);
+                        if (s != FG_OK) return s;
+                    }
+                    return fg_status(FG_OK);
+                }, o);
+                std::printf("| %s | %s | %s | %lld | %lld | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", be, l.config,
+                            l.name, (long long)batch, (long long)K, fmt("%.3f", fused).c_str(),
+                            fmt("%.1f", gflops(flops, fused)).c_str(),
+                            fmt("%.0f%%", 100 * gflops(flops, fused) / std::max(peak, 1e-9)).c_str(),
+                            fmt("%.3f", sep).c_str(), fmt("%.1f", gflops(flops, sep)).c_str(),
+                            bp_ms > 0 ? fmt("%.3f", bp_ms).c_str() : "-",
+                            bp_ms > 0 ? fmt("%.1f", gflops(3 * f1, bp_ms)).c_str() : "-",
+                            fused > 0 && sep > 0 ? fmt("%.2f", fused / sep).c_str() : "-",
+                            fused > 0 && bp_ms > 0 ? fmt("%.2f", fused / bp_ms).c_str() : "-");
+            }
+            for (Buf* q : xs) delete q;
+            for (Buf* q : ys) delete q;
+        }
+    if (skipped)
+        std::printf("\n%s: %d cases above %.1f GFLOP per call skipped (--cpu-max-gflop)\n", be, skipped, o.cpu_max_gflop);
+    std::printf("\nfused/separate and fused/BP are time ratios (< 1: fused is faster). FLOPs: fused and separate "
+                "(K+1) forward passes, BP 3 (forward, dX, dW).\n\n");
+    fg_context_free(c);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Options o;
+    for (int i = 1; i < argc; ++i) {
+        if (!std::strcmp(argv[i], "--quick")) o.quick = true;
+        else if (!std::strcmp(argv[i], "--backend") && i + 1 < argc) {
+            const std::string v = argv[++i];
+            o.cpu = v == "cpu" || v == "all";
+            o.cuda = v == "cuda" || v == "all";
+        } else if (!std::strcmp(argv[i], "--cpu-max-gflop") && i + 1 < argc) o.cpu_max_gflop = std::atof(argv[++i]);
+        else {
+            std::fprintf(stderr, "usage: %s [--quick] [--backend cpu|cuda|all] [--cpu-max-gflop X]\n", argv[0]);
+            return 2;
+        }
+    }
+    if (o.quick) {
+        o.target_ms = 30, o.min_reps = 2, o.max_reps = 5;
+        o.cpu_max_gflop = std::min(o.cpu_max_gflop, 0.5);
+    }
+    std::setvbuf(stdout, nullptr, _IOLBF, 0);
+    std::printf("fg_gpu_bench %s (%s)\n\n", fg_version(), o.quick ? "quick" : "full");
+    int32_t available = 0;
+    char reason[512] = {0};
+    fg_backend_probe(FG_BACKEND_CUDA, &available, reason, sizeof reason);
+    if (o.cuda) {
+        if (available) run_backend(FG_BACKEND_CUDA, o);
+        else std::printf("## cuda: not available: %s\n\n", reason);
+    }
+    if (o.cpu) run_backend(FG_BACKEND_CPU, o);
+    return 0;
+}
