@@ -85,7 +85,7 @@ cmd_build() { cmd_native; cmd_managed; }
 cmd_test() {
   cmd_build
   local log_dir="$BUILD_DIR/test-logs"; mkdir -p "$log_dir"
-  local cpass=0 cfail=0 npass=0 nfail=0 nskip=0 status=0
+  local cpass=0 cfail=0 cskip=0 npass=0 nfail=0 nskip=0 status=0
   step "ctest"
   set +e
   (cd "$BUILD_DIR" && ctest --output-on-failure -j 2) 2>&1 | tee "$log_dir/ctest.log"
@@ -95,13 +95,14 @@ cmd_test() {
   if [ -n "$line" ]; then
     local total; total=$(sed -E 's/.*out of ([0-9]+).*/\1/' <<<"$line")
     cfail=$(sed -E 's/.*, ([0-9]+) tests? failed.*/\1/' <<<"$line")
-    cpass=$((total - cfail))
+    cskip=$(grep -c '(Skipped)$' "$log_dir/ctest.log" || true)
+    cpass=$((total - cfail - cskip))
   fi
   [ "$crc" -ne 0 ] && status=1
   step "dotnet test"
   set +e
   FG_NATIVE_PATH="$BUILD_DIR/lib" dotnet test "$ROOT/ForwardGradNative.sln" -c "$CONFIG" --no-build -nologo \
-    --logger "console;verbosity=normal" 2>&1 | tee "$log_dir/dotnet-test.log"
+    2>&1 | tee "$log_dir/dotnet-test.log"
   local drc=${PIPESTATUS[0]}
   set -e
   while read -r f p s; do nfail=$((nfail + f)); npass=$((npass + p)); nskip=$((nskip + s)); done < <(
@@ -110,8 +111,8 @@ cmd_test() {
   [ "$drc" -ne 0 ] && status=1
   CURRENT_STEP="test summary"
   echo
-  echo "ctest: $cpass passed, $cfail failed; NUnit: $npass passed, $nfail failed, $nskip skipped"
-  echo "$((cpass + npass)) passed, $((cfail + nfail)) failed"
+  echo "ctest: $cpass passed, $cfail failed, $cskip skipped; NUnit: $npass passed, $nfail failed, $nskip skipped"
+  echo "$((cpass + npass)) passed, $((cfail + nfail)) failed, $((cskip + nskip)) skipped"
   return $status
 }
 

@@ -12,6 +12,10 @@
  *  - Tensors are fg_buffer objects holding float32 (labels: int32) in row-major order,
  *    owned by one context (host memory on CPU, device memory on CUDA). An operation
  *    checks that every buffer belongs to its context and is large enough.
+ *  - A context is used by one thread at a time (like a CUDA stream); two contexts on two threads
+ *    are independent. Outputs may not alias inputs unless an op says so.
+ *  - live_bytes counts the context's buffers and its reusable scratch space (grown by composite ops
+ *    and kept until the context is freed).
  *  - Shape comments use B batch, P patches, C channels, G groups, K tangents,
  *    R rows (any leading dimensions flattened), N classes.
  *  - Stacked tangents: an argument written "XX is ((K+1)*R, n)" holds the primal X in its
@@ -163,7 +167,8 @@ FG_API fg_status fg_linear_jvp(fg_context* context, int32_t kind, int64_t rows, 
 
 /* Backward of Y = X W + b: dX = dY W^T (if dx), dW (+)= X^T dY (if dw), db (+)= sum_r dY (if db).
  * accumulate = 0 overwrites dW/db, 1 adds to them; dX is always overwritten.
- *   X is (R, n), dY is (R, m), dX is (R, n). Any of dx, dw, db may be NULL. */
+ *   X is (R, n), dY is (R, m), dX is (R, n). Any of dx, dw, db may be NULL; x is needed only
+ *   when dw is given and w only when dx is given. */
 FG_API fg_status fg_linear_backward(fg_context* context, int32_t kind, int64_t rows, int64_t n, int64_t m,
                                     int64_t groups, const fg_buffer* x, const fg_buffer* w, const fg_buffer* dy,
                                     fg_buffer* dx, fg_buffer* dw, fg_buffer* db, int32_t accumulate);

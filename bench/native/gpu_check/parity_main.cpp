@@ -1,6 +1,7 @@
 // fg_gpu_parity: every op of the C ABI on CPU vs CUDA, one table row per case.
 // Exit 0: all rows pass; 1: a row failed; 77: no usable CUDA backend here (ctest: SKIPPED).
-// Usage: fg_gpu_parity [--filter SUBSTRING] [--device N]
+// Usage: fg_gpu_parity [--filter SUBSTRING] [--device N] [--cpu-vs-cpu]
+//   --cpu-vs-cpu  runs the "CUDA" side on a second CPU context: checks the harness itself anywhere
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -147,11 +148,13 @@ using namespace parity;
 int main(int argc, char** argv) {
     const char* filter = "";
     int32_t device = 0;
+    bool cpu_vs_cpu = false;
     for (int i = 1; i < argc; ++i) {
         if (!std::strcmp(argv[i], "--filter") && i + 1 < argc) filter = argv[++i];
         else if (!std::strcmp(argv[i], "--device") && i + 1 < argc) device = std::atoi(argv[++i]);
+        else if (!std::strcmp(argv[i], "--cpu-vs-cpu")) cpu_vs_cpu = true;
         else {
-            std::fprintf(stderr, "usage: %s [--filter SUBSTRING] [--device N]\n", argv[0]);
+            std::fprintf(stderr, "usage: %s [--filter SUBSTRING] [--device N] [--cpu-vs-cpu]\n", argv[0]);
             return 2;
         }
     }
@@ -160,14 +163,15 @@ int main(int argc, char** argv) {
     int32_t available = 0;
     char reason[512] = {0};
     fg_status ps = fg_backend_probe(FG_BACKEND_CUDA, &available, reason, sizeof reason);
-    if (ps != FG_OK || !available) {
+    if (!cpu_vs_cpu && (ps != FG_OK || !available)) {
         std::printf("no CUDA device: %s\n", ps != FG_OK ? fg_last_error() : reason);
         return 77;
     }
 
     Env env;
     for (int s = 0; s < 2; ++s) {
-        fg_context_options o{sizeof(fg_context_options), s == CPU ? FG_BACKEND_CPU : FG_BACKEND_CUDA, device, 0, 1};
+        const int32_t backend = s == CPU || cpu_vs_cpu ? FG_BACKEND_CPU : FG_BACKEND_CUDA;
+        fg_context_options o{sizeof(fg_context_options), backend, device, 0, 1};
         fg_status st = fg_context_create(&o, &env.ctx[s]);
         if (st != FG_OK) {
             // The probe said yes, so this is a failure, not a skip.
@@ -180,7 +184,7 @@ int main(int argc, char** argv) {
         fg_context_properties p{};
         p.size = sizeof p;
         fg_context_info(env.ctx[s], &p);
-        std::printf("%s context: %s, GEMM %s\n", s == CPU ? "cpu " : "cuda", p.device_name, p.gemm_name);
+        std::printf("%s context: %s, GEMM %s\n", s == CPU ? "reference" : "checked  ", p.device_name, p.gemm_name);
     }
     std::printf("\n| %-22s | %-44s | %-9s | %-9s | %-22s | %s |\n", "op", "case", "max abs", "max rel", "tolerance",
                 "result");

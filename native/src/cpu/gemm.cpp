@@ -34,7 +34,7 @@ const char* cpu_gemm_name() {
         auto config = openblas_symbol<char* (*)()>("openblas_get_config");
         auto threads = openblas_symbol<int (*)()>("openblas_get_num_threads");
         if (config) {
-            std::string s = std::string("OpenBLAS ") + config();
+            std::string s = config();  // "OpenBLAS 0.3.21 DYNAMIC_ARCH ..."
             while (!s.empty() && s.back() == ' ') s.pop_back();
             return s;
         }
