@@ -365,7 +365,8 @@ function Invoke-Bench {
     if (Test-Path -LiteralPath $c -PathType Leaf) { $exe = $c; break }
   }
   if ($exe) {
-    $ba = @('--benchmark_min_time=0.05s')
+    # A plain number: Debian's Google Benchmark 1.7 rejects '0.05s'; 1.8+ accepts both.
+    $ba = @('--benchmark_min_time=0.05')
     if ($env:BENCH_FILTER) { $ba += "--benchmark_filter=$env:BENCH_FILTER" }
     $env:FG_NATIVE_PATH = Get-NativeLibDir
     if ($OnWindows) { Add-ToPath $env:FG_NATIVE_PATH }

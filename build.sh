@@ -3,7 +3,7 @@
 #   ./build.sh deps [--cuda]   install what is missing (apt-get; sudo when not root)
 #   ./build.sh build           CMake Release build of native/ + dotnet build
 #   ./build.sh test            build, then ctest and dotnet test; ends with "N passed, M failed"
-#   ./build.sh run [args]      the main job (fgrad train with its defaults; args go to fgrad)
+#   ./build.sh run [args]      the main job: fgrad train with its defaults (or: ./build.sh run <fgrad args>)
 #   ./build.sh bench           short native + managed benchmarks
 #   ./build.sh data            fetch the real data sets that reach this machine into data/
 # Environment: BUILD_DIR (default build), FG_CUDA (AUTO|ON|OFF, default AUTO), CONFIG (Release).
@@ -80,7 +80,8 @@ cmd_managed() {
   dotnet build "$ROOT/ForwardGradNative.sln" -c "$CONFIG" -nologo -v q
 }
 
-cmd_build() { cmd_native; cmd_managed; }
+# Installs what is missing first (a no-op once everything is there), so `run` and `test` work on a fresh machine.
+cmd_build() { cmd_deps; cmd_native; cmd_managed; }
 
 cmd_test() {
   cmd_build
@@ -138,15 +139,18 @@ cmd_data() {
 
 cmd_run() {
   cmd_build
+  cmd_data
   step "run"
-  FG_NATIVE_PATH="$BUILD_DIR/lib" fgrad "${@:-info}"
+  # No arguments: the main job (fgrad train's defaults: LG-FG-A, M/1/16, MNIST sample, CPU).
+  if [ $# -eq 0 ]; then set -- train; fi
+  FG_NATIVE_PATH="$BUILD_DIR/lib" FG_DATA_DIR="$DATA_DIR" fgrad "$@"
 }
 
 cmd_bench() {
   cmd_build
   step "bench (native)"
   if [ -x "$BUILD_DIR/bench/native/fg_bench" ]; then
-    "$BUILD_DIR/bench/native/fg_bench" --benchmark_min_time=0.05s ${BENCH_FILTER:+--benchmark_filter="$BENCH_FILTER"}
+    "$BUILD_DIR/bench/native/fg_bench" --benchmark_min_time=0.05 ${BENCH_FILTER:+--benchmark_filter="$BENCH_FILTER"}
   else
     echo "native benchmarks not built (Google Benchmark missing? run ./build.sh deps)"
   fi

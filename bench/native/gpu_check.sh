@@ -112,8 +112,13 @@ record() {
     echo "== $1: $2 (${STEP_SECS}s, $3)"
     if [ "${4:-}" = failed ]; then
         FAILED+=("$1")
-        echo "---- last lines of $3"
-        tail -n 30 "$3" 2>/dev/null | sed 's/^/    /'
+        if grep -q '^    FAIL' "$3" 2>/dev/null; then  # parity: the failed rows, not the tail
+            echo "---- failed rows in $3"
+            grep -h '^    ' "$3" | head -n 40
+        else
+            echo "---- last lines of $3"
+            tail -n 30 "$3" 2>/dev/null | sed 's/^/    /'
+        fi
         echo "----"
     fi
 }

@@ -70,6 +70,7 @@ double max_abs(const std::vector<float>& v);
 std::string dims(std::initializer_list<int64_t> d);  // "3x5x7"
 
 // Suites, one per op family; each reports its rows.
+void suite_buffers(const Env& env);
 void suite_gemm(const Env& env);
 void suite_random(const Env& env);
 void suite_linear(const Env& env);

@@ -6,6 +6,18 @@
 
 namespace parity {
 
+// Buffer ops move bytes: exact.
+void suite_buffers(const Env& env) {
+    Twin src(env, uniform(4099, 1)), dst(env, uniform(4099, 2));
+    Row r("fg_buffer_copy/fill", "4099 f32: copy 1000 B +40->+12, fill 17 at 5");
+    if (r.run([&](int s) {
+            fg_status st = fg_buffer_copy(dst[s], 12, src[s], 40, 1000);
+            return st != FG_OK ? st : fg_buffer_fill_f32(dst[s], 5, 17, 2.5f);
+        }))
+        r.check("dst", dst, 0, 0);
+    report(r);
+}
+
 // LayerNorm rows hold ~dim values of |x| <= 4; outputs are O(1) (rstd up to 1/sqrt(eps) = 316 for
 // dim 1). Two-pass means in FP32: rtol 1e-4, atol 2e-5.
 void suite_layernorm(const Env& env) {

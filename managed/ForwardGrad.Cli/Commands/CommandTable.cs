@@ -7,6 +7,8 @@ public static class CommandTable
     {
         [typeof(InfoOptions)] = Bind(new InfoCommand()),
         [typeof(DataOptions)] = Bind(new DataCommand()),
+        [typeof(TrainOptions)] = Bind(new TrainCommand()),
+        [typeof(EvalOptions)] = Bind(new EvalCommand()),
     };
 
     /// <summary>The options types, in the order the help lists them.</summary>

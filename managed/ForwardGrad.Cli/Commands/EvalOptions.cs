@@ -1,0 +1,24 @@
+using CommandLine;
+
+namespace ForwardGrad.Cli.Commands;
+
+/// <summary>Options of <c>fgrad eval</c>.</summary>
+[Verb("eval", HelpText = "Evaluate a checkpoint's test error: eval --checkpoint FILE [--dataset NAME] [--data-dir DIR].")]
+public sealed class EvalOptions : CommandOptions
+{
+    /// <summary>Checkpoint file (or run folder).</summary>
+    [Option("checkpoint", Required = true, HelpText = "checkpoint.safetensors file, or a run folder holding one.")]
+    public string Checkpoint { get; set; } = "";
+
+    /// <summary>Data set (default: the checkpoint's).</summary>
+    [Option("dataset", HelpText = "Data set (default: the one the checkpoint was trained on).")]
+    public string? Dataset { get; set; }
+
+    /// <summary>Folder holding one folder per data set.</summary>
+    [Option("data-dir", HelpText = "Folder holding one folder per data set.")]
+    public string? DataDir { get; set; }
+
+    /// <summary>Device.</summary>
+    [Option("device", Default = "cpu", HelpText = "cpu or cuda.")]
+    public string Device { get; set; } = "cpu";
+}

@@ -1,0 +1,103 @@
+using System.Globalization;
+using ForwardGrad.Checkpoints;
+using ForwardGrad.Data;
+using ForwardGrad.Model;
+using ForwardGrad.Training;
+
+namespace ForwardGrad.Cli.Commands;
+
+/// <summary><c>fgrad train</c>.</summary>
+public sealed class TrainCommand : ICommand<TrainOptions>
+{
+    /// <summary>Default epochs of the main job.</summary>
+    public const int DefaultEpochs = 30;
+
+    /// <inheritdoc />
+    public int Run(TrainOptions options, TextWriter output)
+    {
+        TrainerOptions settings;
+        string runDirectory;
+        Checkpoint? resume = null;
+        if (options.Resume is not null)
+        {
+            runDirectory = options.Resume;
+            settings = Trainer.ReadConfig(runDirectory) with { MaxSteps = options.MaxSteps };
+            if (options.Epochs is int epochs)
+            {
+                settings = settings with { Epochs = epochs };
+            }
+
+            resume = Checkpoint.Load(Path.Combine(runDirectory, "checkpoint.safetensors"));
+        }
+        else
+        {
+            TrainingMethod method = TrainingMethods.Parse(options.Method);
+            settings = new TrainerOptions
+            {
+                Dataset = options.Dataset,
+                DataDir = options.DataDir,
+                Model = options.Model,
+                Method = method.PaperName(),
+                Tangents = options.Tangents,
+                Epochs = options.Epochs ?? DefaultEpochs,
+                BatchSize = options.BatchSize,
+                LearningRate = options.LearningRate,
+                Optimizer = options.Optimizer,
+                Momentum = options.Momentum,
+                WeightDecay = options.WeightDecay,
+                Schedule = options.Schedule,
+                WarmupEpochs = options.WarmupEpochs,
+                HeadLr = options.HeadLr,
+                LastLayerLr = options.LastLayerLr,
+                Seed = options.Seed,
+                Device = options.Device,
+                MaxSteps = options.MaxSteps,
+            };
+            runDirectory = options.Out ?? Path.Combine("runs",
+                $"{DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}-{method.PaperName().ToLowerInvariant()}");
+        }
+
+        DatasetSplits data = DatasetCatalog.Load(settings.Dataset, settings.DataDir);
+        var trainer = new Trainer(settings, data);
+        bool live = ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected;
+        var lastDraw = DateTime.MinValue;
+        Action<TrainingProgress>? progress = live
+            ? p =>
+            {
+                if ((DateTime.UtcNow - lastDraw).TotalMilliseconds < 200 && p.Batch != p.Batches)
+                {
+                    return;
+                }
+
+                lastDraw = DateTime.UtcNow;
+                output.Write(string.Create(CultureInfo.InvariantCulture,
+                    $"\repoch {p.Epoch}/{p.Epochs} step {p.Batch}/{p.Batches} loss {p.Loss:F4} {p.ImagesPerSecond:F0} img/s ETA {p.Eta:mm\\:ss}   "));
+            }
+            : null;
+        TrainingResult result = trainer.Run(runDirectory, resume, line =>
+        {
+            if (live)
+            {
+                output.Write("\r" + new string(' ', 78) + "\r");
+            }
+
+            output.WriteLine(line);
+        }, progress);
+
+        TryPlot(result.RunDirectory, output);
+        if (result.Failure is not null)
+        {
+            output.WriteLine($"fgrad: {result.Failure}");
+            return ExitCodes.Failure;
+        }
+
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"final test error: {result.FinalTestError:F2}% ({result.Steps} steps); run folder: {result.RunDirectory}"));
+        return ExitCodes.Success;
+    }
+
+    private static void TryPlot(string runDirectory, TextWriter output)
+    {
+        _ = runDirectory;
+        _ = output;
+    }
+}

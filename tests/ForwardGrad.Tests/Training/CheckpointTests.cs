@@ -1,0 +1,117 @@
+using ForwardGrad.Checkpoints;
+using ForwardGrad.Model;
+using ForwardGrad.Optim;
+
+namespace ForwardGrad.Tests.Training;
+
+[TestFixture]
+public sealed class CheckpointTests
+{
+    private string _folder = "";
+
+    [SetUp]
+    public void SetUp() => _folder = TrainingFixtures.TempFolder();
+
+    [TearDown]
+    public void TearDown()
+    {
+        SafeTensors.StreamWrapper = null;
+        Directory.Delete(_folder, recursive: true);
+    }
+
+    [Test]
+    public void RoundTripsParametersOptimizerStateAndMetadata()
+    {
+        using var context = Context.Cpu();
+        using var model = new LocalMixer(context, LocalMixerConfig.S1_1 with { Seed = 5 });
+        using var optimizer = new Optimizer(model, new OptimizerSettings(OptimizerKind.AdamW));
+        var data = TrainingFixtures.Synthetic("x", 8, 3);
+        float[] images = [.. data.Pixels.ToArray().Select(b => b / 255f)];
+        model.ComputeGradients(images, data.Labels, TrainingMethod.BP, 1, 1, 0);
+        optimizer.Step(0.01f);
+        string path = Path.Combine(_folder, "c.safetensors");
+        Checkpoint.Save(path, model, optimizer, new Dictionary<string, string> { ["step"] = "1", ["method"] = "BP" });
+
+        using var copy = new LocalMixer(context, LocalMixerConfig.S1_1 with { Seed = 9 });
+        using var copyOptimizer = new Optimizer(copy, new OptimizerSettings(OptimizerKind.AdamW));
+        Checkpoint loaded = Checkpoint.Load(path);
+        loaded.ApplyTo(copy, copyOptimizer);
+        Assert.That(loaded.Metadata["method"], Is.EqualTo("BP"));
+        Assert.That(loaded.Config, Is.EqualTo(model.Config));
+        Assert.That(copyOptimizer.StepCount, Is.EqualTo(1));
+        for (int i = 0; i < model.Parameters.Count; i++)
+        {
+            Assert.That(copy.Parameters[i].ToArray(), Is.EqualTo(model.Parameters[i].ToArray()));
+            Assert.That(copyOptimizer.GetState(1, i), Is.EqualTo(optimizer.GetState(1, i)));
+        }
+
+        // The header is the documented safetensors layout.
+        byte[] bytes = File.ReadAllBytes(path);
+        ulong length = BitConverter.ToUInt64(bytes, 0);
+        string header = System.Text.Encoding.UTF8.GetString(bytes, 8, (int)length);
+        Assert.That(header, Does.Contain("\"dtype\":\"F32\"").And.Contain("\"data_offsets\"").And.Contain("__metadata__"));
+    }
+
+    [Test]
+    public void FailedWriteLeavesTheOldCheckpoint()
+    {
+        using var context = Context.Cpu();
+        using var model = new LocalMixer(context, LocalMixerConfig.S1_1);
+        string path = Path.Combine(_folder, "c.safetensors");
+        Checkpoint.Save(path, model, null, new Dictionary<string, string> { ["step"] = "1" });
+        byte[] before = File.ReadAllBytes(path);
+        SafeTensors.StreamWrapper = s => new FailingStream(s, failAfter: 100_000);
+        Assert.That(() => Checkpoint.Save(path, model, null, new Dictionary<string, string> { ["step"] = "2" }), Throws.InstanceOf<IOException>());
+        Assert.That(File.ReadAllBytes(path), Is.EqualTo(before));
+        Assert.That(Directory.GetFiles(_folder), Has.Length.EqualTo(1), "the temporary file is removed");
+    }
+
+    [Test]
+    public void RefusesAMismatchedCheckpointNamingTheTensor()
+    {
+        using var context = Context.Cpu();
+        using var small = new LocalMixer(context, LocalMixerConfig.S1_1);
+        string path = Path.Combine(_folder, "c.safetensors");
+        Checkpoint.Save(path, small, null, new Dictionary<string, string>());
+        using var other = new LocalMixer(context, LocalMixerConfig.M1_16);
+        string first = other.Parameters[0].Name;
+        Assert.That(() => Checkpoint.Load(path).ApplyTo(other),
+            Throws.InstanceOf<CheckpointException>().With.Message.Contains(first).And.Message.Contains("784, 512").And.Message.Contains("784, 256"));
+    }
+
+    [Test]
+    public void CorruptFileGivesAClearError()
+    {
+        string path = Path.Combine(_folder, "bad.safetensors");
+        File.WriteAllBytes(path, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+        Assert.That(() => Checkpoint.Load(path), Throws.InstanceOf<CheckpointException>().With.Message.Contains("corrupt"));
+    }
+
+    private sealed class FailingStream(Stream inner, long failAfter) : Stream
+    {
+        private long _written;
+
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => inner.Length;
+        public override long Position { get => inner.Position; set => throw new NotSupportedException(); }
+        public override void Flush() => inner.Flush();
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+        public override void Write(ReadOnlySpan<byte> buffer)
+        {
+            if (_written + buffer.Length > failAfter)
+            {
+                throw new IOException("injected failure mid-write");
+            }
+
+            _written += buffer.Length;
+            inner.Write(buffer);
+        }
+    }
+}

@@ -1,0 +1,81 @@
+using System.Buffers.Binary;
+using ForwardGrad.Data;
+
+namespace ForwardGrad.Tests.Training;
+
+internal static class TrainingFixtures
+{
+    /// <summary>A learnable 28x28 data set: class c lights a 6x6 square at a class-specific place, plus noise.</summary>
+    public static ImageDataset Synthetic(string name, int count, int seed)
+    {
+        var random = new Random(seed);
+        var pixels = new byte[count * 784];
+        var labels = new int[count];
+        for (int i = 0; i < count; i++)
+        {
+            int c = i % 10;
+            labels[i] = c;
+            for (int p = 0; p < 784; p++)
+            {
+                pixels[i * 784 + p] = (byte)random.Next(0, 40);
+            }
+
+            int top = 2 + (c / 5) * 12, left = 2 + (c % 5) * 5;
+            for (int y = 0; y < 6; y++)
+            {
+                for (int x = 0; x < 4; x++)
+                {
+                    pixels[i * 784 + (top + y) * 28 + left + x] = 255;
+                }
+            }
+        }
+
+        return new ImageDataset(name, pixels, labels, count, 28, 28, 1, 10);
+    }
+
+    public static DatasetSplits Splits(int train = 96, int test = 40) =>
+        new(DatasetCatalog.Get("mnist-sample"), "synthetic", Synthetic("synthetic/train", train, 1), Synthetic("synthetic/test", test, 2));
+
+    /// <summary>Writes the four IDX files of <paramref name="splits"/> into <paramref name="folder"/>.</summary>
+    public static void WriteIdx(string folder, DatasetSplits splits)
+    {
+        Directory.CreateDirectory(folder);
+        Write(folder, "train", splits.Train);
+        Write(folder, "t10k", splits.Test);
+    }
+
+    private static void Write(string folder, string prefix, ImageDataset data)
+    {
+        using (var images = File.Create(Path.Combine(folder, $"{prefix}-images-idx3-ubyte")))
+        {
+            Header(images, 0x803, data.Count, 28, 28);
+            images.Write(data.Pixels);
+        }
+
+        using var labels = File.Create(Path.Combine(folder, $"{prefix}-labels-idx1-ubyte"));
+        Header(labels, 0x801, data.Count);
+        foreach (int label in data.Labels)
+        {
+            labels.WriteByte((byte)label);
+        }
+    }
+
+    private static void Header(Stream stream, int magic, params int[] dims)
+    {
+        Span<byte> word = stackalloc byte[4];
+        BinaryPrimitives.WriteInt32BigEndian(word, magic);
+        stream.Write(word);
+        foreach (int d in dims)
+        {
+            BinaryPrimitives.WriteInt32BigEndian(word, d);
+            stream.Write(word);
+        }
+    }
+
+    public static string TempFolder()
+    {
+        string path = Path.Combine(Path.GetTempPath(), "fg-training-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(path);
+        return path;
+    }
+}
