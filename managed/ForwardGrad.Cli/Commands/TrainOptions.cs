@@ -23,8 +23,8 @@ public sealed class TrainOptions : CommandOptions
     public string Method { get; set; } = "LG-FG-A";
 
     /// <summary>Tangents K.</summary>
-    [Option("tangents", Default = 1, HelpText = "Tangents K per step (forward-gradient methods).")]
-    public int Tangents { get; set; } = 1;
+    [Option("tangents", Default = 4, HelpText = "Tangents K per step (forward-gradient methods); stacked in one GEMM.")]
+    public int Tangents { get; set; } = 4;
 
     /// <summary>Epochs.</summary>
     [Option("epochs", HelpText = "Epochs (default 30; with --resume: the run's own).")]
@@ -63,8 +63,8 @@ public sealed class TrainOptions : CommandOptions
     public double HeadLr { get; set; } = 1.0;
 
     /// <summary>Final classifier's gradient scale in local methods.</summary>
-    [Option("last-layer-lr", Default = 1.0, HelpText = "Scale of the final classifier's gradient in local methods.")]
-    public double LastLayerLr { get; set; } = 1.0;
+    [Option("last-layer-lr", Default = 0.1, HelpText = "Scale of the final classifier's gradient in local methods.")]
+    public double LastLayerLr { get; set; } = 0.1;
 
     /// <summary>Seed.</summary>
     [Option("seed", Default = 1UL, HelpText = "Seed of initialisation, data order and tangents.")]
