@@ -174,6 +174,7 @@ write_summary() {
             echo
             echo '```'
             grep -h 'tests passed\|tests failed\|(Failed)\|(Timeout)\|Not Run\|Total Test time' "$OUT/ctest.log" | head -n 40
+            echo "skipped: $(grep -c '(Skipped)' "$OUT/ctest.log") (on a GPU machine CUDA tests should not skip)"
             echo '```'
         fi
         if [ -f "$OUT/bench.log" ]; then

@@ -4,6 +4,8 @@
 # temporary root. Needs the local tool (dotnet tool restore). Prints "N passed, M failed".
 #   bash tests/build/test_build_ps1.sh
 set -uo pipefail
+# Hermetic: the caller's build settings (CI exports FG_CUDA=ON) must not leak into the checks.
+unset FG_CUDA BUILD_DIR CONFIG FG_NATIVE_PATH
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 REAL_DOTNET="$(command -v dotnet)"
 (cd "$ROOT" && "$REAL_DOTNET" tool restore >/dev/null) || { echo "dotnet tool restore failed"; exit 1; }
