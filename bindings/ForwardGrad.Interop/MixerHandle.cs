@@ -1,55 +1,23 @@
-using Microsoft.Win32.SafeHandles;
-
 namespace ForwardGrad.Interop;
 
 /// <summary>
-/// Owns a native <c>fg_mixer</c> model. Like <see cref="BufferHandle"/> it holds a reference on its
-/// <see cref="ContextHandle"/>. Parameter and gradient handles from <c>fg_mixer_param</c> are borrowed:
-/// valid while the model lives and never freed by the caller.
+/// Owns a native <c>fg_mixer</c> model; keeps its context alive (see <see cref="ContextBoundHandle"/>).
+/// Parameter and gradient handles from <c>fg_mixer_param</c> are borrowed: valid while the model lives
+/// and never freed by the caller.
 /// </summary>
-public sealed class MixerHandle : SafeHandleZeroOrMinusOneIsInvalid
+public sealed class MixerHandle : ContextBoundHandle
 {
-    private ContextHandle? _context;
-
-    /// <summary>An invalid handle; use <see cref="Create"/>.</summary>
-    public MixerHandle()
-        : base(ownsHandle: true)
-    {
-    }
-
-    /// <summary>The context the model lives in (<see langword="null"/> for an invalid handle).</summary>
-    public ContextHandle? Context => _context;
-
     /// <summary>Creates a model in <paramref name="context"/>.</summary>
     public static MixerHandle Create(ContextHandle context, in FgMixerConfig config)
     {
-        ArgumentNullException.ThrowIfNull(context);
-        var handle = new MixerHandle();
-        bool contextReferenced = false;
-        try
+        FgMixerConfig copy = config; // an `in` parameter cannot be captured
+        return Bind(new MixerHandle(), context, raw =>
         {
-            context.DangerousAddRef(ref contextReferenced);
-            NativeStatus.Check(NativeMethods.fg_mixer_create(context.DangerousGetHandle(), in config, out nint model));
-            handle._context = context;
-            handle.SetHandle(model);
-            contextReferenced = false; // the model now owns that reference
-            return handle;
-        }
-        finally
-        {
-            if (contextReferenced)
-            {
-                context.DangerousRelease();
-            }
-        }
+            NativeStatus.Check(NativeMethods.fg_mixer_create(raw, in copy, out nint model));
+            return model;
+        });
     }
 
     /// <inheritdoc />
-    protected override bool ReleaseHandle()
-    {
-        ForwardGradStatus status = NativeMethods.fg_mixer_free(handle);
-        _context?.DangerousRelease();
-        _context = null;
-        return status == ForwardGradStatus.Ok;
-    }
+    protected override ForwardGradStatus Free(nint native) => NativeMethods.fg_mixer_free(native);
 }

@@ -6,13 +6,7 @@ namespace ForwardGrad.Tests;
 [TestFixture]
 public sealed class CliTests
 {
-    private static (int ExitCode, string Output, string Error) Run(params string[] args)
-    {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        int exitCode = Program.Run(args, output, error);
-        return (exitCode, output.ToString(), error.ToString());
-    }
+    private static (int ExitCode, string Output, string Error) Run(params string[] args) => CliRunner.Run(args);
 
     [Test]
     public void Info_PrintsVersionsBackendsAndGemm()

@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using ForwardGrad.IO;
 
 namespace ForwardGrad.Checkpoints;
 
@@ -63,37 +64,20 @@ public static class SafeTensors
         json.CopyTo(headerBytes, 0);
         headerBytes.AsSpan(json.Length).Fill((byte)' ');
 
-        string fullPath = Path.GetFullPath(path);
-        string folder = Path.GetDirectoryName(fullPath) ?? ".";
-        Directory.CreateDirectory(folder);
-        string temporary = Path.Combine(folder, $".{Path.GetFileName(fullPath)}.{Guid.NewGuid():N}.tmp");
-        try
+        AtomicFile.Write(path, file =>
         {
-            using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+            Stream stream = StreamWrapper?.Invoke(file) ?? file;
+            Span<byte> length = stackalloc byte[8];
+            BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)padded);
+            stream.Write(length);
+            stream.Write(headerBytes);
+            foreach (NamedTensor tensor in tensors)
             {
-                Stream stream = StreamWrapper?.Invoke(file) ?? file;
-                Span<byte> length = stackalloc byte[8];
-                BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)padded);
-                stream.Write(length);
-                stream.Write(headerBytes);
-                foreach (NamedTensor tensor in tensors)
-                {
-                    stream.Write(MemoryMarshal.AsBytes(tensor.Data.AsSpan()));
-                }
-
-                stream.Flush();
-                file.Flush(flushToDisk: true);
+                stream.Write(MemoryMarshal.AsBytes(tensor.Data.AsSpan()));
             }
 
-            File.Move(temporary, fullPath, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temporary))
-            {
-                File.Delete(temporary);
-            }
-        }
+            stream.Flush();
+        });
     }
 
     /// <summary>Reads every tensor and the metadata of <paramref name="path"/>.</summary>

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using ForwardGrad.IO;
 
 namespace ForwardGrad.Data;
 

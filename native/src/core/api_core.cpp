@@ -198,20 +198,10 @@ FG_API fg_status fg_gemm(fg_context* context, int32_t trans_a, int32_t trans_b, 
         fg::check_positive("m", m);
         fg::check_positive("n", n);
         fg::check_positive("k", k);
-        fg::GemmArgs g;
-        g.trans_a = trans_a;
-        g.trans_b = trans_b;
-        g.m = m;
-        g.n = n;
-        g.k = k;
-        g.alpha = alpha;
-        g.beta = beta;
-        g.a = fg::in_f32(ctx, a, fg::elements({m, k}), "a");
-        g.b = fg::in_f32(ctx, b, fg::elements({k, n}), "b");
-        g.c = fg::out_f32(ctx, c, fg::elements({m, n}), "c");
-        g.lda = trans_a ? m : k;
-        g.ldb = trans_b ? k : n;
-        g.ldc = n;
+        const float* a_p = fg::in_f32(ctx, a, fg::elements({m, k}), "a");
+        const float* b_p = fg::in_f32(ctx, b, fg::elements({k, n}), "b");
+        float* c_p = fg::out_f32(ctx, c, fg::elements({m, n}), "c");
+        const fg::GemmArgs g = fg::contiguous_gemm(trans_a, trans_b, m, n, k, alpha, a_p, b_p, beta, c_p);
         ctx.be().gemm(g);
     });
 }

@@ -32,6 +32,27 @@ struct GemmArgs {
     int64_t batch = 1;
 };
 
+// One contiguous row-major GEMM: C (m, n) = alpha * op(A) op(B) + beta * C, leading dimensions
+// implied by the shapes (A is (m, k) or, transposed, (k, m); B is (k, n) or (n, k)).
+inline GemmArgs contiguous_gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+                                const float* a, const float* b, float beta, float* c) {
+    GemmArgs g;
+    g.trans_a = trans_a;
+    g.trans_b = trans_b;
+    g.m = m;
+    g.n = n;
+    g.k = k;
+    g.alpha = alpha;
+    g.a = a;
+    g.lda = trans_a ? m : k;
+    g.b = b;
+    g.ldb = trans_b ? k : n;
+    g.beta = beta;
+    g.c = c;
+    g.ldc = n;
+    return g;
+}
+
 class Backend {
 public:
     virtual ~Backend() = default;

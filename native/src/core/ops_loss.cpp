@@ -15,25 +15,6 @@ namespace {
 constexpr uint64_t kAlign = 64;
 uint64_t aligned(uint64_t floats) { return (floats + kAlign - 1) / kAlign * kAlign; }
 
-// C (m,n) = alpha * op(A) op(B), contiguous row-major, one batch entry.
-GemmArgs gemm_args(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
-                   const float* b, float* c) {
-    GemmArgs g;
-    g.trans_a = trans_a;
-    g.trans_b = trans_b;
-    g.m = m;
-    g.n = n;
-    g.k = k;
-    g.alpha = alpha;
-    g.a = a;
-    g.lda = trans_a ? m : k;
-    g.b = b;
-    g.ldb = trans_b ? k : n;
-    g.c = c;
-    g.ldc = n;
-    return g;
-}
-
 }  // namespace
 
 void check_labels(fg_context& c, const int32_t* labels, int64_t batch, int64_t classes) {
@@ -64,25 +45,25 @@ void local_loss(fg_context& c, int64_t batch, int64_t patches, int64_t channels,
 
     // xbar[n] (1,C) = (1/P) * ones (1,P) x[n] (P,C): one strided-batched GEMM over the batch.
     be.fill(ones, static_cast<size_t>(P), 1.0f);
-    GemmArgs mean = gemm_args(false, false, 1, C, P, 1.0f / static_cast<float>(P), ones, x, xbar);
+    GemmArgs mean = contiguous_gemm(false, false, 1, C, P, 1.0f / static_cast<float>(P), ones, x, 0.0f, xbar);
     mean.stride_b = P * C;
     mean.stride_c = C;
     mean.batch = B;
     be.gemm(mean);
 
     // logits (B,N) = xbar (B,C) W (C,N) + b
-    be.gemm(gemm_args(false, false, B, N, C, 1.0f, xbar, w, logits));
+    be.gemm(contiguous_gemm(false, false, B, N, C, 1.0f, xbar, w, 0.0f, logits));
     be.add_bias(B, N, 1, logits, b);
 
     be.softmax_xent(B, N, logits, labels, loss, s);  // s (B,N) = softmax - onehot
 
     const bool want_d = d && tangents > 0;
     // v (B,C) = s (B,N) W^T (N,C)
-    if (want_d || dx) be.gemm(gemm_args(false, true, B, C, N, 1.0f, s, w, v));
+    if (want_d || dx) be.gemm(contiguous_gemm(false, true, B, C, N, 1.0f, s, w, 0.0f, v));
     const float per_copy = 1.0f / static_cast<float>(P * B);  // patch mean times batch mean
     if (want_d) be.group_dot(tangents, B, P, C, groups, xdot, v, per_copy, d);
     // dw (C,N) = xbar^T (C,B) s (B,N) / B
-    if (dw) be.gemm(gemm_args(true, false, C, N, B, 1.0f / static_cast<float>(B), xbar, s, dw));
+    if (dw) be.gemm(contiguous_gemm(true, false, C, N, B, 1.0f / static_cast<float>(B), xbar, s, 0.0f, dw));
     if (db) be.sum_mid(B, N, 1, s, 1.0f / static_cast<float>(B), db, false);
     if (dx) be.broadcast_mid(B, P, C, v, per_copy, dx);  // dx[n,p,:] = v[n] / (P*B)
 }

@@ -5,31 +5,13 @@
 #include <type_traits>
 
 #include "cuda_backend.h"
+#include "warp.cuh"
 
 namespace fg {
 
 namespace {
 
 constexpr int kThreads = 256;
-
-// Sum over the W lanes of this lane's aligned segment (xor partners stay inside the segment).
-template <int W>
-__device__ __forceinline__ float segment_sum(float v) {
-#pragma unroll
-    for (int o = W / 2; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    return v;
-}
-
-// Calls f(std::integral_constant<int, W>) with W = min(32, next_pow2(dim)).
-template <class F>
-void with_segment_width(int64_t dim, F&& f) {
-    if (dim <= 1) f(std::integral_constant<int, 1>{});
-    else if (dim <= 2) f(std::integral_constant<int, 2>{});
-    else if (dim <= 4) f(std::integral_constant<int, 4>{});
-    else if (dim <= 8) f(std::integral_constant<int, 8>{});
-    else if (dim <= 16) f(std::integral_constant<int, 16>{});
-    else f(std::integral_constant<int, 32>{});
-}
 
 // Blocks for `units` rows at kThreads / W rows per block; kernels grid-stride past the cap.
 unsigned blocks_for(int64_t units, int w) { return grid_for(units, kThreads / w); }

@@ -4,25 +4,13 @@
 #include <type_traits>
 
 #include "cuda_backend.h"
+#include "warp.cuh"
 
 namespace fg {
 
 namespace {
 
 constexpr int kThreads = 256;
-
-template <int W>
-__device__ __forceinline__ float segment_sum(float v) {
-#pragma unroll
-    for (int o = W / 2; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    return v;
-}
-
-__device__ __forceinline__ float warp_max(float v) {
-#pragma unroll
-    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
-    return v;
-}
 
 // logits, s (B, N); labels, loss (B); loss may be null. Max-subtracted log-sum-exp.
 // The row loop is warp-uniform so every lane reaches every shuffle.
@@ -96,12 +84,7 @@ void CudaBackend::group_dot(int64_t tangents, int64_t batch, int64_t patches, in
         group_dot_kernel<W><<<grid_for(outputs, kThreads / W), kThreads, 0, stream_>>>(
             outputs, batch, patches, channels, groups, xdot, v, scale, d);
     };
-    if (cg <= 1) launch(std::integral_constant<int, 1>{});
-    else if (cg <= 2) launch(std::integral_constant<int, 2>{});
-    else if (cg <= 4) launch(std::integral_constant<int, 4>{});
-    else if (cg <= 8) launch(std::integral_constant<int, 8>{});
-    else if (cg <= 16) launch(std::integral_constant<int, 16>{});
-    else launch(std::integral_constant<int, 32>{});
+    with_segment_width(cg, launch);
     FG_CUDA_LAUNCH_CHECK("group_dot_kernel");
 }
 

@@ -13,13 +13,7 @@ public sealed class DataCliTests
     [TearDown]
     public void TearDown() => _folder.Dispose();
 
-    private static (int ExitCode, string Output, string Error) Run(params string[] args)
-    {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        int exitCode = Program.Run(args, output, error);
-        return (exitCode, output.ToString(), error.ToString());
-    }
+    private static (int ExitCode, string Output, string Error) Run(params string[] args) => CliRunner.Run(args);
 
     [Test]
     public void ImportThenInfo_ShowCountsShapeAndStats()

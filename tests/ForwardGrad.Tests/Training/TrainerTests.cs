@@ -64,31 +64,26 @@ public sealed class TrainerTests
         string dataDir = Path.Combine(_folder, "data");
         TrainingFixtures.WriteIdx(Path.Combine(dataDir, "mnist-sample"), TrainingFixtures.Splits());
         string run = Path.Combine(_folder, "run");
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int code = Program.Run(["train", "--data-dir", dataDir, "--model", "S/1/1", "--batch-size", "16", "--max-steps", "4", "--out", run], output, error);
-        Assert.That(code, Is.EqualTo(0), error.ToString());
-        Assert.That(output.ToString(), Does.Contain("final test error"));
+        var (code, output, error) = CliRunner.Run("train", "--data-dir", dataDir, "--model", "S/1/1", "--batch-size", "16", "--max-steps", "4", "--out", run);
+        Assert.That(code, Is.EqualTo(0), error);
+        Assert.That(output, Does.Contain("final test error"));
         foreach (string file in new[] { "config.json", "metrics.csv", "checkpoint.safetensors" })
         {
             Assert.That(File.Exists(Path.Combine(run, file)), Is.True, file);
         }
 
         Assert.That(File.ReadAllLines(Path.Combine(run, "metrics.csv")), Has.Length.EqualTo(2));
-        output = new StringWriter();
-        code = Program.Run(["eval", "--checkpoint", Path.Combine(run, "checkpoint.safetensors"), "--data-dir", dataDir], output, error);
-        Assert.That(code, Is.EqualTo(0), error.ToString());
-        Assert.That(output.ToString(), Does.Contain("test error"));
+        (code, output, error) = CliRunner.Run("eval", "--checkpoint", Path.Combine(run, "checkpoint.safetensors"), "--data-dir", dataDir);
+        Assert.That(code, Is.EqualTo(0), error);
+        Assert.That(output, Does.Contain("test error"));
     }
 
     [Test]
     public void MissingDataSetIsOneReadableLine()
     {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int code = Program.Run(["train", "--data-dir", Path.Combine(_folder, "nothing"), "--out", Path.Combine(_folder, "run")], output, error);
+        var (code, _, error) = CliRunner.Run("train", "--data-dir", Path.Combine(_folder, "nothing"), "--out", Path.Combine(_folder, "run"));
         Assert.That(code, Is.Not.EqualTo(0));
-        string first = error.ToString().Split('\n')[0];
+        string first = error.Split('\n')[0];
         Assert.That(first, Does.StartWith("fgrad: error:").And.Contain("mnist-sample").And.Contain("not found"));
     }
 }

@@ -1,4 +1,4 @@
-using System.Buffers.Binary;
+using ForwardGrad.Tests.Data;
 using ForwardGrad.Data;
 
 namespace ForwardGrad.Tests.Training;
@@ -46,30 +46,13 @@ internal static class TrainingFixtures
 
     private static void Write(string folder, string prefix, ImageDataset data)
     {
-        using (var images = File.Create(Path.Combine(folder, $"{prefix}-images-idx3-ubyte")))
+        byte[] labels = new byte[data.Count];
+        for (int i = 0; i < labels.Length; i++)
         {
-            Header(images, 0x803, data.Count, 28, 28);
-            images.Write(data.Pixels);
+            labels[i] = (byte)data.Labels[i];
         }
 
-        using var labels = File.Create(Path.Combine(folder, $"{prefix}-labels-idx1-ubyte"));
-        Header(labels, 0x801, data.Count);
-        foreach (int label in data.Labels)
-        {
-            labels.WriteByte((byte)label);
-        }
-    }
-
-    private static void Header(Stream stream, int magic, params int[] dims)
-    {
-        Span<byte> word = stackalloc byte[4];
-        BinaryPrimitives.WriteInt32BigEndian(word, magic);
-        stream.Write(word);
-        foreach (int d in dims)
-        {
-            BinaryPrimitives.WriteInt32BigEndian(word, d);
-            stream.Write(word);
-        }
+        DataFiles.WriteIdxPair(folder, prefix, data.Pixels.ToArray(), labels, 28, 28);
     }
 
     public static string TempFolder()

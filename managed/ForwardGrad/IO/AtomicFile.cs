@@ -1,4 +1,4 @@
-namespace ForwardGrad.Data;
+namespace ForwardGrad.IO;
 
 /// <summary>Writes a file through a temporary file in the same folder and a rename, so no reader sees half a file.</summary>
 internal static class AtomicFile
