@@ -6,6 +6,7 @@
 #include <string>
 
 #include "mixer.h"
+#include "ops_loss.h"
 #include "ops.h"
 
 using fg::guard;
@@ -178,9 +179,7 @@ FG_API fg_status fg_mixer_forward(fg_mixer* model, int64_t batch, const fg_buffe
             x = a.group.a;
         }
         // logits = mean_p(out) W_f + b_f
-        fg::Backend& be = c.be();
-        for (int64_t n = 0; n < batch; ++n)
-            be.sum_mid(d.P, d.C, 1, x + n * d.P * d.C, 1.0f / static_cast<float>(d.P), m.ws.xbar + n * d.C, false);
+        fg::ops::patch_mean(c, batch, d.P, d.C, x, c.scratch_floats(static_cast<size_t>(d.P)), m.ws.xbar);
         const Param& W = m.params[static_cast<size_t>(m.final_w)];
         const Param& b = m.params[static_cast<size_t>(m.final_w) + 1];
         fg::ops::linear_jvp(c, FG_LAYER_DENSE, batch, d.C, d.N, 1, 0, m.ws.xbar, W.w(), b.w(), nullptr, out);

@@ -17,6 +17,18 @@ uint64_t aligned(uint64_t floats) { return (floats + kAlign - 1) / kAlign * kAli
 
 }  // namespace
 
+void patch_mean(fg_context& c, int64_t batch, int64_t patches, int64_t channels, const float* x, float* ones,
+                float* xbar) {
+    // xbar[n] (1,C) = (1/P) * ones (1,P) x[n] (P,C): one strided-batched GEMM over the batch.
+    c.be().fill(ones, static_cast<size_t>(patches), 1.0f);
+    GemmArgs mean = contiguous_gemm(false, false, 1, channels, patches, 1.0f / static_cast<float>(patches), ones, x,
+                                    0.0f, xbar);
+    mean.stride_b = patches * channels;
+    mean.stride_c = channels;
+    mean.batch = batch;
+    c.be().gemm(mean);
+}
+
 void check_labels(fg_context& c, const int32_t* labels, int64_t batch, int64_t classes) {
     std::vector<int32_t> host(static_cast<size_t>(batch));
     c.be().download(host.data(), labels, host.size() * sizeof(int32_t));
@@ -43,13 +55,7 @@ void local_loss(fg_context& c, int64_t batch, int64_t patches, int64_t channels,
     float* v = s + aligned(elements({B, N}));
     if (!logits) logits = v + aligned(elements({B, C}));
 
-    // xbar[n] (1,C) = (1/P) * ones (1,P) x[n] (P,C): one strided-batched GEMM over the batch.
-    be.fill(ones, static_cast<size_t>(P), 1.0f);
-    GemmArgs mean = contiguous_gemm(false, false, 1, C, P, 1.0f / static_cast<float>(P), ones, x, 0.0f, xbar);
-    mean.stride_b = P * C;
-    mean.stride_c = C;
-    mean.batch = B;
-    be.gemm(mean);
+    patch_mean(c, B, P, C, x, ones, xbar);
 
     // logits (B,N) = xbar (B,C) W (C,N) + b
     be.gemm(contiguous_gemm(false, false, B, N, C, 1.0f, xbar, w, 0.0f, logits));

@@ -12,6 +12,11 @@ namespace fg::ops {
 // (once per batch), not per block.
 void check_labels(fg_context& c, const int32_t* labels, int64_t batch, int64_t classes);
 
+// xbar (B,C) = mean over patches of x (B,P,C), as one strided-batched GEMM with a row of ones;
+// ones (P floats of backend memory) is overwritten with 1.
+void patch_mean(fg_context& c, int64_t batch, int64_t patches, int64_t channels, const float* x, float* ones,
+                float* xbar);
+
 // Scratch floats local_loss needs (its intermediates live in c.scratch_floats()).
 uint64_t local_loss_scratch_floats(int64_t batch, int64_t patches, int64_t channels, int64_t classes);
 
