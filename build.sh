@@ -146,16 +146,35 @@ cmd_run() {
   FG_NATIVE_PATH="$BUILD_DIR/lib" FG_DATA_DIR="$DATA_DIR" fgrad "$@"
 }
 
+# Short native + managed benchmarks (a few minutes on 2 cores), then one table of the key ratios.
+#   BENCH_FILTER  replaces the native filter below; BENCH_FULL=1 runs every native case and every managed
+#   suite with BenchmarkDotNet's default job (much longer; what docs/PERFORMANCE.md's tables come from).
+BENCH_NATIVE_FILTER='BM_Linear(Jvp|Separate)/cpu/(S1_1|M1_16)/dense_[^/]*/B100/K(1|4)(/|$)'
+BENCH_NATIVE_FILTER+='|BM_MixerStep/(S1_1|M1_16)/[^/]*/(K1/|K4/)?cpu(/|$)|BM_MixerStep/M8_16/(BP|LGBP|LGFGA/K1)/cpu(/|$)'
 cmd_bench() {
   cmd_build
+  local out="$BUILD_DIR/bench-results"; mkdir -p "$out"
+  local native_json="$out/native.json" managed_tsv="$out/managed.tsv"
+  rm -f "$native_json" "$managed_tsv"
+  local load; load=$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo "?")
+  echo "load average before the run: $load (ratios are noisy above ~1.5 on a small machine)"
   step "bench (native)"
   if [ -x "$BUILD_DIR/bench/native/fg_bench" ]; then
-    "$BUILD_DIR/bench/native/fg_bench" --benchmark_min_time=0.05 ${BENCH_FILTER:+--benchmark_filter="$BENCH_FILTER"}
+    local filter=(--benchmark_filter="${BENCH_FILTER:-$BENCH_NATIVE_FILTER}")
+    [ "${BENCH_FULL:-0}" = 1 ] && [ -z "${BENCH_FILTER:-}" ] && filter=()
+    # Debian's Google Benchmark 1.7.1 takes a plain number of seconds here (newer ones also take "0.1s").
+    "$BUILD_DIR/bench/native/fg_bench" --benchmark_min_time=0.1 "${filter[@]}" \
+      --benchmark_out="$native_json" --benchmark_out_format=json
   else
     echo "native benchmarks not built (Google Benchmark missing? run ./build.sh deps)"
   fi
   step "bench (managed)"
-  FG_NATIVE_PATH="$BUILD_DIR/lib" dotnet run -c "$CONFIG" --project "$ROOT/bench/ForwardGrad.Benchmarks" -- --short
+  local bench_dll="$ROOT/bench/ForwardGrad.Benchmarks/bin/$CONFIG/net10.0/ForwardGrad.Benchmarks.dll"
+  local short=(--short); [ "${BENCH_FULL:-0}" = 1 ] && short=(--filter '*')
+  (cd "$out" && FG_NATIVE_PATH="$BUILD_DIR/lib" dotnet "$bench_dll" "${short[@]}" --alloc-check --results "$managed_tsv")
+  step "bench summary"
+  FG_NATIVE_PATH="$BUILD_DIR/lib" dotnet "$bench_dll" --ratios "$native_json" "$managed_tsv"
+  echo "raw results: $native_json, $managed_tsv; BenchmarkDotNet reports: $out/BenchmarkDotNet.Artifacts/results"
 }
 
 main() {

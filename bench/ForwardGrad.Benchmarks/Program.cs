@@ -1,34 +1,141 @@
+using System.Globalization;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
+using Perfolizer.Horology;
 
 namespace ForwardGrad.Benchmarks;
 
 /// <summary>
-/// Runs the managed benchmarks. <c>--short</c> runs every suite once with a short in-process job
-/// (a couple of minutes in all); any other arguments go to <see cref="BenchmarkSwitcher"/>.
+/// Runs the managed benchmarks.
+/// <list type="bullet">
+/// <item><c>--short</c>: every suite (or the suites a following <c>--filter</c> names) with a short in-process
+/// job (warm-up 2, 5 iterations of about 100 ms); any other arguments go to <see cref="BenchmarkSwitcher"/>.</item>
+/// <item><c>--results FILE</c>: also writes one tab-separated line per benchmark (suite, benchmark, parameters,
+/// mean ns, allocated bytes per operation, native benchmark name) for <c>--ratios</c>.</item>
+/// <item><c>--alloc-check</c>: after the run (or alone), runs every <see cref="TrainingStepBenchmarks"/> case for a
+/// few warm-up and 20 counted steps and prints the managed bytes this thread allocated per step
+/// (<see cref="GC.GetAllocatedBytesForCurrentThread"/>: exact, and blind to the runtime's and BenchmarkDotNet's own
+/// background threads, which the in-process memory diagnoser counts); with <c>--results</c> the lines go there too.</item>
+/// <item><c>--ratios NATIVE.json[,MORE.json] [MANAGED.tsv]</c>: runs nothing; prints the table of key ratios from a
+/// native <c>fg_bench --benchmark_format=json</c> output and a <c>--results</c> file (what <c>./build.sh bench</c> ends with).</item>
+/// </list>
 /// </summary>
 public static class Program
 {
     public static int Main(string[] args)
     {
+        if (args.Length > 0 && args[0] == "--ratios")
+        {
+            return RatioTable.Print(args.Length > 1 ? args[1] : null, args.Length > 2 ? args[2] : null);
+        }
+
+        string? resultsPath = null;
+        int r = Array.IndexOf(args, "--results");
+        if (r >= 0)
+        {
+            resultsPath = r + 1 < args.Length ? args[r + 1] : throw new ArgumentException("--results needs a file name");
+            args = [.. args.Take(r), .. args.Skip(r + 2)];
+        }
+
+        bool allocCheck = args.Contains("--alloc-check");
+        args = [.. args.Where(a => a != "--alloc-check")];
+        var lines = new List<string>();
+        if (allocCheck && args.Length == 0)
+        {
+            lines.AddRange(AllocationCheck());
+            if (resultsPath is not null)
+            {
+                File.WriteAllLines(resultsPath, lines);
+            }
+
+            return 0;
+        }
+
         var switcher = BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly);
+        IEnumerable<Summary> summaries;
         if (args.Contains("--short"))
         {
             var config = DefaultConfig.Instance
                 .AddJob(Job.ShortRun
                     .WithWarmupCount(2)
                     .WithIterationCount(5)
+                    .WithIterationTime(TimeInterval.FromMilliseconds(100))
                     .WithToolchain(InProcessEmitToolchain.Instance)
                     .WithId("Short"))
                 .WithOptions(ConfigOptions.DisableOptimizationsValidator);
             string[] rest = [.. args.Where(a => a != "--short")];
-            switcher.Run(rest.Length == 0 ? ["--filter", "*"] : rest, config);
-            return 0;
+            summaries = switcher.Run(rest.Length == 0 ? ["--filter", "*"] : rest, config);
+        }
+        else
+        {
+            summaries = switcher.Run(args);
         }
 
-        switcher.Run(args);
+        lines.AddRange(ResultLines(summaries));
+        if (allocCheck)
+        {
+            lines.AddRange(AllocationCheck());
+        }
+
+        if (resultsPath is not null)
+        {
+            File.WriteAllLines(resultsPath, lines);
+        }
+
         return 0;
+    }
+
+    private static IEnumerable<string> AllocationCheck()
+    {
+        const int Steps = 20;
+        Console.WriteLine($"Managed allocation per steady-state step (this thread, {Steps} steps after 3 warm-up steps):");
+        foreach (StepCase c in TrainingStepBenchmarks.Cases())
+        {
+            var bench = new TrainingStepBenchmarks { Case = c };
+            bench.Setup();
+            try
+            {
+                bench.Step();
+                bench.Step();
+                long before = GC.GetAllocatedBytesForCurrentThread();
+                for (int i = 0; i < Steps; i++)
+                {
+                    bench.Step();
+                }
+
+                long bytes = (GC.GetAllocatedBytesForCurrentThread() - before) / Steps;
+                Console.WriteLine($"  {c,-20} {bytes,6} B/step");
+                yield return string.Join('\t', "AllocCheck", "Step", $"[Case={c}]", "NaN", bytes.ToString(CultureInfo.InvariantCulture), c.NativeName);
+            }
+            finally
+            {
+                bench.Cleanup();
+            }
+        }
+    }
+
+    private static IEnumerable<string> ResultLines(IEnumerable<Summary> summaries)
+    {
+        foreach (Summary summary in summaries)
+        {
+            foreach (BenchmarkReport report in summary.Reports)
+            {
+                var benchmark = report.BenchmarkCase;
+                object? parameter = benchmark.Parameters.Items.FirstOrDefault()?.Value;
+                string native = parameter is StepCase step ? step.NativeName : "";
+                double mean = report.ResultStatistics?.Mean ?? double.NaN;
+                long allocated = report.GcStats.GetBytesAllocatedPerOperation(benchmark) ?? -1;
+                yield return string.Join('\t',
+                    benchmark.Descriptor.Type.Name,
+                    benchmark.Descriptor.WorkloadMethod.Name,
+                    benchmark.Parameters.DisplayInfo,
+                    mean.ToString("R", CultureInfo.InvariantCulture),
+                    allocated.ToString(CultureInfo.InvariantCulture),
+                    native);
+            }
+        }
     }
 }

@@ -57,6 +57,19 @@ void jvp(benchmark::State& state, int32_t backend, const Layer& l, int64_t rows,
     fgbench::set_flops(state, (K + 1) * layer_flops(l, rows));
 }
 
+// The fused JVP with weight tangents (FG-W): XX W plus X Wdot_k for every tangent.
+void jvp_wdot(benchmark::State& state, int32_t backend, const Layer& l, int64_t rows, int64_t K) {
+    fg_context* c = fgbench::require(state, backend);
+    if (!c) return;
+    fgbench::Buffer xx(c, (K + 1) * rows * l.n), w(c, weight_count(l)), b(c, bias_count(l)),
+        wdot(c, K * weight_count(l)), yy(c, (K + 1) * rows * l.m);
+    for (auto _ : state) {
+        fg_linear_jvp(c, l.kind, rows, l.n, l.m, l.groups, K, xx, w, b, wdot, yy);
+        fg_context_synchronize(c);
+    }
+    fgbench::set_flops(state, (2 * K + 1) * layer_flops(l, rows));
+}
+
 void separate(benchmark::State& state, int32_t backend, const Layer& l, int64_t rows, int64_t K) {
     fg_context* c = fgbench::require(state, backend);
     if (!c) return;
@@ -129,6 +142,9 @@ bool register_all() {
                     const std::string name = shape + "/K" + std::to_string(K);
                     configure(benchmark::RegisterBenchmark(("BM_LinearJvp/" + name).c_str(),
                                                            [=](benchmark::State& s) { jvp(s, backend, l, rows, K); }));
+                    if (wanted((2 * K + 1) * layer_flops(l, rows)))
+                        configure(benchmark::RegisterBenchmark(("BM_LinearJvpWdot/" + name).c_str(),
+                                                               [=](benchmark::State& s) { jvp_wdot(s, backend, l, rows, K); }));
                     configure(benchmark::RegisterBenchmark(("BM_LinearSeparate/" + name).c_str(),
                                                            [=](benchmark::State& s) { separate(s, backend, l, rows, K); }));
                     configure(benchmark::RegisterBenchmark(("BM_LinearBlas/" + name).c_str(),

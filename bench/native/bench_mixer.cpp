@@ -1,6 +1,21 @@
-// One LocalMixer gradient step of every method at batch 100, K = 1 and 4, for the paper's MNIST
-// (S/1/1, M/1/16) and CIFAR (M/8/16) shapes, on each backend. Filter with
-// --benchmark_filter=BM_MixerStep/M8_16/LGFGA. The workspace is reported per method.
+// One LocalMixer gradient step (fg_mixer_gradients) of every method at batch 100 for the paper's MNIST
+// (S/1/1, M/1/16) and CIFAR (M/8/16) shapes, on each backend: the backprop methods (BP, L-BP, LG-BP) once,
+// the forward-gradient methods with K = 1 and 4 tangents, LG-FG-A also with K = 2 and 8.
+//   Names: BM_MixerStep/<S1_1|M1_16|M8_16>/<method>[/K<k>]/<cpu|cuda>, e.g.
+//          --benchmark_filter='BM_MixerStep/M8_16/(LGBP|LGFGA/K1)/cpu'
+//   Images: synthetic, normalised (zero mean, unit variance per pixel, fixed seed); labels n % 10.
+//   Counters: workspace_MB (the activation workspace the step reports), images/s, and ratios to steps
+//   measured earlier in the same run (benchmarks run in registration order, so BP and LG-BP of a config
+//   run before its LG-FG-A, and K1 before K2..K8; a ratio is absent when its reference was filtered out):
+//     x_LGBP, x_BP      this step's wall time over LG-BP's / BP's (on LG-FG-A only; targets: x_LGBP <= 1.1)
+//     x_K1              this step's wall time over the same method's K = 1 step (K > 1 only)
+//     x_LGBP_cpu, x_K1_cpu   the same ratios in process CPU time (every thread; less sensitive to other load)
+//     proc_cpu_ms       process CPU milliseconds per step (every thread, BLAS's included; cpu_time is the
+//                       main thread's only), real_time the wall time.
+#include <cmath>
+#include <cstdint>
+#include <ctime>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -16,11 +31,54 @@ const Preset kPresets[] = {{"S1_1", 28, 28, 1, 1, 1, 256, 1},
                            {"M1_16", 28, 28, 1, 1, 1, 512, 16},
                            {"M8_16", 32, 32, 3, 4, 8, 512, 16}};
 const char* kMethods[] = {"BP", "LBP", "LGBP", "FGW", "FGA", "LGFGW", "LGFGA"};
+constexpr int64_t kBatch = 100;
+
+// Wall and process-CPU seconds per step of the last finished run of each (backend, preset, method, K).
+struct Timing {
+    double wall = 0, cpu = 0;
+};
+std::map<std::string, Timing>& timings() {
+    static std::map<std::string, Timing> t;
+    return t;
+}
+std::string key(int32_t backend, const Preset& p, int32_t method, int32_t K) {
+    return std::to_string(backend) + "/" + p.name + "/" + std::to_string(method) + "/" + std::to_string(K);
+}
+
+double wall_now() {
+    timespec t{};
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + 1e-9 * t.tv_nsec;
+}
+double cpu_now() {
+    timespec t{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return t.tv_sec + 1e-9 * t.tv_nsec;
+}
+
+// B normalised images: a fixed pseudo-random N(0, 1) per pixel (Box-Muller over a 64-bit LCG).
+std::vector<float> synthetic_images(uint64_t count) {
+    std::vector<float> v(count);
+    uint64_t s = 0x9E3779B97F4A7C15ull;
+    auto uniform = [&] {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        return (static_cast<double>(s >> 11) + 0.5) * (1.0 / 9007199254740992.0);
+    };
+    for (uint64_t i = 0; i < count; ++i)
+        v[i] = static_cast<float>(std::sqrt(-2.0 * std::log(uniform())) * std::cos(6.283185307179586 * uniform()));
+    return v;
+}
+
+void ratio(benchmark::State& state, const char* name, const Timing& mine, const std::string& ref_key, bool with_cpu) {
+    auto it = timings().find(ref_key);
+    if (it == timings().end() || it->second.wall <= 0) return;
+    state.counters[name] = mine.wall / it->second.wall;
+    if (with_cpu && it->second.cpu > 0) state.counters[std::string(name) + "_cpu"] = mine.cpu / it->second.cpu;
+}
 
 void BM_MixerStep(benchmark::State& state, int32_t backend, Preset p, int32_t method, int32_t tangents) {
     fg_context* ctx = fgbench::require(state, backend);
     if (!ctx) return;
-    const int64_t B = 100;
     fg_mixer_config cfg{};
     cfg.size = sizeof cfg;
     cfg.image_height = p.h, cfg.image_width = p.w, cfg.image_channels = p.cin, cfg.classes = 10;
@@ -30,12 +88,15 @@ void BM_MixerStep(benchmark::State& state, int32_t backend, Preset p, int32_t me
         state.SkipWithError(fg_last_error());
         return;
     }
-    fgbench::Buffer images(ctx, static_cast<uint64_t>(B) * p.h * p.w * p.cin, 0.1f);
-    std::vector<int32_t> labels(B);
-    for (int64_t n = 0; n < B; ++n) labels[n] = static_cast<int32_t>(n % 10);
+    const uint64_t pixels = static_cast<uint64_t>(kBatch) * p.h * p.w * p.cin;
+    const std::vector<float> host = synthetic_images(pixels);
+    fgbench::Buffer images(ctx, pixels, 0.0f);
+    fg_buffer_upload(images, 0, host.data(), pixels * sizeof(float));
+    std::vector<int32_t> labels(kBatch);
+    for (int64_t n = 0; n < kBatch; ++n) labels[n] = static_cast<int32_t>(n % 10);
     fg_buffer* lab = nullptr;
-    fg_buffer_alloc(ctx, B * sizeof(int32_t), &lab);
-    fg_buffer_upload(lab, 0, labels.data(), B * sizeof(int32_t));
+    fg_buffer_alloc(ctx, kBatch * sizeof(int32_t), &lab);
+    fg_buffer_upload(lab, 0, labels.data(), kBatch * sizeof(int32_t));
     fg_step_options o{};
     o.size = sizeof o;
     o.method = method;
@@ -45,27 +106,51 @@ void BM_MixerStep(benchmark::State& state, int32_t backend, Preset p, int32_t me
     o.last_layer_lr = 0.1f;
     fg_step_stats st{};
     st.size = sizeof st;
+    // One untimed step: first-touch of the workspace and the gradient buffers.
+    bool ok = fg_mixer_gradients(m, kBatch, images, lab, &o, &st) == FG_OK;
+    fg_context_synchronize(ctx);
+    if (!ok) state.SkipWithError(fg_last_error());
+    const double wall0 = wall_now(), cpu0 = cpu_now();
     for (auto _ : state) {
-        if (fg_mixer_gradients(m, B, images, lab, &o, &st) != FG_OK) {
+        if (!ok) break;
+        if (fg_mixer_gradients(m, kBatch, images, lab, &o, &st) != FG_OK) {
             state.SkipWithError(fg_last_error());
+            ok = false;
             break;
         }
         fg_context_synchronize(ctx);
         ++o.step;
     }
+    if (ok && state.iterations() > 0) {
+        const double n = static_cast<double>(state.iterations());
+        const Timing mine{(wall_now() - wall0) / n, (cpu_now() - cpu0) / n};
+        timings()[key(backend, p, method, tangents)] = mine;
+        state.counters["proc_cpu_ms"] = 1e3 * mine.cpu;
+        const bool backprop = method <= FG_METHOD_LGBP;
+        if (method == FG_METHOD_LGFGA) {
+            ratio(state, "x_LGBP", mine, key(backend, p, FG_METHOD_LGBP, 1), true);
+            ratio(state, "x_BP", mine, key(backend, p, FG_METHOD_BP, 1), false);
+        }
+        if (!backprop && tangents > 1) ratio(state, "x_K1", mine, key(backend, p, method, 1), true);
+    }
     state.counters["workspace_MB"] = static_cast<double>(st.workspace_bytes) / (1 << 20);
-    state.counters["examples/s"] = benchmark::Counter(static_cast<double>(B), benchmark::Counter::kIsIterationInvariantRate);
+    state.counters["images/s"] = benchmark::Counter(static_cast<double>(kBatch), benchmark::Counter::kIsIterationInvariantRate);
     fg_buffer_free(lab);
     fg_mixer_free(m);
 }
 
 const bool kRegistered = [] {
-    for (int32_t backend : {FG_BACKEND_CPU, FG_BACKEND_CUDA})
+    std::vector<int32_t> backends = {FG_BACKEND_CPU};
+    int32_t cuda = 0;
+    if (fg_backend_probe(FG_BACKEND_CUDA, &cuda, nullptr, 0) == FG_OK && cuda) backends.push_back(FG_BACKEND_CUDA);
+    for (int32_t backend : backends)
         for (const Preset& p : kPresets)
-            for (int32_t method = FG_METHOD_BP; method <= FG_METHOD_LGFGA; ++method)
-                for (int32_t K : {1, 4}) {
-                    const bool backprop = method <= FG_METHOD_LGBP;
-                    if (backprop && K > 1) continue;  // K does not apply to backprop
+            for (int32_t method = FG_METHOD_BP; method <= FG_METHOD_LGFGA; ++method) {
+                const bool backprop = method <= FG_METHOD_LGBP;  // K does not apply to backprop
+                std::vector<int32_t> ks = backprop ? std::vector<int32_t>{1}
+                                          : method == FG_METHOD_LGFGA ? std::vector<int32_t>{1, 2, 4, 8}
+                                                                      : std::vector<int32_t>{1, 4};
+                for (int32_t K : ks) {
                     std::string name = std::string("BM_MixerStep/") + p.name + "/" + kMethods[method] +
                                        (backprop ? "" : "/K" + std::to_string(K)) +
                                        (backend == FG_BACKEND_CUDA ? "/cuda" : "/cpu");
@@ -73,6 +158,7 @@ const bool kRegistered = [] {
                         ->Unit(benchmark::kMillisecond)
                         ->UseRealTime();
                 }
+            }
     return true;
 }();
 

@@ -27,6 +27,42 @@ public sealed class CliTests
             : Does.Contain("cuda: not available: " + reason.Split('\n')[0].Trim()));
     }
 
+    [TestCase("S/1/1", null, "271,892")]
+    [TestCase("M/1/16", null, "429,076")]
+    [TestCase("m-8-16", null, "918,770")]
+    [TestCase("L/8/64", "cifar10", "13,074,674")]
+    [TestCase("M/8/16", "imagenet", null)]
+    public void InfoModel_PrintsTheLayerTableAndTotal(string model, string? dataset, string? total)
+    {
+        string[] args = dataset is null ? ["info", "--model", model] : ["info", "--model", model, "--dataset", dataset];
+        var (exitCode, output, error) = Run(args);
+        Assert.That(exitCode, Is.EqualTo(ExitCodes.Success), error);
+        string[] lines = output.ReplaceLineEndings("\n").Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.That(lines[1], Does.Contain("name").And.Contain("shape").And.Contain("elements").And.Contain("kind"));
+        Assert.That(lines, Has.Some.Match(@"^\s+block0\.channel\.weight\s+\d+ x \d+\s+[\d,]+\s+weight$"));
+        Assert.That(lines, Has.Some.Match(@"^\s+final\.bias\s+\d+\s+[\d,]+\s+bias$"));
+        Assert.That(output, Does.Not.Contain("backends:"));
+        if (total is not null)
+        {
+            Assert.That(lines[^1], Does.StartWith($"total: {total} parameters"));
+        }
+        else
+        {
+            Assert.That(lines[0], Does.Contain("224x224x3 images, 1000 classes"));
+            Assert.That(lines, Has.Some.Match(@"^\s+final\.bias\s+1000\s+1,000\s+bias$"));
+        }
+    }
+
+    [TestCase("info", "--dataset", "mnist")]
+    [TestCase("info", "--model", "X/1/1")]
+    [TestCase("info", "--model", "S/1/1", "--dataset", "nope")]
+    public void InfoModel_BadArgumentsAreOneReadableError(params string[] args)
+    {
+        var (exitCode, _, error) = Run(args);
+        Assert.That(exitCode, Is.EqualTo(ExitCodes.Failure));
+        Assert.That(error, Does.StartWith("fgrad: error:"));
+    }
+
     [TestCase("--help")]
     [TestCase("info", "--help")]
     [TestCase("help", "info")]

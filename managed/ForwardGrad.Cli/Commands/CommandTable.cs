@@ -9,6 +9,7 @@ public static class CommandTable
         [typeof(DataOptions)] = Bind(new DataCommand()),
         [typeof(TrainOptions)] = Bind(new TrainCommand()),
         [typeof(EvalOptions)] = Bind(new EvalCommand()),
+        [typeof(ReproOptions)] = Bind(new ReproCommand()),
     };
 
     /// <summary>The options types, in the order the help lists them.</summary>

@@ -59,32 +59,9 @@ public sealed class TrainCommand : ICommand<TrainOptions>
 
         DatasetSplits data = DatasetCatalog.Load(settings.Dataset, settings.DataDir);
         var trainer = new Trainer(settings, data);
-        bool live = ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected;
-        var lastDraw = DateTime.MinValue;
-        Action<TrainingProgress>? progress = live
-            ? p =>
-            {
-                if ((DateTime.UtcNow - lastDraw).TotalMilliseconds < 200 && p.Batch != p.Batches)
-                {
-                    return;
-                }
-
-                lastDraw = DateTime.UtcNow;
-                output.Write(string.Create(CultureInfo.InvariantCulture,
-                    $"\repoch {p.Epoch}/{p.Epochs} step {p.Batch}/{p.Batches} loss {p.Loss:F4} {p.ImagesPerSecond:F0} img/s ETA {p.Eta:mm\\:ss}   "));
-            }
-            : null;
-        TrainingResult result = trainer.Run(runDirectory, resume, line =>
-        {
-            if (live)
-            {
-                output.Write("\r" + new string(' ', 78) + "\r");
-            }
-
-            output.WriteLine(line);
-        }, progress);
-
-        TryPlot(result.RunDirectory, output);
+        TrainingResult result = LiveTrainingView.IsAvailable(output)
+            ? LiveTrainingView.Run((log, progress) => trainer.Run(runDirectory, resume, log, progress))
+            : trainer.Run(runDirectory, resume, output.WriteLine);
         if (result.Failure is not null)
         {
             output.WriteLine($"fgrad: {result.Failure}");
@@ -93,11 +70,5 @@ public sealed class TrainCommand : ICommand<TrainOptions>
 
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"final test error: {result.FinalTestError:F2}% ({result.Steps} steps); run folder: {result.RunDirectory}"));
         return ExitCodes.Success;
-    }
-
-    private static void TryPlot(string runDirectory, TextWriter output)
-    {
-        _ = runDirectory;
-        _ = output;
     }
 }

@@ -118,6 +118,20 @@ public sealed class LocalMixer : IDisposable
     public StepStats ComputeGradients(ReadOnlySpan<float> images, ReadOnlySpan<int> labels, TrainingMethod method, int tangents,
         ulong seed, uint step, float headLr = 1.0f, float lastLayerLr = 0.1f)
     {
+        Span<float> blocks = stackalloc float[NativeConstants.MaxBlocks];
+        var (loss, accuracy, workspaceBytes) = ComputeGradients(images, labels, method, tangents, seed, step, blocks, headLr, lastLayerLr);
+        return new StepStats(loss, accuracy, blocks[..Config.Blocks].ToArray(), workspaceBytes);
+    }
+
+    /// <summary>
+    /// The same step without managed allocations (for training loops that must not touch the GC): writes
+    /// each block's local loss into the first min(<see cref="LocalMixerConfig.Blocks"/>, length) entries of
+    /// <paramref name="blockLosses"/> (may be empty) and returns the final loss, the batch accuracy and the
+    /// activation workspace the step needed.
+    /// </summary>
+    public (float Loss, float Accuracy, ulong WorkspaceBytes) ComputeGradients(ReadOnlySpan<float> images, ReadOnlySpan<int> labels,
+        TrainingMethod method, int tangents, ulong seed, uint step, Span<float> blockLosses, float headLr = 1.0f, float lastLayerLr = 0.1f)
+    {
         int batch = labels.Length;
         UploadBatch(images, labels);
         var options = StepOptions(method, tangents, seed, step, headLr, lastLayerLr);
@@ -126,16 +140,16 @@ public sealed class LocalMixer : IDisposable
         using var input = HandleLease.Of(_images!);
         using var target = HandleLease.Of(_labels!);
         NativeStatus.Check(NativeMethods.fg_mixer_gradients(model.Value, batch, input.Value, target.Value, in options, ref stats));
-        var blocks = new float[stats.Blocks];
-        for (int i = 0; i < blocks.Length; i++)
+        int blocks = Math.Min(Math.Min(stats.Blocks, NativeConstants.MaxBlocks), blockLosses.Length);
+        for (int i = 0; i < blocks; i++)
         {
             unsafe
             {
-                blocks[i] = stats.BlockLoss[i];
+                blockLosses[i] = stats.BlockLoss[i];
             }
         }
 
-        return new StepStats(stats.Loss, stats.Accuracy, blocks, stats.WorkspaceBytes);
+        return (stats.Loss, stats.Accuracy, stats.WorkspaceBytes);
     }
 
     /// <summary>Activation workspace bytes a step of <paramref name="method"/> needs at <paramref name="batch"/>.</summary>

@@ -27,18 +27,20 @@ public sealed record EpochMetrics(int Epoch, long Step, double TrainLoss, double
         $"{Epoch},{Step},{TrainLoss:R},{TrainError:R},{TestError:R},{ImagesPerSecond:F1},{ElapsedSeconds:F2},{LearningRate:R}");
 }
 
-/// <summary>Live progress of a step.</summary>
+/// <summary>Live progress, reported after every training step.</summary>
 /// <param name="Epoch">1-based epoch.</param>
 /// <param name="Epochs">Epochs in the run.</param>
 /// <param name="Batch">1-based batch in the epoch.</param>
 /// <param name="Batches">Batches per epoch.</param>
+/// <param name="Step">Global steps done, this one included.</param>
+/// <param name="Steps">Global step the run stops at (fewer than epochs x batches with max-steps).</param>
 /// <param name="Loss">Running mean loss of the epoch.</param>
-/// <param name="ImagesPerSecond">Throughput.</param>
+/// <param name="ImagesPerSecond">Throughput of the epoch so far.</param>
 /// <param name="Eta">Estimated time to the end of the run.</param>
-public sealed record TrainingProgress(int Epoch, int Epochs, int Batch, int Batches, double Loss, double ImagesPerSecond, TimeSpan Eta);
+public sealed record TrainingProgress(int Epoch, int Epochs, int Batch, int Batches, long Step, long Steps, double Loss, double ImagesPerSecond, TimeSpan Eta);
 
 /// <summary>What a run did.</summary>
-/// <param name="RunDirectory">Folder with config.json, metrics.csv, checkpoint.safetensors.</param>
+/// <param name="RunDirectory">Folder with config.json, metrics.csv, curves.png, checkpoint.safetensors.</param>
 /// <param name="Epochs">Metrics rows written by this invocation.</param>
 /// <param name="FinalTestError">Test error of the last evaluation, percent (NaN if none).</param>
 /// <param name="Steps">Global steps done.</param>
@@ -93,8 +95,13 @@ public sealed class Trainer
 
     /// <summary>
     /// Runs (or, with <paramref name="resume"/>, continues) training into <paramref name="runDirectory"/>.
+    /// At the end of each epoch it appends to metrics.csv, redraws curves.png and saves the checkpoint.
     /// </summary>
-    public TrainingResult Run(string runDirectory, Checkpoint? resume = null, Action<string>? log = null, Action<TrainingProgress>? progress = null)
+    /// <param name="runDirectory">The run folder.</param>
+    /// <param name="resume">A checkpoint of this run to continue from, or null to start afresh.</param>
+    /// <param name="log">Receives the run's text lines (one per epoch, plus a header and warnings).</param>
+    /// <param name="progress">Receives a report after every step, on the training thread.</param>
+    public TrainingResult Run(string runDirectory, Checkpoint? resume = null, Action<string>? log = null, IProgress<TrainingProgress>? progress = null)
     {
         log ??= _ => { };
         TrainingMethod method = TrainingMethods.Parse(_options.Method);
@@ -108,6 +115,8 @@ public sealed class Trainer
         Directory.CreateDirectory(runDirectory);
         string checkpointPath = Path.Combine(runDirectory, "checkpoint.safetensors");
         string metricsPath = Path.Combine(runDirectory, "metrics.csv");
+        string curvesPath = Path.Combine(runDirectory, TrainingCurves.FileName);
+        string curvesTitle = $"{method.PaperName()} {config.Name} on {_data.Spec.Name}";
         File.WriteAllText(Path.Combine(runDirectory, "config.json"), JsonSerializer.Serialize(_options, JsonOptions));
 
         using Context context = CreateContext(_options.Device);
@@ -192,7 +201,7 @@ public sealed class Trainer
                 {
                     double rate = epochImages / Math.Max(1e-9, epochClock.Elapsed.TotalSeconds);
                     long remaining = stopAt - step;
-                    progress(new TrainingProgress(epoch + 1, _options.Epochs, batch.Index + 1, batches, lossSum / seen, rate,
+                    progress.Report(new TrainingProgress(epoch + 1, _options.Epochs, batch.Index + 1, batches, step, stopAt, lossSum / seen, rate,
                         TimeSpan.FromSeconds(remaining * (double)_options.BatchSize / Math.Max(1e-9, rate))));
                 }
 
@@ -227,11 +236,25 @@ public sealed class Trainer
                 lastTestError, epochImages / Math.Max(1e-9, trainSeconds), elapsedBefore + clock.Elapsed.TotalSeconds, lr);
             rows.Add(row);
             File.AppendAllText(metricsPath, row.ToCsv() + Environment.NewLine);
+            DrawCurves(curvesPath, metricsPath, curvesTitle, log);
             log(string.Create(CultureInfo.InvariantCulture,
                 $"epoch {row.Epoch}/{_options.Epochs}{(epochDone ? "" : " (partial)")}: train loss {row.TrainLoss:F4}, train error {row.TrainError:F2}%, test error {row.TestError:F2}%, {row.ImagesPerSecond:F0} images/s, {row.ElapsedSeconds:F1} s"));
         }
 
         return new TrainingResult(runDirectory, rows, lastTestError, step, failure);
+    }
+
+    /// <summary>Redraws curves.png from the whole metrics.csv; a plot that fails is a warning, not a failed run.</summary>
+    private static void DrawCurves(string curvesPath, string metricsPath, string title, Action<string> log)
+    {
+        try
+        {
+            TrainingCurves.Save(curvesPath, TrainingCurves.ReadMetrics(metricsPath), title);
+        }
+        catch (Exception exception) when (exception is not OutOfMemoryException)
+        {
+            log($"warning: could not draw {curvesPath}: {exception.GetBaseException().Message}");
+        }
     }
 
     private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };

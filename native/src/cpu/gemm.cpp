@@ -1,5 +1,7 @@
 // CPU GEMM: BLAS (cblas_sgemm) when the build found one, else an internal cache-blocked GEMM.
 #include <algorithm>
+#include <climits>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -48,13 +50,156 @@ void cpu_gemm_set_threads(int32_t threads) {
     if (auto set = openblas_symbol<void (*)(int)>("openblas_set_num_threads")) set(threads);
 }
 
-void CpuBackend::gemm(const GemmArgs& g) {
-    for (int64_t i = 0; i < g.batch; ++i) {
-        cblas_sgemm(CblasRowMajor, g.trans_a ? CblasTrans : CblasNoTrans, g.trans_b ? CblasTrans : CblasNoTrans,
-                    static_cast<int>(g.m), static_cast<int>(g.n), static_cast<int>(g.k), g.alpha,
-                    g.a + i * g.stride_a, static_cast<int>(g.lda), g.b + i * g.stride_b, static_cast<int>(g.ldb),
-                    g.beta, g.c + i * g.stride_c, static_cast<int>(g.ldc));
+namespace {
+
+// ---- batched GEMMs with one shared operand, as one (or a few) large BLAS calls
+//
+// A batch of small GEMMs run as a loop of cblas_sgemm calls leaves OpenBLAS's threads mostly idle
+// (each call is too small to split well, and each pays the thread start/stop). When one operand is
+// shared (stride 0), the batch is one GEMM over the other operand's entries laid side by side:
+//   shared A: C[b] (m, n) = op(A) op(B[b])   ==  op(A) (m, k) x [op(B[0]) | op(B[1]) | ...] (k, batch*n)
+//   shared B: C[b] (m, n) = op(A[b]) op(B)   ==  [op(A[0]); op(A[1]); ...] (batch*m, k) x op(B) (k, n)
+// The stacked operand and the stacked result are used in place when the strides already give that
+// layout, else they are packed into / unpacked from a thread-local workspace (grown on demand, reused).
+// The batch runs in chunks so the workspace stays small (cache-sized) however large the batch.
+
+// Per-entry flops at or above which the plain loop is kept: such entries already run at the BLAS rate
+// and packing would only add memory passes.
+constexpr double kPackMaxEntryFlops = 32e6;
+// Workspace floats per chunk (packed operand + packed result), and the least flops a chunk should do.
+#if !defined(FG_CPU_GEMM_CHUNK_FLOATS)
+#define FG_CPU_GEMM_CHUNK_FLOATS (int64_t(1) << 20)  // 4 MiB
+#endif
+static const int64_t kChunkFloats = getenv("TUNE_CHUNK") ? atoll(getenv("TUNE_CHUNK")) : FG_CPU_GEMM_CHUNK_FLOATS; // TUNE
+static const double kPackMaxEntryFlops_t = getenv("TUNE_FLOPS") ? atof(getenv("TUNE_FLOPS")) : 32e6; // TUNE
+
+std::vector<float>& workspace(size_t floats) {
+    thread_local std::vector<float> ws;
+    if (ws.size() < floats) ws.resize(floats);
+    return ws;
+}
+
+// dst (rows, cols) with leading dimension ldd <- src (rows, cols) with lds.
+void copy_block(int64_t rows, int64_t cols, const float* src, int64_t lds, float* dst, int64_t ldd) {
+    for (int64_t i = 0; i < rows; ++i) std::memcpy(dst + i * ldd, src + i * lds, static_cast<size_t>(cols) * sizeof(float));
+}
+
+// dst = src + beta * dst over a (rows, cols) block; beta == 0 overwrites (NaNs in dst are ignored).
+void store_block(int64_t rows, int64_t cols, const float* src, int64_t lds, float beta, float* dst, int64_t ldd) {
+    if (beta == 0.0f) return copy_block(rows, cols, src, lds, dst, ldd);
+    for (int64_t i = 0; i < rows; ++i) {
+        const float* s = src + i * lds;
+        float* d = dst + i * ldd;
+        if (beta == 1.0f)
+            for (int64_t j = 0; j < cols; ++j) d[j] += s[j];
+        else
+            for (int64_t j = 0; j < cols; ++j) d[j] = s[j] + beta * d[j];
     }
+}
+
+void sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda, const float* b,
+           int64_t ldb, float beta, float* c, int64_t ldc) {
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<int>(m),
+                static_cast<int>(n), static_cast<int>(k), alpha, a, static_cast<int>(std::max<int64_t>(lda, 1)), b,
+                static_cast<int>(std::max<int64_t>(ldb, 1)), beta, c, static_cast<int>(std::max<int64_t>(ldc, 1)));
+}
+
+// Entries per chunk: as many as fit kChunkFloats of workspace (at least one), within int range.
+int64_t chunk_entries(int64_t batch, int64_t per_entry_floats, int64_t per_entry_cols) {
+    int64_t cb = per_entry_floats > 0 ? kChunkFloats / per_entry_floats : batch;
+    cb = std::min<int64_t>(cb, INT_MAX / std::max<int64_t>(per_entry_cols, 1));
+    return std::max<int64_t>(1, std::min(cb, batch));
+}
+
+// Shared A: C[b] = alpha op(A) op(B[b]) + beta C[b]. The side-by-side operand is op(B) (k, cb*n):
+// without trans_b its entries are column blocks of a (k, cb*n) matrix; with trans_b they are row
+// blocks of a (cb*n, k) matrix (used transposed). The result is the (m, cb*n) matrix of column blocks.
+void gemm_shared_a(const GemmArgs& g) {
+    const int64_t m = g.m, n = g.n, k = g.k;
+    // In place when B's entries already sit side by side / stacked with one leading dimension.
+    const bool b_direct = g.trans_b ? g.stride_b == n * g.ldb : g.stride_b == n && g.ldb >= g.batch * n;
+    // C's entries side by side in one (m, batch*n) matrix: stride n, and ldc spanning the batch.
+    const bool c_direct = g.stride_c == n && (m == 1 || g.ldc == g.batch * n) && g.batch * n <= INT_MAX;
+    const int64_t per_entry = (b_direct ? 0 : k * n) + (c_direct ? 0 : m * n);
+    const int64_t cb = c_direct && b_direct ? g.batch : chunk_entries(g.batch, per_entry, n);
+    float* ws = per_entry ? workspace(static_cast<size_t>(cb * per_entry)).data() : nullptr;
+    float* bp = ws;
+    float* cp = ws + (b_direct ? 0 : cb * k * n);
+    for (int64_t b0 = 0; b0 < g.batch; b0 += cb) {
+        const int64_t nb = std::min(cb, g.batch - b0), cols = nb * n;
+        const float* B = g.b + b0 * g.stride_b;
+        int64_t ldb = g.ldb;
+        if (!b_direct) {
+            for (int64_t e = 0; e < nb; ++e) {
+                const float* src = g.b + (b0 + e) * g.stride_b;
+                if (g.trans_b)
+                    copy_block(n, k, src, g.ldb, bp + e * n * k, k);  // rows e*n .. of (cols, k)
+                else
+                    copy_block(k, n, src, g.ldb, bp + e * n, cols);  // columns e*n .. of (k, cols)
+            }
+            B = bp;
+            ldb = g.trans_b ? k : cols;
+        }
+        if (c_direct) {
+            sgemm(g.trans_a, g.trans_b, m, cols, k, g.alpha, g.a, g.lda, B, ldb, g.beta, g.c + b0 * g.stride_c,
+                  m == 1 ? cols : g.ldc);
+            continue;
+        }
+        sgemm(g.trans_a, g.trans_b, m, cols, k, g.alpha, g.a, g.lda, B, ldb, 0.0f, cp, cols);
+        for (int64_t e = 0; e < nb; ++e)
+            store_block(m, n, cp + e * n, cols, g.beta, g.c + (b0 + e) * g.stride_c, g.ldc);
+    }
+}
+
+// Shared B: C[b] = alpha op(A[b]) op(B) + beta C[b]. The stacked operand is op(A) (cb*m, k): without
+// trans_a its entries are row blocks of a (cb*m, k) matrix; with trans_a they are column blocks of a
+// (k, cb*m) matrix (used transposed). The result is the (cb*m, n) matrix of row blocks.
+void gemm_shared_b(const GemmArgs& g) {
+    const int64_t m = g.m, n = g.n, k = g.k;
+    const bool a_direct = g.trans_a ? g.stride_a == m && g.lda >= g.batch * m : g.stride_a == m * g.lda;
+    const bool c_direct = g.stride_c == m * g.ldc;
+    const int64_t per_entry = (a_direct ? 0 : k * m) + (c_direct ? 0 : m * n);
+    const int64_t cb = chunk_entries(g.batch, per_entry, m);
+    float* ws = per_entry ? workspace(static_cast<size_t>(cb * per_entry)).data() : nullptr;
+    float* ap = ws;
+    float* cp = ws + (a_direct ? 0 : cb * k * m);
+    for (int64_t b0 = 0; b0 < g.batch; b0 += cb) {
+        const int64_t nb = std::min(cb, g.batch - b0), rows = nb * m;
+        const float* A = g.a + b0 * g.stride_a;
+        int64_t lda = g.lda;
+        if (!a_direct) {
+            for (int64_t e = 0; e < nb; ++e) {
+                const float* src = g.a + (b0 + e) * g.stride_a;
+                if (g.trans_a)
+                    copy_block(k, m, src, g.lda, ap + e * m, rows);  // columns e*m .. of (k, rows)
+                else
+                    copy_block(m, k, src, g.lda, ap + e * m * k, k);  // rows e*m .. of (rows, k)
+            }
+            A = ap;
+            lda = g.trans_a ? rows : k;
+        }
+        if (c_direct) {
+            sgemm(g.trans_a, g.trans_b, rows, n, k, g.alpha, A, lda, g.b, g.ldb, g.beta, g.c + b0 * g.stride_c, g.ldc);
+            continue;
+        }
+        sgemm(g.trans_a, g.trans_b, rows, n, k, g.alpha, A, lda, g.b, g.ldb, 0.0f, cp, n);
+        for (int64_t e = 0; e < nb; ++e)
+            store_block(m, n, cp + e * m * n, n, g.beta, g.c + (b0 + e) * g.stride_c, g.ldc);
+    }
+}
+
+}  // namespace
+
+void CpuBackend::gemm(const GemmArgs& g) {
+    const bool small = 2.0 * static_cast<double>(g.m) * static_cast<double>(g.n) * static_cast<double>(g.k) <
+                       kPackMaxEntryFlops_t;
+    if (g.batch > 1 && g.m > 0 && g.n > 0 && g.k > 0 && small) {
+        if (g.stride_a == 0 && g.stride_b != 0) return gemm_shared_a(g);
+        if (g.stride_b == 0 && g.stride_a != 0) return gemm_shared_b(g);
+    }
+    for (int64_t i = 0; i < g.batch; ++i)
+        sgemm(g.trans_a, g.trans_b, g.m, g.n, g.k, g.alpha, g.a + i * g.stride_a, g.lda, g.b + i * g.stride_b, g.ldb,
+              g.beta, g.c + i * g.stride_c, g.ldc);
 }
 
 #else  // internal GEMM

@@ -1,0 +1,164 @@
+using System.Globalization;
+using System.Text;
+using ForwardGrad.IO;
+using ForwardGrad.Model;
+using ScottPlot;
+
+namespace ForwardGrad.Experiments;
+
+/// <summary>Writes results.md (laid out like the paper's Table 3) and test_error.png for a grid's records.</summary>
+public static class ReproReport
+{
+    /// <summary>The markdown table.</summary>
+    public const string TableFile = "results.md";
+
+    /// <summary>The bar chart of test error per method.</summary>
+    public const string PlotFile = "test_error.png";
+
+    /// <summary>Writes the report of <paramref name="records"/> into <paramref name="folder"/>.</summary>
+    public static void Write(string folder, ReproSettings settings, IReadOnlyList<RunRecord> records)
+    {
+        string markdown = Markdown(settings, records);
+        AtomicFile.Write(Path.Combine(folder, TableFile), stream => stream.Write(Encoding.UTF8.GetBytes(markdown)));
+        Plot(Path.Combine(folder, PlotFile), settings, records);
+    }
+
+    /// <summary>The columns: one per (data set, model), in the grid's order.</summary>
+    public static IReadOnlyList<(string Dataset, string Model)> Columns(ReproSettings settings) =>
+        [.. from dataset in settings.Datasets from model in settings.Models select (dataset, LocalMixerConfig.Preset(model).Name)];
+
+    /// <summary>The text of results.md.</summary>
+    public static string Markdown(ReproSettings settings, IReadOnlyList<RunRecord> records)
+    {
+        var chosen = BestRunSelector.Select(records);
+        var columns = Columns(settings);
+        var methods = settings.ParsedMethods().Select(m => m.PaperName()).ToList();
+        var text = new StringBuilder();
+        text.AppendLine("# Forward gradient with local losses: test / train error (%)");
+        text.AppendLine();
+        text.AppendLine(string.Create(CultureInfo.InvariantCulture,
+            $"Each cell: the run whose learning rate gave the lowest error on a validation set of {settings.ValidationFraction:P0} held out of the training set (seed {settings.Seed}); " +
+            $"its test error / its error on the images it trained on. {settings.Epochs} epochs{(settings.MaxSteps is long max ? $" (cut at {max} steps)" : "")}, batch {settings.BatchSize}, " +
+            $"SGD momentum {settings.Momentum}, weight decay {settings.WeightDecay}, cosine schedule, {settings.WarmupEpochs} warm-up epoch(s), K = {settings.Tangents} tangents for the forward-gradient methods, {settings.Device}."));
+        text.AppendLine();
+        AppendTable(text, "Method", columns.Select(c => $"{c.Dataset} {c.Model}"), methods, (method, i) =>
+            chosen.TryGetValue((method, columns[i].Model, columns[i].Dataset), out RunRecord? r) ? Cell(r) : "not run");
+        text.AppendLine();
+        text.AppendLine("Chosen learning rate (validation error %, runs that diverged out of runs tried):");
+        text.AppendLine();
+        AppendTable(text, "Method", columns.Select(c => $"{c.Dataset} {c.Model}"), methods, (method, i) =>
+        {
+            var group = records.Where(r => r.Method == method && r.Model == columns[i].Model && r.Dataset == columns[i].Dataset).ToList();
+            if (group.Count == 0 || !chosen.TryGetValue((method, columns[i].Model, columns[i].Dataset), out RunRecord? r))
+            {
+                return "not run";
+            }
+
+            string lr = r.Diverged ? "all diverged" : string.Create(CultureInfo.InvariantCulture, $"{r.LearningRate:G4} ({r.ValidationError:F2})");
+            return string.Create(CultureInfo.InvariantCulture, $"{lr}, {group.Count(g => g.Diverged)}/{group.Count} diverged");
+        });
+
+        var paperColumns = columns.Select(c => c.Model).Distinct().Where(m => methods.Any(x => PaperResults.MnistError(x, m) is not null)).ToList();
+        if (paperColumns.Count > 0)
+        {
+            text.AppendLine();
+            text.AppendLine("The paper's Table 3 on full MNIST (60,000 training images), for comparison:");
+            text.AppendLine();
+            AppendTable(text, "Method", paperColumns.Select(m => $"MNIST {m} (paper)"), methods, (method, i) =>
+                PaperResults.MnistError(method, paperColumns[i]) is var (test, train)
+                    ? string.Create(CultureInfo.InvariantCulture, $"{test:F2} / {train:F2}")
+                    : "n/a");
+        }
+
+        text.AppendLine();
+        text.AppendLine("Test error of the chosen run (each # is 2 points of error):");
+        text.AppendLine();
+        text.AppendLine("```");
+        foreach (var (dataset, model) in columns)
+        {
+            text.AppendLine($"{dataset} {model}");
+            foreach (string method in methods)
+            {
+                string bar = !chosen.TryGetValue((method, model, dataset), out RunRecord? r) ? "not run"
+                    : r.Diverged ? "diverged"
+                    : string.Create(CultureInfo.InvariantCulture, $"{new string('#', Math.Max(1, (int)Math.Round(r.TestError / 2)))} {r.TestError:F2}");
+                text.AppendLine($"  {method,-8} {bar}");
+            }
+        }
+
+        text.AppendLine("```");
+        text.AppendLine();
+        double wall = records.Sum(r => r.WallSeconds);
+        text.AppendLine(string.Create(CultureInfo.InvariantCulture,
+            $"{records.Count} runs ({records.Count(r => r.Diverged)} diverged), {wall / 60:F1} min of run wall time in all; every run is in runs.csv."));
+        return text.ToString();
+    }
+
+    /// <summary>A table cell: "test / train", or "diverged".</summary>
+    public static string Cell(RunRecord run) => run.Diverged
+        ? "diverged"
+        : string.Create(CultureInfo.InvariantCulture, $"{run.TestError:F2} / {run.TrainError:F2}");
+
+    private static void AppendTable(StringBuilder text, string corner, IEnumerable<string> headers, IReadOnlyList<string> rows, Func<string, int, string> cell)
+    {
+        var names = headers.ToList();
+        text.AppendLine($"| {corner} | {string.Join(" | ", names)} |");
+        text.AppendLine($"|---|{string.Concat(names.Select(_ => "---|"))}");
+        foreach (string row in rows)
+        {
+            text.AppendLine($"| {row} | {string.Join(" | ", names.Select((_, i) => cell(row, i)))} |");
+        }
+    }
+
+    private static void Plot(string path, ReproSettings settings, IReadOnlyList<RunRecord> records)
+    {
+        var chosen = BestRunSelector.Select(records);
+        var columns = Columns(settings);
+        var methods = settings.ParsedMethods().Select(m => m.PaperName()).ToList();
+        var plot = new Plot();
+        plot.Title("Test error of the run chosen by validation");
+        plot.Axes.Left.Label.Text = "test error (%)";
+        var bars = new List<Bar>();
+        var ticks = new List<Tick>();
+        double top = records.Where(r => !r.Diverged && double.IsFinite(r.TestError)).Select(r => r.TestError).DefaultIfEmpty(10).Max();
+        for (int m = 0; m < methods.Count; m++)
+        {
+            double centre = m * (columns.Count + 1);
+            ticks.Add(new Tick(centre + (columns.Count - 1) / 2.0, methods[m], true));
+            for (int c = 0; c < columns.Count; c++)
+            {
+                double x = centre + c;
+                if (!chosen.TryGetValue((methods[m], columns[c].Model, columns[c].Dataset), out RunRecord? r))
+                {
+                    continue;
+                }
+
+                if (r.Diverged || !double.IsFinite(r.TestError))
+                {
+                    var label = plot.Add.Text("diverged", x, top * 0.02);
+                    label.LabelRotation = -90;
+                    label.LabelFontSize = 10;
+                    continue;
+                }
+
+                bars.Add(new Bar { Position = x, Value = r.TestError, FillColor = Palette(c), Label = r.TestError.ToString("F1", CultureInfo.InvariantCulture) });
+            }
+        }
+
+        var barPlot = plot.Add.Bars(bars);
+        barPlot.ValueLabelStyle.FontSize = 10;
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual([.. ticks]);
+        plot.Axes.Margins(bottom: 0, top: 0.3);
+        for (int c = 0; c < columns.Count; c++)
+        {
+            plot.Legend.ManualItems.Add(new LegendItem { LabelText = $"{columns[c].Dataset} {columns[c].Model}", FillColor = Palette(c) });
+        }
+
+        plot.Legend.Alignment = Alignment.UpperLeft;
+        plot.ShowLegend();
+        byte[] png = plot.GetImageBytes(Math.Max(800, methods.Count * (columns.Count + 1) * 40), 500, ImageFormat.Png);
+        AtomicFile.Write(path, stream => stream.Write(png));
+    }
+
+    private static Color Palette(int index) => new ScottPlot.Palettes.Category10().GetColor(index);
+}

@@ -1,0 +1,144 @@
+using System.Globalization;
+using ForwardGrad.Model;
+
+namespace ForwardGrad.Experiments;
+
+/// <summary>
+/// The grid of <c>fgrad repro</c>: methods x models x data sets x learning rates, and how each run trains.
+/// Every run holds <see cref="ValidationFraction"/> of the training set out (seeded by <see cref="Seed"/>); the
+/// learning rate of each (method, model, data set) is chosen on that validation set, never on the test set.
+/// </summary>
+public sealed record ReproSettings
+{
+    /// <summary>Methods, paper names, in the order given (reports always use paper order).</summary>
+    public IReadOnlyList<string> Methods { get; init; } = [.. TrainingMethods.All.Select(m => m.PaperName())];
+
+    /// <summary>Model presets.</summary>
+    public IReadOnlyList<string> Models { get; init; } = ["S/1/1", "M/1/16"];
+
+    /// <summary>Data set names.</summary>
+    public IReadOnlyList<string> Datasets { get; init; } = ["mnist-sample"];
+
+    /// <summary>Learning rates swept for every method; null: <see cref="LearningRateSweeps.Default"/> per method.</summary>
+    public IReadOnlyList<double>? LearningRates { get; init; }
+
+    /// <summary>Learning rates per method (paper name), taking precedence over <see cref="LearningRates"/>; see <see cref="FromChosen"/>.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<double>>? LearningRatesByMethod { get; init; }
+
+    /// <summary>Epochs per run.</summary>
+    public int Epochs { get; init; } = 5;
+
+    /// <summary>Batch size.</summary>
+    public int BatchSize { get; init; } = 128;
+
+    /// <summary>Tangents K of the forward-gradient methods.</summary>
+    public int Tangents { get; init; } = 4;
+
+    /// <summary>Fraction of the training set held out for validation.</summary>
+    public double ValidationFraction { get; init; } = 0.1;
+
+    /// <summary>Seed of the split, the initialisation, the data order and the tangents.</summary>
+    public ulong Seed { get; init; } = 1;
+
+    /// <summary>cpu or cuda.</summary>
+    public string Device { get; init; } = "cpu";
+
+    /// <summary>Stop every run after this many steps (smoke runs); null: every epoch.</summary>
+    public long? MaxSteps { get; init; }
+
+    /// <summary>Folder holding one folder per data set (null: FG_DATA_DIR or data/).</summary>
+    public string? DataDir { get; init; }
+
+    /// <summary>Warmup epochs of the learning-rate schedule.</summary>
+    public double WarmupEpochs { get; init; } = 1;
+
+    /// <summary>SGD momentum.</summary>
+    public double Momentum { get; init; } = 0.9;
+
+    /// <summary>Weight decay.</summary>
+    public double WeightDecay { get; init; } = 1e-4;
+
+    /// <summary>The methods, parsed and in paper order.</summary>
+    public IReadOnlyList<TrainingMethod> ParsedMethods() =>
+        [.. Methods.Select(TrainingMethods.Parse).Distinct().OrderBy(m => TrainingMethods.All.ToList().IndexOf(m))];
+
+    /// <summary>The learning rates swept for <paramref name="method"/>.</summary>
+    public IReadOnlyList<double> LearningRatesFor(TrainingMethod method) =>
+        LearningRatesByMethod is not null && LearningRatesByMethod.TryGetValue(method.PaperName(), out var chosen) ? chosen
+        : LearningRates ?? LearningRateSweeps.Default(method);
+
+    /// <summary>
+    /// The learning rate each method's validation chose in an earlier grid's runs (for <paramref name="model"/>, else any
+    /// model; on several data sets the first), to reuse it on a larger data set without a sweep there.
+    /// </summary>
+    public static IReadOnlyDictionary<string, IReadOnlyList<double>> FromChosen(IEnumerable<RunRecord> runs, string model)
+    {
+        string name = LocalMixerConfig.Preset(model).Name;
+        var chosen = BestRunSelector.Select(runs).Values.Where(r => !r.Diverged).ToList();
+        var result = new Dictionary<string, IReadOnlyList<double>>();
+        foreach (var group in chosen.GroupBy(r => r.Method))
+        {
+            RunRecord pick = group.FirstOrDefault(r => r.Model == name) ?? group.First();
+            result[group.Key] = [pick.LearningRate];
+        }
+
+        return result;
+    }
+
+    /// <summary>Throws <see cref="ArgumentException"/> for an unusable grid.</summary>
+    public void Validate()
+    {
+        if (Methods.Count == 0 || Models.Count == 0 || Datasets.Count == 0)
+        {
+            throw new ArgumentException("The grid is empty: give at least one method, model and data set.");
+        }
+
+        _ = ParsedMethods();
+        foreach (string model in Models)
+        {
+            _ = LocalMixerConfig.Preset(model);
+        }
+
+        if (LearningRates is { Count: 0 } || (LearningRates?.Any(lr => !(lr > 0)) ?? false))
+        {
+            throw new ArgumentException("Learning rates must be positive.");
+        }
+
+        if (!(ValidationFraction > 0 && ValidationFraction < 1))
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"The validation fraction must be in (0, 1), got {ValidationFraction}."));
+        }
+
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(Epochs);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(BatchSize);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(Tangents);
+    }
+
+    /// <summary>Parses "a,b, c" into its trimmed, non-empty items.</summary>
+    public static IReadOnlyList<string> SplitList(string text) =>
+        [.. text.Split([',', ';'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
+
+    /// <summary>Parses "0.01,0.1" into numbers (invariant culture).</summary>
+    public static IReadOnlyList<double> ParseNumbers(string text) =>
+        [.. SplitList(text).Select(item => double.TryParse(item, NumberStyles.Float, CultureInfo.InvariantCulture, out double value)
+            ? value
+            : throw new ArgumentException($"'{item}' is not a number (in '{text}')."))];
+}
+
+/// <summary>The default learning-rate sweep of each method (SGD, momentum 0.9, batch 128, cosine schedule).</summary>
+public static class LearningRateSweeps
+{
+    /// <summary>
+    /// Three values a factor of about 3 apart, centred where the method trains on MNIST-sized data: backprop
+    /// around 0.1; activity-perturbed forward gradient a little lower for FG-A (its estimate is noisier), at 0.1
+    /// for LG-FG-A; weight-perturbed forward gradient much lower, as its variance grows with the number of weights.
+    /// </summary>
+    public static IReadOnlyList<double> Default(TrainingMethod method) => method switch
+    {
+        TrainingMethod.BP or TrainingMethod.LBP or TrainingMethod.LGBP => [0.03, 0.1, 0.3],
+        TrainingMethod.FGA => [0.01, 0.03, 0.1],
+        TrainingMethod.LGFGA => [0.03, 0.1, 0.3],
+        TrainingMethod.FGW or TrainingMethod.LGFGW => [0.01, 0.03, 0.1],
+        _ => throw new ArgumentOutOfRangeException(nameof(method), method, null),
+    };
+}

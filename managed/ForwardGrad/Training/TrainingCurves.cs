@@ -1,0 +1,75 @@
+using System.Globalization;
+using ForwardGrad.IO;
+using ScottPlot;
+using ScottPlot.Plottables;
+
+namespace ForwardGrad.Training;
+
+/// <summary>Draws a run's learning curves (curves.png): train and test error and train loss per epoch.</summary>
+public static class TrainingCurves
+{
+    /// <summary>The file name of the plot in a run folder.</summary>
+    public const string FileName = "curves.png";
+
+    /// <summary>
+    /// Writes a PNG of <paramref name="rows"/> to <paramref name="path"/> atomically: train and test error (percent)
+    /// in the upper panel, train loss in the lower one. Where an epoch has several rows (a partial one before a
+    /// resume), the last counts.
+    /// </summary>
+    public static void Save(string path, IEnumerable<EpochMetrics> rows, string title, int width = 900, int height = 720)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        EpochMetrics[] points = rows.GroupBy(r => r.Epoch).Select(g => g.Last()).OrderBy(r => r.Epoch).ToArray();
+        double[] epochs = points.Select(r => (double)r.Epoch).ToArray();
+
+        Plot errors = Panel("error (%)");
+        Plot loss = Panel("train loss");
+        var figure = new Multiplot(errors) { Layout = new ScottPlot.MultiplotLayouts.Rows() };
+        figure.AddPlot(loss);
+        errors.Title(title);
+        AddLine(errors, epochs, points.Select(r => r.TrainError), "train error", Colors.C0);
+        AddLine(errors, epochs, points.Select(r => r.TestError), "test error", Colors.C1);
+        loss.XLabel("epoch");
+        AddLine(loss, epochs, points.Select(r => r.TrainLoss), "train loss", Colors.C2);
+        figure.SharedAxes.ShareX([errors, loss]);
+
+        byte[] png = figure.Render(width, height).GetImageBytes(ImageFormat.Png);
+        AtomicFile.Write(path, stream => stream.Write(png));
+    }
+
+    /// <summary>Reads the rows of a metrics.csv written by <see cref="Trainer"/>.</summary>
+    public static IReadOnlyList<EpochMetrics> ReadMetrics(string path) =>
+        File.ReadLines(path).Skip(1).Where(line => line.Length > 0).Select(ParseRow).ToList();
+
+    private static Plot Panel(string yLabel)
+    {
+        var plot = new Plot();
+        plot.Font.Set(Fonts.Sans);
+        plot.YLabel(yLabel);
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
+        plot.Legend.Alignment = Alignment.UpperRight;
+        plot.ShowLegend();
+        return plot;
+    }
+
+    private static void AddLine(Plot plot, double[] xs, IEnumerable<double> ys, string label, Color color)
+    {
+        Scatter line = plot.Add.Scatter(xs, ys.ToArray(), color);
+        line.LegendText = label;
+        line.LineWidth = 2;
+        line.MarkerSize = 6;
+    }
+
+    private static EpochMetrics ParseRow(string line)
+    {
+        string[] f = line.Split(',');
+        if (f.Length < 8)
+        {
+            throw new InvalidDataException($"metrics.csv row '{line}' has {f.Length} fields, expected 8.");
+        }
+
+        double D(int i) => double.Parse(f[i], NumberStyles.Float, CultureInfo.InvariantCulture);
+        return new EpochMetrics(int.Parse(f[0], CultureInfo.InvariantCulture), long.Parse(f[1], CultureInfo.InvariantCulture),
+            D(2), D(3), D(4), D(5), D(6), D(7));
+    }
+}
