@@ -1,5 +1,7 @@
 // Linear layers at the paper's shapes (METHOD.md sections 3 and 6), batch 100 and 256, K = 1, 2, 4, 8:
 //   BM_LinearJvp       the fused JVP: one GEMM over the (K+1)*R stacked rows (wdot = NULL, as in FG-A)
+//   BM_LinearJvpWdot   the fused JVP with weight tangents (FG-W): also X Wdot_k per tangent, (2K+1) passes of flops
+//                      (dense: one batched GEMM with X shared; token: one batched GEMM per tangent, Wdot_k shared)
 //   BM_LinearSeparate  the same work as K+1 separate K = 0 calls (one pass per tangent)
 //   BM_LinearBlas      one plain fg_gemm of the same stacked shape (the BLAS / cuBLAS rate to compare to):
 //                      dense ((K+1)R x n x m); group one block ((K+1)R x n/G x m/G); token W^T (P x (K+1)S*C x P)

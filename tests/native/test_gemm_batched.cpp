@@ -1,11 +1,11 @@
 // Batched GEMMs with a shared operand (Backend::gemm with stride 0), through the public ops that issue
 // them: the token layer's forward / tangent GEMMs (W shared over the samples, transposed), its dX GEMM
 // (W shared, not transposed) and the dense layer's X Wdot_k (X shared over the tangents, accumulating
-// into the output). The CPU backend runs these as one packed GEMM over the batch in chunks, so the
-// sizes here take batch 1 and many, odd widths, batches that span several chunks (P = 16, C = 512:
-// 64 samples per chunk; P = 64, C = 600: 13 per chunk), and a dense case whose outputs need no
-// unpacking (one row, one output). Outputs are NaN-poisoned where beta = 0 must ignore them, and a
-// guard region past each output must survive. Float64 oracles straight from forwardgrad.h.
+// into the output). The CPU backend runs small entries (<= 2 MFLOP, m and k >= ~32) as one packed GEMM
+// over the batch in chunks of 2 MiB of workspace and larger or thinner ones as a loop, so the sizes here
+// take both sides: batch 1 and many, odd widths, batches that span several chunks (P = 32, C = 512: 16
+// samples per chunk; P = 64, C = 200: 20 per chunk). Outputs are NaN-poisoned where beta = 0 must
+// ignore them, and a guard region past each output must survive. Float64 oracles from forwardgrad.h.
 #include <algorithm>
 #include <cmath>
 
@@ -71,8 +71,10 @@ struct Token {
     int64_t S, P, C;
 };
 
-// Batch 1 (S = 1) and many; odd P and C; C = 1; batches spanning several packing chunks.
-const Token kTokens[] = {{1, 5, 7}, {50, 7, 13}, {200, 3, 1}, {9, 64, 33}, {150, 16, 512}, {30, 64, 600}, {2, 1, 1}};
+// Batch 1 (S = 1) and many; odd P and C; C = 1; packed (P >= 32, small C) and looped entries; batches
+// spanning several packing chunks.
+const Token kTokens[] = {{1, 5, 7},    {50, 7, 13},   {200, 3, 1},    {9, 64, 33},  {21, 33, 97},
+                         {40, 32, 512}, {45, 64, 200}, {30, 64, 600}, {2, 1, 1},    {1, 64, 33}};
 
 std::string token_label(int32_t backend, const Token& t) {
     return std::string(backend_name(backend)) + " token S=" + std::to_string(t.S) + " P=" + std::to_string(t.P) +
@@ -168,7 +170,7 @@ TEST_P(BatchedGemmTest, TokenInputGradientMatchesFloat64Oracle) {
 }
 
 // The dense JVP with wdot: X Wdot_k for k < K, X shared, accumulated (beta = 1) onto Xdot_k W. One
-// row and one output makes the tangents' outputs adjacent (no unpacking); odd sizes otherwise.
+// row and one output makes the tangents' outputs adjacent; R, n >= 32 are packed; odd sizes otherwise.
 TEST_P(BatchedGemmTest, DenseWeightTangentsMatchFloat64Oracle) {
     FG_SKIP_IF_UNAVAILABLE(GetParam());
     Context c(GetParam());
@@ -176,7 +178,7 @@ TEST_P(BatchedGemmTest, DenseWeightTangentsMatchFloat64Oracle) {
     struct Dense {
         int64_t R, n, m;
     };
-    const Dense shapes[] = {{1, 1, 1}, {1, 5, 1}, {1, 33, 7}, {3, 5, 1}, {17, 33, 7}, {64, 48, 96}, {100, 1, 3}};
+    const Dense shapes[] = {{1, 1, 1}, {1, 5, 1}, {1, 33, 7}, {3, 5, 1}, {17, 33, 7}, {64, 48, 96}, {33, 65, 31}, {100, 1, 3}};
     uint32_t seed = 9000;
     for (const Dense& d : shapes)
         for (int64_t K : {1, 2, 5, 16}) {
@@ -212,7 +214,7 @@ TEST_P(BatchedGemmTest, TokenBatchAgreesWithPerSampleCalls) {
     FG_SKIP_IF_UNAVAILABLE(GetParam());
     Context c(GetParam());
     ASSERT_NE(c.ctx, nullptr) << fg_last_error();
-    const int64_t S = 70, P = 16, C = 512, xs = P * C;
+    const int64_t S = 70, P = 32, C = 512, xs = P * C;
     auto x = random_vector(S * xs, 9900);
     auto w = random_vector(P * P, 9901);
     Buffer X(c, x), W(c, w), Y(c, S * xs * 4);

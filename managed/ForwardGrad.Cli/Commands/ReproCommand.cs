@@ -19,6 +19,7 @@ public sealed class ReproCommand : ICommand<ReproOptions>
             Tangents = options.Tangents,
             ValidationFraction = options.ValidationFraction,
             WarmupEpochs = options.WarmupEpochs,
+            LastLayerLr = options.LastLayerLr,
             Seed = options.Seed,
             Device = options.Device,
             MaxSteps = options.MaxSteps,

@@ -46,6 +46,10 @@ public sealed class ReproOptions : CommandOptions
     [Option("warmup-epochs", Default = 1.0, HelpText = "Linear warmup length in epochs.")]
     public double WarmupEpochs { get; set; } = 1.0;
 
+    /// <summary>Final classifier's gradient scale in the local methods.</summary>
+    [Option("last-layer-lr", Default = 0.1, HelpText = "Scale of the final classifier's gradient in the local-greedy methods (LG-BP, LG-FG-W, LG-FG-A); use a separate --out per value.")]
+    public double LastLayerLr { get; set; } = 0.1;
+
     /// <summary>Seed.</summary>
     [Option("seed", Default = 1UL, HelpText = "Seed of the validation split, initialisation, data order and tangents.")]
     public ulong Seed { get; set; } = 1;

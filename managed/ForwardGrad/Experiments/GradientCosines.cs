@@ -5,7 +5,9 @@ namespace ForwardGrad.Experiments;
 /// <summary>The cosines of one batch: per parameter tensor and per group of tensors (block, classifier, whole model).</summary>
 /// <param name="PerTensor">Cosine of each parameter tensor, in <see cref="LocalMixer.Parameters"/> order.</param>
 /// <param name="PerGroup">Cosine over the concatenated parameters of "block0", "block1", ..., "classifier" and "all".</param>
-public sealed record BatchCosines(float[] PerTensor, IReadOnlyDictionary<string, double> PerGroup);
+/// <param name="ExactIsZero">The groups whose exact gradient is exactly zero on this batch (their cosine is then 1 if the
+/// estimate is zero too, else 0: a convention, not a measurement).</param>
+public sealed record BatchCosines(float[] PerTensor, IReadOnlyDictionary<string, double> PerGroup, IReadOnlySet<string> ExactIsZero);
 
 /// <summary>
 /// Cosine similarity between a method's gradient estimate and the exact gradient of the method's own objective
@@ -14,12 +16,22 @@ public sealed record BatchCosines(float[] PerTensor, IReadOnlyDictionary<string,
 /// </summary>
 public static class GradientCosines
 {
-    /// <summary>The group of <paramref name="parameter"/>: "block0", ..., or "classifier".</summary>
-    public static string GroupOf(ModelParameter parameter) => parameter.Block < 0 ? "classifier" : $"block{parameter.Block}";
+    /// <summary>
+    /// The group of <paramref name="parameter"/>: "block0", ... (a block's own layers), "block0.head", ... (its local
+    /// classifier head, whose gradient every method computes exactly), or "classifier" (the final linear layer).
+    /// </summary>
+    public static string GroupOf(ModelParameter parameter)
+    {
+        ArgumentNullException.ThrowIfNull(parameter);
+        return parameter.Block < 0 ? "classifier"
+            : parameter.Name.Contains(".head.", StringComparison.Ordinal) ? $"block{parameter.Block}.head"
+            : $"block{parameter.Block}";
+    }
 
     /// <summary>The groups of <paramref name="model"/> in order: blocks, classifier, "all".</summary>
     public static IReadOnlyList<string> Groups(LocalMixer model) =>
-        [.. model.Parameters.OrderBy(p => p.Block < 0 ? int.MaxValue : p.Block).Select(GroupOf).Distinct(), "all"];
+        [.. model.Parameters.OrderBy(p => p.Block < 0 ? int.MaxValue : p.Block).ThenBy(p => GroupOf(p).EndsWith(".head", StringComparison.Ordinal))
+            .Select(GroupOf).Distinct(), "all"];
 
     /// <summary>The method whose gradient is the exact gradient of <paramref name="method"/>'s objective.</summary>
     public static TrainingMethod ExactCounterpart(TrainingMethod method) => method switch
@@ -63,7 +75,8 @@ public static class GradientCosines
             }
         }
 
-        return new BatchCosines(perTensor, sums.ToDictionary(kv => kv.Key, kv => Cosine(kv.Value.Dot, kv.Value.Exact, kv.Value.Estimate)));
+        return new BatchCosines(perTensor, sums.ToDictionary(kv => kv.Key, kv => Cosine(kv.Value.Dot, kv.Value.Exact, kv.Value.Estimate)),
+            sums.Where(kv => kv.Value.Exact == 0).Select(kv => kv.Key).ToHashSet());
     }
 
     private static double Cosine(double dot, double nw, double ng) =>

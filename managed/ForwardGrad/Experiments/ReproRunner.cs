@@ -111,6 +111,10 @@ public sealed class ReproRunner
             output.WriteLine($"skipped {skipped} finished run(s) found in {csv}");
         }
 
+        // The report covers every run of this grid's configurations on record, also learning rates added by an earlier
+        // or later invocation into the same folder (a sweep extended at its edge).
+        var planned = records.Select(r => r.Key).ToHashSet();
+        records.AddRange(RunRecord.ReadAll(csv).Where(r => _settings.Covers(r) && planned.Add(r.Key)));
         ReproReport.Write(outputFolder, _settings, records);
         output.WriteLine($"results: {Path.Combine(outputFolder, ReproReport.TableFile)}, {csv}, {Path.Combine(outputFolder, ReproReport.PlotFile)}");
         return records;
@@ -199,6 +203,7 @@ public sealed class ReproRunner
         WeightDecay = _settings.WeightDecay,
         WarmupEpochs = _settings.WarmupEpochs,
         Seed = _settings.Seed,
+        LastLayerLr = _settings.LastLayerLr,
         Device = _settings.Device,
         MaxSteps = _settings.MaxSteps,
     };

@@ -58,6 +58,20 @@ public sealed record ReproSettings
     /// <summary>Weight decay.</summary>
     public double WeightDecay { get; init; } = 1e-4;
 
+    /// <summary>Scale of the final classifier's gradient in the local-greedy methods LG-BP, LG-FG-W, LG-FG-A (the trainer's default 0.1). Not part of a
+    /// run's key in runs.csv: grids with different values belong in different folders.</summary>
+    public double LastLayerLr { get; init; } = 0.1;
+
+    /// <summary>True when <paramref name="run"/> belongs to this grid (any learning rate).</summary>
+    public bool Covers(RunRecord run)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        return ParsedMethods().Any(m => m.PaperName() == run.Method)
+            && Models.Any(m => LocalMixerConfig.Preset(m).Name == run.Model)
+            && Datasets.Any(d => string.Equals(d, run.Dataset, StringComparison.OrdinalIgnoreCase))
+            && run.Epochs == Epochs && run.Tangents == Tangents && run.BatchSize == BatchSize && run.Seed == Seed && run.MaxSteps == MaxSteps;
+    }
+
     /// <summary>The methods, parsed and in paper order.</summary>
     public IReadOnlyList<TrainingMethod> ParsedMethods() =>
         [.. Methods.Select(TrainingMethods.Parse).Distinct().OrderBy(m => TrainingMethods.All.ToList().IndexOf(m))];

@@ -31,14 +31,17 @@ public sealed record VarianceSettings
 }
 
 /// <summary>One row of variance.csv: a method's mean cosine with its exact gradient on one parameter group.</summary>
-public sealed record VarianceRow(string Phase, string Dataset, string Model, string Method, int? Tangents, string Group, double MeanCosine, double StdCosine, int Batches)
+/// <remarks><see cref="ExactIsZero"/>: the exact gradient of the group was zero on every batch (at initialisation the final
+/// classifier is zero, so no gradient of the final loss reaches the blocks); the cosine is then a convention.</remarks>
+public sealed record VarianceRow(string Phase, string Dataset, string Model, string Method, int? Tangents, string Group, double MeanCosine, double StdCosine, int Batches,
+    bool ExactIsZero = false)
 {
     /// <summary>The CSV header.</summary>
-    public const string CsvHeader = "phase,dataset,model,method,tangents,group,mean_cosine,std_cosine,batches";
+    public const string CsvHeader = "phase,dataset,model,method,tangents,group,mean_cosine,std_cosine,batches,exact_is_zero";
 
     /// <summary>This row as CSV.</summary>
     public string ToCsv() => string.Create(CultureInfo.InvariantCulture,
-        $"{Phase},{Dataset},{Model},{Method},{Tangents?.ToString(CultureInfo.InvariantCulture) ?? ""},{Group},{MeanCosine:R},{StdCosine:R},{Batches}");
+        $"{Phase},{Dataset},{Model},{Method},{Tangents?.ToString(CultureInfo.InvariantCulture) ?? ""},{Group},{MeanCosine:R},{StdCosine:R},{Batches},{(ExactIsZero ? "true" : "false")}");
 }
 
 /// <summary>
@@ -177,12 +180,14 @@ public sealed class VarianceStudy
             foreach (int? k in counts)
             {
                 var values = groups.ToDictionary(g => g, _ => new List<double>());
+                var zero = groups.ToDictionary(g => g, _ => 0);
                 for (int b = 0; b < batches.Count; b++)
                 {
                     BatchCosines cosines = GradientCosines.Measure(model, batches[b].Images, batches[b].Labels, method, k ?? 1, _settings.Seed, unchecked((uint)b));
                     foreach (string group in groups)
                     {
                         values[group].Add(cosines.PerGroup[group]);
+                        zero[group] += cosines.ExactIsZero.Contains(group) ? 1 : 0;
                     }
                 }
 
@@ -191,11 +196,15 @@ public sealed class VarianceStudy
                     List<double> v = values[group];
                     double mean = v.Average();
                     double sd = Math.Sqrt(v.Sum(x => (x - mean) * (x - mean)) / Math.Max(1, v.Count - 1));
-                    yield return new VarianceRow(phase, dataset, modelName, method.PaperName(), k, group, mean, sd, v.Count);
+                    yield return new VarianceRow(phase, dataset, modelName, method.PaperName(), k, group, mean, sd, v.Count, zero[group] == v.Count);
                 }
             }
         }
     }
+
+    private static string CosineCell(VarianceRow row) => row.ExactIsZero
+        ? string.Create(CultureInfo.InvariantCulture, $"(exact = 0) {row.MeanCosine:F0}")
+        : string.Create(CultureInfo.InvariantCulture, $"{row.MeanCosine:F4} ± {row.StdCosine:F4}");
 
     private string Markdown(IReadOnlyList<VarianceRow> rows, IReadOnlyList<RunRecord> runs)
     {
@@ -204,7 +213,9 @@ public sealed class VarianceStudy
         text.AppendLine();
         text.AppendLine(string.Create(CultureInfo.InvariantCulture,
             $"Exact gradient: BP for FG-W and FG-A, LG-BP for LG-FG-W and LG-FG-A; the backprop methods are exact (1). Cosine over the concatenated parameters of each group, " +
-            $"mean over {_study.Batches} training batches of {_settings.BatchSize} (seed {_settings.Seed}). \"all\" = the whole model; \"classifier\" = the final linear layer."));
+            $"mean over {_study.Batches} training batches of {_settings.BatchSize} (seed {_settings.Seed}). \"all\" = the whole model; \"classifier\" = the final linear layer. ") +
+            "\"(exact = 0)\": the exact gradient of that group was zero on every batch (at initialisation the final classifier is zero, so no gradient of the final loss reaches the blocks, " +
+            "for BP and for its forward-gradient estimates alike); the cosine shown is then the convention 1 (both zero) or 0, not a measurement.");
         foreach (var set in rows.GroupBy(r => (r.Phase, r.Dataset, r.Model)))
         {
             text.AppendLine();
@@ -216,7 +227,7 @@ public sealed class VarianceStudy
             foreach (var line in set.GroupBy(r => (r.Method, r.Tangents)))
             {
                 text.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                    $"| {line.Key.Method} | {line.Key.Tangents?.ToString(CultureInfo.InvariantCulture) ?? "exact"} | {string.Join(" | ", groups.Select(g => line.First(r => r.Group == g) is var r ? $"{r.MeanCosine:F4} ± {r.StdCosine:F4}" : ""))} |"));
+                    $"| {line.Key.Method} | {line.Key.Tangents?.ToString(CultureInfo.InvariantCulture) ?? "exact"} | {string.Join(" | ", groups.Select(g => CosineCell(line.First(r => r.Group == g))))} |"));
             }
         }
 

@@ -1,7 +1,6 @@
 // CPU GEMM: BLAS (cblas_sgemm) when the build found one, else an internal cache-blocked GEMM.
 #include <algorithm>
 #include <climits>
-#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -63,15 +62,28 @@ namespace {
 // layout, else they are packed into / unpacked from a thread-local workspace (grown on demand, reused).
 // The batch runs in chunks so the workspace stays small (cache-sized) however large the batch.
 
-// Per-entry flops at or above which the plain loop is kept: such entries already run at the BLAS rate
-// and packing would only add memory passes.
-constexpr double kPackMaxEntryFlops = 32e6;
-// Workspace floats per chunk (packed operand + packed result), and the least flops a chunk should do.
+// When to pack. Stacking in place (no copies) always pays: fewer calls over the same data. Packing
+// trades two extra memory passes (operand in, result out) for the calls it saves, and measured on the
+// 2-vCPU reference machine (docs/PERFORMANCE.md) it pays only for small entries whose copies are cheap
+// next to their flops: the token layer's 64 x 512 x 64 entries (4 MFLOP) ran ~10 % slower packed than
+// as a loop (the copies cost more than OpenBLAS's per-call overhead), 32 x 512 x 32 ran ~15 % faster,
+// and entries with m or k below 32 (copies ~ flops) ran slower. So: pack entries of at most
+// kPackMaxEntryFlops flops with at most kPackMaxCopyPerFlop floats copied per flop.
+constexpr double kPackMaxEntryFlops = 2e6;
+constexpr double kPackMaxCopyPerFlop = 1.0 / 32;
 #if !defined(FG_CPU_GEMM_CHUNK_FLOATS)
-#define FG_CPU_GEMM_CHUNK_FLOATS (int64_t(1) << 20)  // 4 MiB
+#define FG_CPU_GEMM_CHUNK_FLOATS (int64_t(1) << 19)  // 2 MiB: the packed operand and result stay in L2
 #endif
-static const int64_t kChunkFloats = getenv("TUNE_CHUNK") ? atoll(getenv("TUNE_CHUNK")) : FG_CPU_GEMM_CHUNK_FLOATS; // TUNE
-static const double kPackMaxEntryFlops_t = getenv("TUNE_FLOPS") ? atof(getenv("TUNE_FLOPS")) : 32e6; // TUNE
+constexpr int64_t kChunkFloats = FG_CPU_GEMM_CHUNK_FLOATS;
+// Entries needing more workspace than this (few flops, much memory: k tiny) keep the plain loop.
+constexpr int64_t kMaxEntryFloats = int64_t(1) << 21;
+
+bool worth_packing(const GemmArgs& g, int64_t per_entry_floats) {
+    if (per_entry_floats == 0) return true;  // in place: no copies
+    if (per_entry_floats > kMaxEntryFloats) return false;
+    const double flops = 2.0 * static_cast<double>(g.m) * static_cast<double>(g.n) * static_cast<double>(g.k);
+    return flops <= kPackMaxEntryFlops && static_cast<double>(per_entry_floats) <= kPackMaxCopyPerFlop * flops;
+}
 
 std::vector<float>& workspace(size_t floats) {
     thread_local std::vector<float> ws;
@@ -114,13 +126,14 @@ int64_t chunk_entries(int64_t batch, int64_t per_entry_floats, int64_t per_entry
 // Shared A: C[b] = alpha op(A) op(B[b]) + beta C[b]. The side-by-side operand is op(B) (k, cb*n):
 // without trans_b its entries are column blocks of a (k, cb*n) matrix; with trans_b they are row
 // blocks of a (cb*n, k) matrix (used transposed). The result is the (m, cb*n) matrix of column blocks.
-void gemm_shared_a(const GemmArgs& g) {
+bool gemm_shared_a(const GemmArgs& g) {
     const int64_t m = g.m, n = g.n, k = g.k;
     // In place when B's entries already sit side by side / stacked with one leading dimension.
     const bool b_direct = g.trans_b ? g.stride_b == n * g.ldb : g.stride_b == n && g.ldb >= g.batch * n;
     // C's entries side by side in one (m, batch*n) matrix: stride n, and ldc spanning the batch.
     const bool c_direct = g.stride_c == n && (m == 1 || g.ldc == g.batch * n) && g.batch * n <= INT_MAX;
     const int64_t per_entry = (b_direct ? 0 : k * n) + (c_direct ? 0 : m * n);
+    if (!worth_packing(g, per_entry)) return false;
     const int64_t cb = c_direct && b_direct ? g.batch : chunk_entries(g.batch, per_entry, n);
     float* ws = per_entry ? workspace(static_cast<size_t>(cb * per_entry)).data() : nullptr;
     float* bp = ws;
@@ -149,16 +162,18 @@ void gemm_shared_a(const GemmArgs& g) {
         for (int64_t e = 0; e < nb; ++e)
             store_block(m, n, cp + e * n, cols, g.beta, g.c + (b0 + e) * g.stride_c, g.ldc);
     }
+    return true;
 }
 
 // Shared B: C[b] = alpha op(A[b]) op(B) + beta C[b]. The stacked operand is op(A) (cb*m, k): without
 // trans_a its entries are row blocks of a (cb*m, k) matrix; with trans_a they are column blocks of a
 // (k, cb*m) matrix (used transposed). The result is the (cb*m, n) matrix of row blocks.
-void gemm_shared_b(const GemmArgs& g) {
+bool gemm_shared_b(const GemmArgs& g) {
     const int64_t m = g.m, n = g.n, k = g.k;
     const bool a_direct = g.trans_a ? g.stride_a == m && g.lda >= g.batch * m : g.stride_a == m * g.lda;
     const bool c_direct = g.stride_c == m * g.ldc;
     const int64_t per_entry = (a_direct ? 0 : k * m) + (c_direct ? 0 : m * n);
+    if (!worth_packing(g, per_entry)) return false;
     const int64_t cb = chunk_entries(g.batch, per_entry, m);
     float* ws = per_entry ? workspace(static_cast<size_t>(cb * per_entry)).data() : nullptr;
     float* ap = ws;
@@ -186,16 +201,15 @@ void gemm_shared_b(const GemmArgs& g) {
         for (int64_t e = 0; e < nb; ++e)
             store_block(m, n, cp + e * m * n, n, g.beta, g.c + (b0 + e) * g.stride_c, g.ldc);
     }
+    return true;
 }
 
 }  // namespace
 
 void CpuBackend::gemm(const GemmArgs& g) {
-    const bool small = 2.0 * static_cast<double>(g.m) * static_cast<double>(g.n) * static_cast<double>(g.k) <
-                       kPackMaxEntryFlops_t;
-    if (g.batch > 1 && g.m > 0 && g.n > 0 && g.k > 0 && small) {
-        if (g.stride_a == 0 && g.stride_b != 0) return gemm_shared_a(g);
-        if (g.stride_b == 0 && g.stride_a != 0) return gemm_shared_b(g);
+    if (g.batch > 1 && g.m > 0 && g.n > 0 && g.k > 0) {
+        if (g.stride_a == 0 && g.stride_b != 0 && gemm_shared_a(g)) return;
+        if (g.stride_b == 0 && g.stride_a != 0 && gemm_shared_b(g)) return;
     }
     for (int64_t i = 0; i < g.batch; ++i)
         sgemm(g.trans_a, g.trans_b, g.m, g.n, g.k, g.alpha, g.a + i * g.stride_a, g.lda, g.b + i * g.stride_b, g.ldb,

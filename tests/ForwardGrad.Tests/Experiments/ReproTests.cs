@@ -131,6 +131,9 @@ public sealed class ReproTests
 
         Assert.That(rows.Where(r => r.Method == "FG-W" && r.Group == "all").Select(r => r.Tangents), Is.EquivalentTo(new int?[] { 1, 4, 1, 4 }));
         Assert.That(rows.Where(r => r.Method == "LG-FG-A" && r.Group == "all").All(r => r.MeanCosine < 0.999), Is.True, "an estimate is not exact");
+        // At initialisation the final classifier is zero: no gradient of the final loss reaches block 0.
+        Assert.That(rows.Single(r => r.Phase == "init" && r.Method == "FG-A" && r.Tangents == 1 && r.Group == "block0").ExactIsZero, Is.True);
+        Assert.That(rows.Where(r => r.Phase != "init" && r.Group == "block0").All(r => !r.ExactIsZero), Is.True);
         foreach (string file in new[] { "variance.md", "variance.csv", "variance-tangents.csv" })
         {
             Assert.That(File.Exists(Path.Combine(output, file)), Is.True, file);
