@@ -65,7 +65,8 @@ internal static class RatioTable
             if (n is not null && (step.Native.Contains("/LGFGA/K1/", StringComparison.Ordinal) || step.Native.Contains("/BP/", StringComparison.Ordinal)))
             {
                 double overhead = 100 * (step.MeanNs / 1e6 / n.WallMs - 1);
-                Row("C# step / native step - 1 (%)", $"{step.Parameters.Trim('[', ']')} (two processes)", overhead, "< 2 %", overhead < 2, "F1");
+                // Two processes run minutes apart: only meaningful on an idle machine, so no verdict here.
+                Row("C# step / native step - 1 (%)", $"{step.Parameters.Trim('[', ']')} (two processes)", overhead, "< 2 % (idle machine only)", null, "F1");
             }
         }
 
