@@ -11,7 +11,7 @@ namespace fg {
 void CpuBackend::fga_scale(int32_t mode, int64_t tangents, int64_t batch, int64_t patches, int64_t channels,
                            int64_t groups, const float* u, const float* act, const float* d, float* gz) {
     const int64_t width = channels / groups, rows = batch * patches;
-    const double inv_k = 1.0 / static_cast<double>(tangents);
+    const float inv_k = static_cast<float>(1.0 / static_cast<double>(tangents));
     for (int64_t r = 0; r < rows; ++r) {
         const int64_t n = r / patches;
         float* out = gz + r * channels;
@@ -33,7 +33,7 @@ void CpuBackend::fga_scale(int32_t mode, int64_t tangents, int64_t batch, int64_
             }
         }
         // A select, not a product: an inactive unit gives exactly 0 even when u*d is not finite.
-        for (int64_t c = 0; c < channels; ++c) out[c] = mask[c] > 0.0f ? static_cast<float>(out[c] * inv_k) : 0.0f;
+        for (int64_t c = 0; c < channels; ++c) out[c] = mask[c] > 0.0f ? out[c] * inv_k : 0.0f;
     }
 }
 
