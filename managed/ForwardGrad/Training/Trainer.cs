@@ -172,6 +172,7 @@ public sealed class Trainer
                 seen = 0;
             }
 
+            float[] blockLosses = new float[model.Config.Blocks];
             var epochClock = Stopwatch.StartNew();
             long epochImages = 0;
             foreach (Batch batch in loader.Epoch(epoch))
@@ -181,9 +182,10 @@ public sealed class Trainer
                     continue;
                 }
 
-                StepStats stats = model.ComputeGradients(batch.Images, batch.Labels, method, _options.Tangents, _options.Seed, unchecked((uint)step),
-                    (float)_options.HeadLr, (float)_options.LastLayerLr);
-                if (!float.IsFinite(stats.Loss) || stats.Loss > explodeLimit || stats.BlockLosses.Any(l => !float.IsFinite(l)))
+                // The allocation-free overload: a steady-state step allocates no managed memory.
+                var stats = model.ComputeGradients(batch.Images, batch.Labels, method, _options.Tangents, _options.Seed, unchecked((uint)step),
+                    blockLosses, (float)_options.HeadLr, (float)_options.LastLayerLr);
+                if (!float.IsFinite(stats.Loss) || stats.Loss > explodeLimit || !AllFinite(blockLosses))
                 {
                     failure = string.Create(CultureInfo.InvariantCulture,
                         $"training diverged at epoch {epoch + 1}, step {step}: loss {stats.Loss}; try a lower learning rate (e.g. --lr {_options.LearningRate / 3:G3}). The last good checkpoint is kept in {checkpointPath}.");
@@ -276,4 +278,17 @@ public sealed class Trainer
     private static string Text(long value) => value.ToString(CultureInfo.InvariantCulture);
 
     private static string Text(ulong value) => value.ToString(CultureInfo.InvariantCulture);
+
+    private static bool AllFinite(ReadOnlySpan<float> values)
+    {
+        foreach (float value in values)
+        {
+            if (!float.IsFinite(value))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 }
