@@ -4,7 +4,7 @@ namespace ForwardGrad.Cli.Commands;
 
 /// <summary>Options of <c>fgrad repro</c>: the paper's comparison as a grid, or (with --variance) the gradient-variance study.</summary>
 [Verb("repro", HelpText = "Reproduce the paper's Table 3: a grid of methods x models x data sets x learning rates, the lr of each chosen on a held-out validation split; writes results.md, runs.csv and test_error.png. With --variance: the gradient cosine study (variance.md, variance.csv).")]
-public sealed class ReproOptions : CommandOptions
+public sealed class ReproOptions : TrainingCommandOptions
 {
     /// <summary>Methods.</summary>
     [Option("methods", Default = "BP,L-BP,LG-BP,FG-W,FG-A,LG-FG-W,LG-FG-A", HelpText = "Comma-separated methods.")]
@@ -30,45 +30,13 @@ public sealed class ReproOptions : CommandOptions
     [Option("epochs", Default = 5, HelpText = "Epochs per run.")]
     public int Epochs { get; set; } = 5;
 
-    /// <summary>Batch size.</summary>
-    [Option("batch-size", Default = 128, HelpText = "Batch size.")]
-    public int BatchSize { get; set; } = 128;
-
-    /// <summary>Tangents.</summary>
-    [Option("tangents", Default = 4, HelpText = "Tangents K of the forward-gradient methods.")]
-    public int Tangents { get; set; } = 4;
-
     /// <summary>Validation fraction.</summary>
     [Option("val-fraction", Default = 0.1, HelpText = "Fraction of the training set held out to choose the learning rate.")]
     public double ValidationFraction { get; set; } = 0.1;
 
-    /// <summary>Warmup.</summary>
-    [Option("warmup-epochs", Default = 1.0, HelpText = "Linear warmup length in epochs.")]
-    public double WarmupEpochs { get; set; } = 1.0;
-
-    /// <summary>Final classifier's gradient scale in the local methods.</summary>
-    [Option("last-layer-lr", Default = 0.1, HelpText = "Scale of the final classifier's gradient in the local-greedy methods (LG-BP, LG-FG-W, LG-FG-A); use a separate --out per value.")]
-    public double LastLayerLr { get; set; } = 0.1;
-
-    /// <summary>Seed.</summary>
-    [Option("seed", Default = 1UL, HelpText = "Seed of the validation split, initialisation, data order and tangents.")]
-    public ulong Seed { get; set; } = 1;
-
     /// <summary>Output folder.</summary>
     [Option("out", Default = "repro", HelpText = "Results folder; running again with the same folder skips the runs already in its runs.csv.")]
     public string Out { get; set; } = "repro";
-
-    /// <summary>Device.</summary>
-    [Option("device", Default = "cpu", HelpText = "cpu or cuda.")]
-    public string Device { get; set; } = "cpu";
-
-    /// <summary>Step limit.</summary>
-    [Option("max-steps", HelpText = "Stop every run after this many steps (smoke runs).")]
-    public long? MaxSteps { get; set; }
-
-    /// <summary>Data folder.</summary>
-    [Option("data-dir", HelpText = "Folder holding one folder per data set (default: $FG_DATA_DIR, else data/).")]
-    public string? DataDir { get; set; }
 
     /// <summary>Variance study instead of the grid.</summary>
     [Option("variance", HelpText = "Run the gradient-variance study (cosine with the exact gradient of each method's own objective) instead of the grid.")]

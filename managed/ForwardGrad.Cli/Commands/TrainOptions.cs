@@ -4,15 +4,11 @@ namespace ForwardGrad.Cli.Commands;
 
 /// <summary>Options of <c>fgrad train</c>. With none it runs the main job: LG-FG-A, M/1/16 on mnist-sample, CPU.</summary>
 [Verb("train", HelpText = "Train a LocalMixer (default: LG-FG-A, M/1/16 on mnist-sample, CPU) and print the final test error.")]
-public sealed class TrainOptions : CommandOptions
+public sealed class TrainOptions : TrainingCommandOptions
 {
     /// <summary>Data set name.</summary>
     [Option("dataset", Default = "mnist-sample", HelpText = "mnist-sample, mnist, fashion-mnist or cifar10.")]
     public string Dataset { get; set; } = "mnist-sample";
-
-    /// <summary>Folder holding one folder per data set.</summary>
-    [Option("data-dir", HelpText = "Folder holding one folder per data set (default: $FG_DATA_DIR, else data/).")]
-    public string? DataDir { get; set; }
 
     /// <summary>Model preset.</summary>
     [Option("model", Default = "M/1/16", HelpText = "S/1/1, M/1/16, M/8/16, L/8/64 or L/32/64.")]
@@ -22,17 +18,9 @@ public sealed class TrainOptions : CommandOptions
     [Option("method", Default = "LG-FG-A", HelpText = "BP, L-BP, LG-BP, FG-W, FG-A, LG-FG-W or LG-FG-A.")]
     public string Method { get; set; } = "LG-FG-A";
 
-    /// <summary>Tangents K.</summary>
-    [Option("tangents", Default = 4, HelpText = "Tangents K per step (forward-gradient methods); stacked in one GEMM.")]
-    public int Tangents { get; set; } = 4;
-
     /// <summary>Epochs.</summary>
     [Option("epochs", HelpText = "Epochs (default 30; with --resume: the run's own).")]
     public int? Epochs { get; set; }
-
-    /// <summary>Batch size.</summary>
-    [Option("batch-size", Default = 128, HelpText = "Batch size.")]
-    public int BatchSize { get; set; } = 128;
 
     /// <summary>Peak learning rate.</summary>
     [Option("lr", Default = 0.1, HelpText = "Peak learning rate.")]
@@ -54,25 +42,9 @@ public sealed class TrainOptions : CommandOptions
     [Option("schedule", Default = "cosine", HelpText = "constant, linear or cosine (after warmup).")]
     public string Schedule { get; set; } = "cosine";
 
-    /// <summary>Warmup epochs.</summary>
-    [Option("warmup-epochs", Default = 1.0, HelpText = "Linear warmup length in epochs.")]
-    public double WarmupEpochs { get; set; } = 1.0;
-
     /// <summary>Block heads' gradient scale.</summary>
     [Option("head-lr", Default = 1.0, HelpText = "Scale of the local heads' gradients.")]
     public double HeadLr { get; set; } = 1.0;
-
-    /// <summary>Final classifier's gradient scale in local methods.</summary>
-    [Option("last-layer-lr", Default = 0.1, HelpText = "Scale of the final classifier's gradient in local methods.")]
-    public double LastLayerLr { get; set; } = 0.1;
-
-    /// <summary>Seed.</summary>
-    [Option("seed", Default = 1UL, HelpText = "Seed of initialisation, data order and tangents.")]
-    public ulong Seed { get; set; } = 1;
-
-    /// <summary>Device.</summary>
-    [Option("device", Default = "cpu", HelpText = "cpu or cuda.")]
-    public string Device { get; set; } = "cpu";
 
     /// <summary>Run folder.</summary>
     [Option("out", HelpText = "Run folder (default runs/<timestamp>-<method>).")]
@@ -82,7 +54,4 @@ public sealed class TrainOptions : CommandOptions
     [Option("resume", HelpText = "Continue the run in this folder (its config.json and checkpoint.safetensors).")]
     public string? Resume { get; set; }
 
-    /// <summary>Stop after this many steps.</summary>
-    [Option("max-steps", HelpText = "Stop after this many steps in total (smoke runs).")]
-    public long? MaxSteps { get; set; }
 }
