@@ -1,8 +1,11 @@
 // One LocalMixer gradient step (fg_mixer_gradients) of every method at batch 100 for the paper's MNIST
 // (S/1/1, M/1/16) and CIFAR (M/8/16) shapes, on each backend: the backprop methods (BP, L-BP, LG-BP) once,
 // the forward-gradient methods with K = 1 and 4 tangents, LG-FG-A also with K = 2 and 8.
-//   Names: BM_MixerStep/<S1_1|M1_16|M8_16>/<method>[/K<k>]/<cpu|cuda>, e.g.
+//   Names: BM_MixerStep/<S1_1|M1_16|M8_16>/<method>[/K<k>]/<cpu|cuda|cpu_loops1>, e.g.
 //          --benchmark_filter='BM_MixerStep/M8_16/(LGBP|LGFGA/K1)/cpu'
+//   BM_MixerRatio/<config>/<cpu|cuda|cpu_loops1>: BP, LG-BP and LG-FG-A K=1 steps in turn, for the
+//     LG-FG-A / LG-BP target (see BM_MixerRatio below).
+//   cpu_loops1: BP, LG-BP and LG-FG-A K=1 with the CPU's element-wise loops on one thread (BLAS unchanged).
 //   Images: synthetic, normalised (zero mean, unit variance per pixel, fixed seed); labels n % 10.
 //   Counters: workspace_MB (the activation workspace the step reports), images/s, and ratios to steps
 //   measured earlier in the same run (benchmarks run in registration order, so BP and LG-BP of a config
@@ -76,67 +79,121 @@ void ratio(benchmark::State& state, const char* name, const Timing& mine, const 
     if (with_cpu && it->second.cpu > 0) state.counters[std::string(name) + "_cpu"] = mine.cpu / it->second.cpu;
 }
 
-void BM_MixerStep(benchmark::State& state, int32_t backend, Preset p, int32_t method, int32_t tangents) {
-    fg_context* ctx = fgbench::require(state, backend);
-    if (!ctx) return;
-    fg_mixer_config cfg{};
-    cfg.size = sizeof cfg;
-    cfg.image_height = p.h, cfg.image_width = p.w, cfg.image_channels = p.cin, cfg.classes = 10;
-    cfg.blocks = p.blocks, cfg.grid = p.grid, cfg.channels = p.channels, cfg.groups = p.groups, cfg.seed = 1;
+// One model, one batch and the options of one method: a step is run().
+struct StepRunner {
+    fg_context* ctx;
     fg_mixer* m = nullptr;
-    if (fg_mixer_create(ctx, &cfg, &m) != FG_OK) {
-        state.SkipWithError(fg_last_error());
-        return;
-    }
-    const uint64_t pixels = static_cast<uint64_t>(kBatch) * p.h * p.w * p.cin;
-    const std::vector<float> host = synthetic_images(pixels);
-    fgbench::Buffer images(ctx, pixels, 0.0f);
-    fg_buffer_upload(images, 0, host.data(), pixels * sizeof(float));
-    std::vector<int32_t> labels(kBatch);
-    for (int64_t n = 0; n < kBatch; ++n) labels[n] = static_cast<int32_t>(n % 10);
-    fg_buffer* lab = nullptr;
-    fg_buffer_alloc(ctx, kBatch * sizeof(int32_t), &lab);
-    fg_buffer_upload(lab, 0, labels.data(), kBatch * sizeof(int32_t));
+    fg_buffer *images = nullptr, *labels = nullptr;
     fg_step_options o{};
-    o.size = sizeof o;
-    o.method = method;
-    o.tangents = tangents;
-    o.seed = 3;
-    o.head_lr = 1.0f;
-    o.last_layer_lr = 0.1f;
     fg_step_stats st{};
-    st.size = sizeof st;
-    // One untimed step: first-touch of the workspace and the gradient buffers.
-    bool ok = fg_mixer_gradients(m, kBatch, images, lab, &o, &st) == FG_OK;
-    fg_context_synchronize(ctx);
-    if (!ok) state.SkipWithError(fg_last_error());
-    const double wall0 = wall_now(), cpu0 = cpu_now();
-    for (auto _ : state) {
-        if (!ok) break;
-        if (fg_mixer_gradients(m, kBatch, images, lab, &o, &st) != FG_OK) {
-            state.SkipWithError(fg_last_error());
-            ok = false;
-            break;
+    std::string error;
+
+    StepRunner(fg_context* c, const Preset& p, int32_t method, int32_t tangents) : ctx(c) {
+        fg_mixer_config cfg{};
+        cfg.size = sizeof cfg;
+        cfg.image_height = p.h, cfg.image_width = p.w, cfg.image_channels = p.cin, cfg.classes = 10;
+        cfg.blocks = p.blocks, cfg.grid = p.grid, cfg.channels = p.channels, cfg.groups = p.groups, cfg.seed = 1;
+        if (fg_mixer_create(ctx, &cfg, &m) != FG_OK) {
+            error = fg_last_error();
+            return;
+        }
+        const uint64_t pixels = static_cast<uint64_t>(kBatch) * p.h * p.w * p.cin;
+        const std::vector<float> host = synthetic_images(pixels);
+        std::vector<int32_t> lab(kBatch);
+        for (int64_t n = 0; n < kBatch; ++n) lab[n] = static_cast<int32_t>(n % 10);
+        fg_buffer_alloc(ctx, pixels * sizeof(float), &images);
+        fg_buffer_upload(images, 0, host.data(), pixels * sizeof(float));
+        fg_buffer_alloc(ctx, kBatch * sizeof(int32_t), &labels);
+        fg_buffer_upload(labels, 0, lab.data(), kBatch * sizeof(int32_t));
+        o.size = sizeof o;
+        o.method = method;
+        o.tangents = tangents;
+        o.seed = 3;
+        o.head_lr = 1.0f;
+        o.last_layer_lr = 0.1f;
+        st.size = sizeof st;
+        run();  // untimed: first-touch of the workspace and the gradient buffers
+    }
+    ~StepRunner() {
+        fg_buffer_free(images);
+        fg_buffer_free(labels);
+        fg_mixer_free(m);
+    }
+    bool ok() const { return error.empty(); }
+    // One step, finished (synchronised); false with `error` set on failure.
+    bool run() {
+        if (!ok()) return false;
+        if (fg_mixer_gradients(m, kBatch, images, labels, &o, &st) != FG_OK) {
+            error = fg_last_error();
+            return false;
         }
         fg_context_synchronize(ctx);
         ++o.step;
+        return true;
     }
+};
+
+// loop_threads > 0: a CPU context whose element-wise loops use that many threads (the cpu_loops1 cases).
+fg_context* step_context(benchmark::State& state, int32_t backend, int32_t loop_threads) {
+    if (loop_threads == 0) return fgbench::require(state, backend);
+    fg_context* c = fgbench::cpu_loop_context(loop_threads);
+    if (!c) state.SkipWithError(fg_last_error());
+    return c;
+}
+
+void BM_MixerStep(benchmark::State& state, int32_t backend, Preset p, int32_t method, int32_t tangents,
+                  int32_t loop_threads) {
+    fg_context* ctx = step_context(state, backend, loop_threads);
+    if (!ctx) return;
+    const int32_t timing_id = backend + 16 * loop_threads;  // keeps the cpu_loops1 ratios among themselves
+    StepRunner step(ctx, p, method, tangents);
+    bool ok = step.ok();
+    const double wall0 = wall_now(), cpu0 = cpu_now();
+    for (auto _ : state)
+        if (!(ok = step.run())) break;
+    if (!ok) state.SkipWithError(step.error.c_str());
     if (ok && state.iterations() > 0) {
         const double n = static_cast<double>(state.iterations());
         const Timing mine{(wall_now() - wall0) / n, (cpu_now() - cpu0) / n};
-        timings()[key(backend, p, method, tangents)] = mine;
+        timings()[key(timing_id, p, method, tangents)] = mine;
         state.counters["proc_cpu_ms"] = 1e3 * mine.cpu;
         const bool backprop = method <= FG_METHOD_LGBP;
         if (method == FG_METHOD_LGFGA) {
-            ratio(state, "x_LGBP", mine, key(backend, p, FG_METHOD_LGBP, 1), true);
-            ratio(state, "x_BP", mine, key(backend, p, FG_METHOD_BP, 1), false);
+            ratio(state, "x_LGBP", mine, key(timing_id, p, FG_METHOD_LGBP, 1), true);
+            ratio(state, "x_BP", mine, key(timing_id, p, FG_METHOD_BP, 1), false);
         }
-        if (!backprop && tangents > 1) ratio(state, "x_K1", mine, key(backend, p, method, 1), true);
+        if (!backprop && tangents > 1) ratio(state, "x_K1", mine, key(timing_id, p, method, 1), true);
     }
-    state.counters["workspace_MB"] = static_cast<double>(st.workspace_bytes) / (1 << 20);
+    state.counters["workspace_MB"] = static_cast<double>(step.st.workspace_bytes) / (1 << 20);
     state.counters["images/s"] = benchmark::Counter(static_cast<double>(kBatch), benchmark::Counter::kIsIterationInvariantRate);
-    fg_buffer_free(lab);
-    fg_mixer_free(m);
+}
+
+// BP, LG-BP and LG-FG-A (K = 1) steps taken in turn, each timed on its own: the ratios of the targets
+// measured under the same machine state. Separate benchmarks run minutes apart on a shared machine
+// drift by more than the 10 % being judged; alternating cancels that drift.
+//   Counters: BP_ms, LGBP_ms, LGFGA_ms (mean wall per step) and x_LGBP, x_BP (LG-FG-A over each).
+void BM_MixerRatio(benchmark::State& state, int32_t backend, Preset p, int32_t loop_threads) {
+    fg_context* ctx = step_context(state, backend, loop_threads);
+    if (!ctx) return;
+    StepRunner bp(ctx, p, FG_METHOD_BP, 1), lgbp(ctx, p, FG_METHOD_LGBP, 1), lgfga(ctx, p, FG_METHOD_LGFGA, 1);
+    StepRunner* runners[] = {&bp, &lgbp, &lgfga};
+    double wall[3] = {0, 0, 0};
+    for (auto _ : state)
+        for (int i = 0; i < 3; ++i) {
+            const double t0 = wall_now();
+            if (!runners[i]->run()) {
+                state.SkipWithError(runners[i]->error.c_str());
+                return;
+            }
+            wall[i] += wall_now() - t0;
+        }
+    if (state.iterations() == 0 || wall[0] <= 0 || wall[1] <= 0) return;
+    const double n = static_cast<double>(state.iterations());
+    state.counters["BP_ms"] = 1e3 * wall[0] / n;
+    state.counters["LGBP_ms"] = 1e3 * wall[1] / n;
+    state.counters["LGFGA_ms"] = 1e3 * wall[2] / n;
+    state.counters["x_LGBP"] = wall[2] / wall[1];
+    state.counters["x_BP"] = wall[2] / wall[0];
 }
 
 const bool kRegistered = [] {
@@ -154,11 +211,32 @@ const bool kRegistered = [] {
                     std::string name = std::string("BM_MixerStep/") + p.name + "/" + kMethods[method] +
                                        (backprop ? "" : "/K" + std::to_string(K)) +
                                        (backend == FG_BACKEND_CUDA ? "/cuda" : "/cpu");
-                    benchmark::RegisterBenchmark(name.c_str(), BM_MixerStep, backend, p, method, K)
+                    benchmark::RegisterBenchmark(name.c_str(), BM_MixerStep, backend, p, method, K, 0)
                         ->Unit(benchmark::kMillisecond)
                         ->UseRealTime();
                 }
             }
+    for (int32_t backend : backends)
+        for (const Preset& p : kPresets)
+            benchmark::RegisterBenchmark((std::string("BM_MixerRatio/") + p.name +
+                                          (backend == FG_BACKEND_CUDA ? "/cuda" : "/cpu")).c_str(),
+                                         BM_MixerRatio, backend, p, 0)
+                ->Unit(benchmark::kMillisecond)
+                ->UseRealTime();
+    for (const Preset& p : kPresets)
+        benchmark::RegisterBenchmark((std::string("BM_MixerRatio/") + p.name + "/cpu_loops1").c_str(), BM_MixerRatio,
+                                     FG_BACKEND_CPU, p, 1)
+            ->Unit(benchmark::kMillisecond)
+            ->UseRealTime();
+    // The element-wise loops on one thread (GEMMs still on BLAS's threads): what the loop threads buy.
+    for (const Preset& p : kPresets)
+        for (int32_t method : {FG_METHOD_BP, FG_METHOD_LGBP, FG_METHOD_LGFGA}) {
+            std::string name = std::string("BM_MixerStep/") + p.name + "/" + kMethods[method] +
+                               (method == FG_METHOD_LGFGA ? "/K1" : "") + "/cpu_loops1";
+            benchmark::RegisterBenchmark(name.c_str(), BM_MixerStep, FG_BACKEND_CPU, p, method, 1, 1)
+                ->Unit(benchmark::kMillisecond)
+                ->UseRealTime();
+        }
     return true;
 }();
 

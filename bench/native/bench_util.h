@@ -2,6 +2,8 @@
 #pragma once
 #include <benchmark/benchmark.h>
 
+#include <cstdlib>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -19,6 +21,29 @@ inline fg_context* context(int32_t backend) {
         if (fg_context_create(&o, &contexts[backend]) != FG_OK) contexts[backend] = nullptr;
     }
     return contexts[backend];
+}
+
+// A CPU context whose element-wise loops use `threads` threads (FG_CPU_LOOP_THREADS is read when a
+// context is created; BLAS keeps its own thread count). One per thread count for the whole run.
+inline fg_context* cpu_loop_context(int threads) {
+    static std::map<int, fg_context*> contexts;
+    auto it = contexts.find(threads);
+    if (it != contexts.end()) return it->second;
+    const std::string value = std::to_string(threads);
+#if defined(_WIN32)
+    _putenv_s("FG_CPU_LOOP_THREADS", value.c_str());
+#else
+    setenv("FG_CPU_LOOP_THREADS", value.c_str(), 1);
+#endif
+    fg_context_options o{sizeof(fg_context_options), FG_BACKEND_CPU, 0, 0, 1};
+    fg_context* c = nullptr;
+    if (fg_context_create(&o, &c) != FG_OK) c = nullptr;
+#if defined(_WIN32)
+    _putenv_s("FG_CPU_LOOP_THREADS", "");
+#else
+    unsetenv("FG_CPU_LOOP_THREADS");
+#endif
+    return contexts[threads] = c;
 }
 
 struct Buffer {

@@ -82,7 +82,9 @@ typedef struct fg_context_options {
     uint32_t size;       /* sizeof(fg_context_options) */
     int32_t backend;     /* FG_BACKEND_CPU or FG_BACKEND_CUDA */
     int32_t device;      /* CUDA device index; ignored on CPU */
-    int32_t cpu_threads; /* BLAS / loop threads on CPU; 0 = library default */
+    int32_t cpu_threads; /* BLAS / loop threads on CPU; 0 = library default: BLAS's own count
+                            (OPENBLAS_NUM_THREADS) for GEMMs, and for the element-wise loops the same
+                            count, or FG_CPU_LOOP_THREADS when that is set. Results do not depend on it. */
     uint64_t seed;       /* default seed for parameter initialisation and tangents */
 } fg_context_options;
 

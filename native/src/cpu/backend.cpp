@@ -13,7 +13,8 @@
 
 namespace fg {
 
-CpuBackend::CpuBackend(int32_t threads) : threads_(threads) {
+CpuBackend::CpuBackend(int32_t threads)
+    : threads_(threads), loop_threads_(threads > 0 ? threads : cpu::default_loop_threads()) {
     if (threads > 0) cpu_gemm_set_threads(threads);
 }
 
@@ -74,7 +75,9 @@ void CpuBackend::download(void* host_dst, const void* src, size_t bytes) { std::
 void CpuBackend::copy(void* dst, const void* src, size_t bytes) { std::memcpy(dst, src, bytes); }
 
 void CpuBackend::fill(float* dst, size_t count, float value) {
-    for (size_t i = 0; i < count; ++i) dst[i] = value;
+    for_range(static_cast<int64_t>(count), cpu::kElementGrain, [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i) dst[i] = value;
+    });
 }
 
 }  // namespace fg

@@ -1,8 +1,10 @@
 // The CPU backend: the reference implementation of every primitive. GEMMs go through BLAS
-// (or the internal blocked GEMM when the build found none); loops are plain, vectorisable C++.
+// (or the internal blocked GEMM when the build found none); loops are plain, vectorisable C++, split
+// over the loop threads (parallel.h) where they are large.
 // Each primitive family is defined in its own file (gemm.cpp, reduce.cpp, layernorm.cpp, ...).
 #pragma once
 #include "../core/backend.h"
+#include "parallel.h"
 
 namespace fg {
 
@@ -57,7 +59,14 @@ public:
     void random_normal(float* out, uint64_t count, uint64_t seed, uint32_t step, uint32_t tensor_id) override;
 
 private:
-    int32_t threads_;
+    // body(begin, end) over [0, n) on the loop threads (parallel.h).
+    template <class F>
+    void for_range(int64_t n, int64_t grain, F&& body) const {
+        cpu::parallel_for(loop_threads_, n, grain, static_cast<F&&>(body));
+    }
+
+    int32_t threads_;       // as asked for: 0 = default
+    int32_t loop_threads_;  // threads of the element-wise loops
 };
 
 // The name of the GEMM in use ("OpenBLAS ..." or "internal blocked GEMM"), and its thread control.

@@ -1,6 +1,7 @@
 // CPU gradient estimators: the FG-A pre-activation estimate (fga_scale) and the FG-W weight
 // estimate (fgw_grad). Sums over tangents, rows and groups are kept in double.
 #include <algorithm>
+#include <vector>
 
 #include "cpu_backend.h"
 
@@ -12,29 +13,31 @@ void CpuBackend::fga_scale(int32_t mode, int64_t tangents, int64_t batch, int64_
                            int64_t groups, const float* u, const float* act, const float* d, float* gz) {
     const int64_t width = channels / groups, rows = batch * patches;
     const float inv_k = static_cast<float>(1.0 / static_cast<double>(tangents));
-    for (int64_t r = 0; r < rows; ++r) {
-        const int64_t n = r / patches;
-        float* out = gz + r * channels;
-        const float* mask = act + r * channels;
-        for (int64_t c = 0; c < channels; ++c) out[c] = 0.0f;
-        for (int64_t k = 0; k < tangents; ++k) {
-            const float* dk = d + (k * rows + r) * groups;  // d[k,n,p,:]
-            const float* uk = u + (k * rows + r) * channels;
-            double shared = 0.0;  // the one scalar of every unit in PATCH / GLOBAL mode
-            if (mode == FG_SCALE_PATCH)
-                for (int64_t g = 0; g < groups; ++g) shared += dk[g];
-            if (mode == FG_SCALE_GLOBAL) {
-                const float* dn = d + (k * rows + n * patches) * groups;  // d[k,n,:,:]
-                for (int64_t i = 0; i < patches * groups; ++i) shared += dn[i];
+    for_range(rows, cpu::row_grain(channels), [&](int64_t begin, int64_t end) {
+        for (int64_t r = begin; r < end; ++r) {
+            const int64_t n = r / patches;
+            float* out = gz + r * channels;
+            const float* mask = act + r * channels;
+            for (int64_t c = 0; c < channels; ++c) out[c] = 0.0f;
+            for (int64_t k = 0; k < tangents; ++k) {
+                const float* dk = d + (k * rows + r) * groups;  // d[k,n,p,:]
+                const float* uk = u + (k * rows + r) * channels;
+                double shared = 0.0;  // the one scalar of every unit in PATCH / GLOBAL mode
+                if (mode == FG_SCALE_PATCH)
+                    for (int64_t g = 0; g < groups; ++g) shared += dk[g];
+                if (mode == FG_SCALE_GLOBAL) {
+                    const float* dn = d + (k * rows + n * patches) * groups;  // d[k,n,:,:]
+                    for (int64_t i = 0; i < patches * groups; ++i) shared += dn[i];
+                }
+                for (int64_t g = 0; g < groups; ++g) {
+                    const float s = static_cast<float>(mode == FG_SCALE_GROUP ? double(dk[g]) : shared);
+                    for (int64_t c = g * width; c < (g + 1) * width; ++c) out[c] += s * uk[c];
+                }
             }
-            for (int64_t g = 0; g < groups; ++g) {
-                const float s = static_cast<float>(mode == FG_SCALE_GROUP ? double(dk[g]) : shared);
-                for (int64_t c = g * width; c < (g + 1) * width; ++c) out[c] += s * uk[c];
-            }
+            // A select, not a product: an inactive unit gives exactly 0 even when u*d is not finite.
+            for (int64_t c = 0; c < channels; ++c) out[c] = mask[c] > 0.0f ? out[c] * inv_k : 0.0f;
         }
-        // A select, not a product: an inactive unit gives exactly 0 even when u*d is not finite.
-        for (int64_t c = 0; c < channels; ++c) out[c] = mask[c] > 0.0f ? out[c] * inv_k : 0.0f;
-    }
+    });
 }
 
 namespace {
@@ -49,30 +52,48 @@ double group_total(const float* dk, int64_t rows, int64_t groups, int64_t g) {
 //   v (K, count), d (K, rows, G), grad (count).
 void CpuBackend::fgw_grad(int32_t slice_mode, int64_t count, int64_t cols, int64_t groups, int64_t rows,
                           int64_t tangents, const float* v, const float* d, float* grad, bool accumulate) {
-    if (!accumulate) std::fill(grad, grad + count, 0.0f);
     const double inv_k = 1.0 / static_cast<double>(tangents);
+    // scale[k, g]: the float multiplier of tangent k's slice g (every slice the same in FG_WSLICE_ALL)
+    std::vector<float> scale(static_cast<size_t>(tangents * groups));
     for (int64_t k = 0; k < tangents; ++k) {
         const float* dk = d + k * rows * groups;
-        const float* vk = v + k * count;
-        if (slice_mode == FG_WSLICE_ALL) {
-            double all = 0.0;
-            for (int64_t g = 0; g < groups; ++g) all += group_total(dk, rows, groups, g);
-            const float s = static_cast<float>(all * inv_k);
-            for (int64_t e = 0; e < count; ++e) grad[e] += s * vk[e];
-            continue;
-        }
+        double all = 0.0;
         for (int64_t g = 0; g < groups; ++g) {
-            const float s = static_cast<float>(group_total(dk, rows, groups, g) * inv_k);
-            if (slice_mode == FG_WSLICE_LEADING) {
-                const int64_t slice = count / groups;  // elements [g*slice, (g+1)*slice)
-                for (int64_t e = g * slice; e < (g + 1) * slice; ++e) grad[e] += s * vk[e];
-            } else {
-                const int64_t width = cols / groups;  // columns [g*width, (g+1)*width) of every row
-                for (int64_t i = 0; i < count / cols; ++i)
-                    for (int64_t j = g * width; j < (g + 1) * width; ++j) grad[i * cols + j] += s * vk[i * cols + j];
-            }
+            const double total = group_total(dk, rows, groups, g);
+            all += total;
+            scale[k * groups + g] = static_cast<float>(total * inv_k);
         }
+        if (slice_mode == FG_WSLICE_ALL)
+            for (int64_t g = 0; g < groups; ++g) scale[k * groups + g] = static_cast<float>(all * inv_k);
     }
+    const int64_t slice = count / groups, width = cols / groups;
+    // f(e0, e1, g) over the runs of [begin, end) that lie in one group's slice
+    auto for_each_run = [&](int64_t begin, int64_t end, auto&& f) {
+        for (int64_t e = begin; e < end;) {
+            int64_t g = 0, run_end = end;
+            if (slice_mode == FG_WSLICE_LEADING) {
+                g = e / slice;
+                run_end = std::min(end, (g + 1) * slice);
+            } else if (slice_mode == FG_WSLICE_COLUMNS) {
+                const int64_t col = e % cols;
+                g = col / width;
+                run_end = std::min(end, e - col + (g + 1) * width);
+            }
+            f(e, run_end, g);
+            e = run_end;
+        }
+    };
+    for_range(count, cpu::kElementGrain, [&](int64_t begin, int64_t end) {
+        if (!accumulate) std::fill(grad + begin, grad + end, 0.0f);
+        for (int64_t k = 0; k < tangents; ++k) {
+            const float* vk = v + k * count;
+            const float* sk = scale.data() + k * groups;
+            for_each_run(begin, end, [&](int64_t e0, int64_t e1, int64_t g) {
+                const float s = sk[g];
+                for (int64_t e = e0; e < e1; ++e) grad[e] += s * vk[e];
+            });
+        }
+    });
 }
 
 }  // namespace fg

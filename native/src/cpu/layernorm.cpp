@@ -38,34 +38,40 @@ void ln_project_row(int64_t n, const float* y, float rstd, const float* dy, floa
 
 // x, y are (rows, dim); mean, rstd are (rows). Two passes: mean, then variance around it.
 void CpuBackend::layernorm_forward(int64_t rows, int64_t dim, const float* x, float* y, float* mean, float* rstd) {
-    for (int64_t r = 0; r < rows; ++r) {
-        const float* xr = x + r * dim;
-        float* yr = y + r * dim;
-        const double mu = lane_sum(dim, [&](int64_t i) { return double(xr[i]); }) / double(dim);
-        const double var = lane_sum(dim, [&](int64_t i) {
-                               const double c = double(xr[i]) - mu;
-                               return c * c;
-                           }) / double(dim);
-        const double rs = 1.0 / std::sqrt(var + double(FG_LN_EPS));
-        for (int64_t i = 0; i < dim; ++i) yr[i] = float((double(xr[i]) - mu) * rs);
-        mean[r] = float(mu);
-        rstd[r] = float(rs);
-    }
+    for_range(rows, cpu::row_grain(dim), [&](int64_t begin, int64_t end) {
+        for (int64_t r = begin; r < end; ++r) {
+            const float* xr = x + r * dim;
+            float* yr = y + r * dim;
+            const double mu = lane_sum(dim, [&](int64_t i) { return double(xr[i]); }) / double(dim);
+            const double var = lane_sum(dim, [&](int64_t i) {
+                                   const double c = double(xr[i]) - mu;
+                                   return c * c;
+                               }) / double(dim);
+            const double rs = 1.0 / std::sqrt(var + double(FG_LN_EPS));
+            for (int64_t i = 0; i < dim; ++i) yr[i] = float((double(xr[i]) - mu) * rs);
+            mean[r] = float(mu);
+            rstd[r] = float(rs);
+        }
+    });
 }
 
 // y (rows, dim), rstd (rows); xdot, ydot (K, rows, dim).
 void CpuBackend::layernorm_jvp(int64_t rows, int64_t dim, int64_t tangents, const float* y, const float* rstd,
                                const float* xdot, float* ydot) {
-    for (int64_t k = 0; k < tangents; ++k)
-        for (int64_t r = 0; r < rows; ++r) {
-            const int64_t off = (k * rows + r) * dim;
-            ln_project_row(dim, y + r * dim, rstd[r], xdot + off, ydot + off);
+    // over the K * rows tangent rows; tangent row j projects with primal row j % rows
+    for_range(tangents * rows, cpu::row_grain(dim), [&](int64_t begin, int64_t end) {
+        for (int64_t j = begin; j < end; ++j) {
+            const int64_t r = j % rows;
+            ln_project_row(dim, y + r * dim, rstd[r], xdot + j * dim, ydot + j * dim);
         }
+    });
 }
 
 void CpuBackend::layernorm_vjp(int64_t rows, int64_t dim, const float* y, const float* rstd, const float* dy,
                                float* dx) {
-    for (int64_t r = 0; r < rows; ++r) ln_project_row(dim, y + r * dim, rstd[r], dy + r * dim, dx + r * dim);
+    for_range(rows, cpu::row_grain(dim), [&](int64_t begin, int64_t end) {
+        for (int64_t r = begin; r < end; ++r) ln_project_row(dim, y + r * dim, rstd[r], dy + r * dim, dx + r * dim);
+    });
 }
 
 }  // namespace fg

@@ -55,16 +55,16 @@ void CpuBackend::softmax_xent(int64_t batch, int64_t classes, const float* logit
 void CpuBackend::group_dot(int64_t tangents, int64_t batch, int64_t patches, int64_t channels, int64_t groups,
                            const float* xdot, const float* v, float scale, float* d) {
     const int64_t cg = channels / groups;
-    for (int64_t k = 0; k < tangents; ++k)
-        for (int64_t n = 0; n < batch; ++n) {
+    // over the (k, n, p) rows
+    for_range(tangents * batch * patches, cpu::row_grain(channels), [&](int64_t begin, int64_t end) {
+        for (int64_t row = begin; row < end; ++row) {
+            const int64_t n = (row / patches) % batch;
             const float* vn = v + n * channels;
-            for (int64_t p = 0; p < patches; ++p) {
-                const int64_t row = (k * batch + n) * patches + p;
-                const float* x = xdot + row * channels;
-                float* dr = d + row * groups;
-                for (int64_t g = 0; g < groups; ++g) dr[g] = scale * dot(cg, x + g * cg, vn + g * cg);
-            }
+            const float* x = xdot + row * channels;
+            float* dr = d + row * groups;
+            for (int64_t g = 0; g < groups; ++g) dr[g] = scale * dot(cg, x + g * cg, vn + g * cg);
         }
+    });
 }
 
 }  // namespace fg

@@ -41,12 +41,15 @@ void adamw(const fg_optimizer_params& hp, int64_t count, float* p, const float* 
 
 }  // namespace
 
+// Element-wise, so ranges of the tensor split over the loop threads.
 void CpuBackend::optimizer_update(const fg_optimizer_params& hp, int64_t count, float* param, const float* grad,
                                   float* state1, float* state2, bool apply_decay) {
-    if (hp.kind == FG_OPT_ADAMW)
-        adamw(hp, count, param, grad, state1, state2, apply_decay);
-    else
-        sgd(hp, count, param, grad, state1, apply_decay);
+    for_range(count, cpu::kElementGrain, [&](int64_t b, int64_t e) {
+        if (hp.kind == FG_OPT_ADAMW)
+            adamw(hp, e - b, param + b, grad + b, state1 + b, state2 + b, apply_decay);
+        else
+            sgd(hp, e - b, param + b, grad + b, state1 + b, apply_decay);
+    });
 }
 
 }  // namespace fg

@@ -8,19 +8,21 @@ namespace fg {
 
 // y[o, j, i] += bias[j]
 void CpuBackend::add_bias(int64_t outer, int64_t mid, int64_t inner, float* y, const float* bias) {
-    if (inner == 1) {
-        for (int64_t o = 0; o < outer; ++o) {
-            float* row = y + o * mid;
-            for (int64_t j = 0; j < mid; ++j) row[j] += bias[j];
+    for_range(outer, cpu::row_grain(mid * inner), [&](int64_t begin, int64_t end) {
+        if (inner == 1) {
+            for (int64_t o = begin; o < end; ++o) {
+                float* row = y + o * mid;
+                for (int64_t j = 0; j < mid; ++j) row[j] += bias[j];
+            }
+            return;
         }
-        return;
-    }
-    for (int64_t o = 0; o < outer; ++o)
-        for (int64_t j = 0; j < mid; ++j) {
-            float* p = y + (o * mid + j) * inner;
-            const float bj = bias[j];
-            for (int64_t i = 0; i < inner; ++i) p[i] += bj;
-        }
+        for (int64_t o = begin; o < end; ++o)
+            for (int64_t j = 0; j < mid; ++j) {
+                float* p = y + (o * mid + j) * inner;
+                const float bj = bias[j];
+                for (int64_t i = 0; i < inner; ++i) p[i] += bj;
+            }
+    });
 }
 
 namespace {
@@ -38,34 +40,38 @@ double sum_row(const float* p, int64_t n) {
 }  // namespace
 
 // out[j] = (accumulate ? out[j] : 0) + scale * sum_{o, i} x[o, j, i], summed in double so long
-// reductions (a bias gradient over B*P rows) stay accurate.
+// reductions (a bias gradient over B*P rows) stay accurate. Split over j: each sum keeps one order.
 void CpuBackend::sum_mid(int64_t outer, int64_t mid, int64_t inner, const float* x, float scale, float* out,
                          bool accumulate) {
-    std::vector<double> acc(static_cast<size_t>(mid), 0.0);
-    if (inner == 1) {
-        for (int64_t o = 0; o < outer; ++o) {
-            const float* row = x + o * mid;
-            for (int64_t j = 0; j < mid; ++j) acc[j] += row[j];
+    for_range(mid, cpu::row_grain(outer * inner), [&](int64_t jb, int64_t je) {
+        std::vector<double> acc(static_cast<size_t>(je - jb), 0.0);
+        if (inner == 1) {
+            for (int64_t o = 0; o < outer; ++o) {
+                const float* row = x + o * mid;
+                for (int64_t j = jb; j < je; ++j) acc[j - jb] += row[j];
+            }
+        } else {
+            for (int64_t o = 0; o < outer; ++o)
+                for (int64_t j = jb; j < je; ++j) acc[j - jb] += sum_row(x + (o * mid + j) * inner, inner);
         }
-    } else {
-        for (int64_t o = 0; o < outer; ++o)
-            for (int64_t j = 0; j < mid; ++j) acc[j] += sum_row(x + (o * mid + j) * inner, inner);
-    }
-    for (int64_t j = 0; j < mid; ++j) {
-        const float v = static_cast<float>(scale * acc[j]);
-        out[j] = accumulate ? out[j] + v : v;
-    }
+        for (int64_t j = jb; j < je; ++j) {
+            const float v = static_cast<float>(scale * acc[j - jb]);
+            out[j] = accumulate ? out[j] + v : v;
+        }
+    });
 }
 
 // out[o, j, i] = scale * v[o, i]
 void CpuBackend::broadcast_mid(int64_t outer, int64_t mid, int64_t inner, const float* v, float scale, float* out) {
-    for (int64_t o = 0; o < outer; ++o) {
-        const float* src = v + o * inner;
-        for (int64_t j = 0; j < mid; ++j) {
-            float* dst = out + (o * mid + j) * inner;
-            for (int64_t i = 0; i < inner; ++i) dst[i] = scale * src[i];
+    for_range(outer, cpu::row_grain(mid * inner), [&](int64_t begin, int64_t end) {
+        for (int64_t o = begin; o < end; ++o) {
+            const float* src = v + o * inner;
+            for (int64_t j = 0; j < mid; ++j) {
+                float* dst = out + (o * mid + j) * inner;
+                for (int64_t i = 0; i < inner; ++i) dst[i] = scale * src[i];
+            }
         }
-    }
+    });
 }
 
 }  // namespace fg
