@@ -7,6 +7,8 @@
 //                      dense ((K+1)R x n x m); group one block ((K+1)R x n/G x m/G); token W^T (P x (K+1)S*C x P)
 //   BM_LinearBackprop  a backprop layer step: forward (K = 0) + dX, dW, db
 // Names are BM_<variant>/<backend>/<config>/<layer>/B<batch>[/K<k>], e.g. --benchmark_filter='BM_LinearJvp/cpu/M8'.
+// BM_LinearJvp/cpu_loops1/... (group layers): the fused JVP with the CPU loop threads at 1, i.e. the G
+// blocks as G BLAS calls instead of row chunks over the loop threads (native/src/cpu/gemm.cpp).
 // On CPU, cases above kCpuDefaultFlops per iteration are registered only with FG_BENCH_FULL=1; CUDA
 // cases are registered when the CUDA backend is available.
 #include <cstdlib>
@@ -48,9 +50,13 @@ double layer_flops(const Layer& l, int64_t rows) {
     return l.kind == FG_LAYER_TOKEN ? 2.0 * rows * l.groups * l.n : 2.0 * rows * l.n * l.m / l.groups;
 }
 
-void jvp(benchmark::State& state, int32_t backend, const Layer& l, int64_t rows, int64_t K) {
-    fg_context* c = fgbench::require(state, backend);
-    if (!c) return;
+// loop_threads > 0: on a CPU context with that many loop threads (the cpu_loops1 group cases).
+void jvp(benchmark::State& state, int32_t backend, const Layer& l, int64_t rows, int64_t K, int loop_threads = 0) {
+    fg_context* c = loop_threads > 0 ? fgbench::cpu_loop_context(loop_threads) : fgbench::require(state, backend);
+    if (!c) {
+        if (loop_threads > 0) state.SkipWithError(fg_last_error());
+        return;
+    }
     fgbench::Buffer xx(c, (K + 1) * rows * l.n), w(c, weight_count(l)), b(c, bias_count(l)), yy(c, (K + 1) * rows * l.m);
     for (auto _ : state) {
         fg_linear_jvp(c, l.kind, rows, l.n, l.m, l.groups, K, xx, w, b, nullptr, yy);
@@ -144,6 +150,12 @@ bool register_all() {
                     const std::string name = shape + "/K" + std::to_string(K);
                     configure(benchmark::RegisterBenchmark(("BM_LinearJvp/" + name).c_str(),
                                                            [=](benchmark::State& s) { jvp(s, backend, l, rows, K); }));
+                    if (backend == FG_BACKEND_CPU && l.kind == FG_LAYER_GROUP) {
+                        const std::string serial = "cpu_loops1/" + std::string(l.config) + "/" + l.name + "/B" +
+                                                   std::to_string(batch) + "/K" + std::to_string(K);
+                        configure(benchmark::RegisterBenchmark(("BM_LinearJvp/" + serial).c_str(),
+                                                               [=](benchmark::State& s) { jvp(s, backend, l, rows, K, 1); }));
+                    }
                     if (wanted((2 * K + 1) * layer_flops(l, rows)))
                         configure(benchmark::RegisterBenchmark(("BM_LinearJvpWdot/" + name).c_str(),
                                                                [=](benchmark::State& s) { jvp_wdot(s, backend, l, rows, K); }));

@@ -229,5 +229,56 @@ TEST_P(BatchedGemmTest, TokenBatchAgreesWithPerSampleCalls) {
     }
 }
 
+// Group layers large enough that the CPU backend splits the G blocks into row chunks over its loop
+// threads (>= 8 MFLOP, blocks at most 64 x 64): the fused JVP (beta = 0 into a poisoned output) and
+// dX (dY W_g^T per block), against float64 oracles. Row counts leave partial chunks; 65-wide blocks
+// stay on the plain path as a control.
+TEST_P(BatchedGemmTest, LargeGroupLayerMatchesFloat64Oracle) {
+    FG_SKIP_IF_UNAVAILABLE(GetParam());
+    Context c(GetParam());
+    ASSERT_NE(c.ctx, nullptr) << fg_last_error();
+    struct Group {
+        int64_t R, C, G;
+    };
+    const Group shapes[] = {{1003, 128, 4}, {517, 256, 4}, {700, 130, 2}, {2049, 512, 16}};
+    uint32_t seed = 9500;
+    for (const Group& s : shapes) {
+        const int64_t K = 1, w = s.C / s.G, total = (K + 1) * s.R * s.C;
+        auto xx = random_vector(total, seed++);
+        auto wt = random_vector(s.G * w * w, seed++);
+        auto b = random_vector(s.C, seed++);
+        auto dy = random_vector(s.R * s.C, seed++);
+        Buffer XX(c, xx), W(c, wt), Bb(c, b), DY(c, dy);
+        Buffer YY = guarded_output(c, total), DX = guarded_output(c, s.R * s.C);
+        FG_ASSERT_OK(fg_linear_jvp(c, FG_LAYER_GROUP, s.R, s.C, s.C, s.G, K, XX, W, Bb, nullptr, YY));
+        FG_ASSERT_OK(fg_linear_backward(c, FG_LAYER_GROUP, s.R, s.C, s.C, s.G, nullptr, W, DY, DX, nullptr, nullptr, 0));
+        std::vector<double> y(total, 0.0), dx(s.R * s.C, 0.0);
+        for (int64_t r = 0; r < (K + 1) * s.R; ++r)
+            for (int64_t g = 0; g < s.G; ++g)
+                for (int64_t p = 0; p < w; ++p) {
+                    const double xv = xx[r * s.C + g * w + p];
+                    const float* wrow = wt.data() + (g * w + p) * w;  // W[g, p, :]
+                    for (int64_t j = 0; j < w; ++j) y[r * s.C + g * w + j] += xv * wrow[j];
+                }
+        for (int64_t r = 0; r < s.R; ++r)
+            for (int64_t ch = 0; ch < s.C; ++ch) y[r * s.C + ch] += b[ch];
+        for (int64_t r = 0; r < s.R; ++r)
+            for (int64_t g = 0; g < s.G; ++g)
+                for (int64_t p = 0; p < w; ++p) {
+                    double acc = 0;
+                    for (int64_t j = 0; j < w; ++j) acc += double(wt[(g * w + p) * w + j]) * dy[r * s.C + g * w + j];
+                    dx[r * s.C + g * w + p] = acc;
+                }
+        const std::string what = std::string(backend_name(GetParam())) + " group R=" + std::to_string(s.R) +
+                                 " C=" + std::to_string(s.C) + " G=" + std::to_string(s.G);
+        auto got_y = YY.get(), got_dx = DX.get();
+        EXPECT_TRUE(all_close(got_y, y, 1e-4, 8e-5 * std::sqrt(double(w)), what + " y"));
+        EXPECT_TRUE(guard_intact(got_y, total, what + " y"));
+        EXPECT_TRUE(all_close(got_dx, dx, 1e-4, 8e-5 * std::sqrt(double(w)), what + " dx"));
+        EXPECT_TRUE(guard_intact(got_dx, s.R * s.C, what + " dx"));
+    }
+    EXPECT_EQ(c.live_bytes(), 0u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, BatchedGemmTest, ::testing::ValuesIn(all_backends()),
                          [](const ::testing::TestParamInfo<int32_t>& i) { return std::string(backend_name(i.param)); });
