@@ -222,8 +222,10 @@ bool gemm_row_split(const GemmArgs& g, int32_t loop_threads) {
     if (loop_threads <= 1 || g.stride_a == 0 || g.stride_b == 0 || nk > kNarrowMaxNK) return false;
     if (2.0 * static_cast<double>(g.m) * static_cast<double>(nk) * static_cast<double>(g.batch) < kNarrowMinFlops)
         return false;
-    const int64_t rows = std::max<int64_t>(1, std::min(g.m, kSingleThreadMNK / nk));
-    const int64_t chunks = (g.m + rows - 1) / rows, units = chunks * g.batch;
+    // Equal row chunks, each under OpenBLAS's threading threshold, at least one per loop thread.
+    const int64_t max_rows = std::max<int64_t>(1, kSingleThreadMNK / nk);
+    const int64_t chunks = std::max((g.m + max_rows - 1) / max_rows, std::min<int64_t>(loop_threads, g.m / 16));
+    const int64_t rows = (g.m + chunks - 1) / chunks, units = ((g.m + rows - 1) / rows) * g.batch;
     cpu::parallel_for(loop_threads, units, std::max<int64_t>(1, g.batch), [&](int64_t begin, int64_t end) {
         for (int64_t u = begin; u < end; ++u) {
             const int64_t chunk = u / g.batch, e = u % g.batch;
