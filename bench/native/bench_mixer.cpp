@@ -3,8 +3,8 @@
 // the forward-gradient methods with K = 1 and 4 tangents, LG-FG-A also with K = 2 and 8.
 //   Names: BM_MixerStep/<S1_1|M1_16|M8_16>/<method>[/K<k>]/<cpu|cuda|cpu_loops1>, e.g.
 //          --benchmark_filter='BM_MixerStep/M8_16/(LGBP|LGFGA/K1)/cpu'
-//   BM_MixerRatio/<config>/<cpu|cuda|cpu_loops1>: BP, LG-BP and LG-FG-A K=1 steps in turn, for the
-//     LG-FG-A / LG-BP target (see BM_MixerRatio below).
+//   BM_MixerRatio/<config>/<cpu|cuda>: BP, LG-BP and LG-FG-A K=1 steps in turn, for the LG-FG-A / LG-BP
+//     target, on the CPU also with one loop thread (see BM_MixerRatio below).
 //   cpu_loops1: BP, LG-BP and LG-FG-A K=1 with the CPU's element-wise loops on one thread (BLAS unchanged).
 //   Images: synthetic, normalised (zero mean, unit variance per pixel, fixed seed); labels n % 10.
 //   Counters: workspace_MB (the activation workspace the step reports), images/s, and ratios to steps
@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <ctime>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -170,16 +171,27 @@ void BM_MixerStep(benchmark::State& state, int32_t backend, Preset p, int32_t me
 
 // BP, LG-BP and LG-FG-A (K = 1) steps taken in turn, each timed on its own: the ratios of the targets
 // measured under the same machine state. Separate benchmarks run minutes apart on a shared machine
-// drift by more than the 10 % being judged; alternating cancels that drift.
-//   Counters: BP_ms, LGBP_ms, LGFGA_ms (mean wall per step) and x_LGBP, x_BP (LG-FG-A over each).
-void BM_MixerRatio(benchmark::State& state, int32_t backend, Preset p, int32_t loop_threads) {
-    fg_context* ctx = step_context(state, backend, loop_threads);
-    if (!ctx) return;
-    StepRunner bp(ctx, p, FG_METHOD_BP, 1), lgbp(ctx, p, FG_METHOD_LGBP, 1), lgfga(ctx, p, FG_METHOD_LGFGA, 1);
-    StepRunner* runners[] = {&bp, &lgbp, &lgfga};
-    double wall[3] = {0, 0, 0};
+// drift by more than the 10 % being judged; alternating cancels that drift. On the CPU the same three
+// steps also run, in the same rotation, on a context whose element-wise loops use one thread.
+//   Counters: BP_ms, LGBP_ms, LGFGA_ms (mean wall per step), x_LGBP, x_BP (LG-FG-A over each); CPU also
+//   loops1_* (the same on one loop thread) and loops_gain_<method> (one loop thread's time over the default's).
+void BM_MixerRatio(benchmark::State& state, int32_t backend, Preset p) {
+    std::vector<fg_context*> contexts = {fgbench::require(state, backend)};
+    if (!contexts[0]) return;
+    if (backend == FG_BACKEND_CPU) {
+        contexts.push_back(fgbench::cpu_loop_context(1));
+        if (!contexts[1]) {
+            state.SkipWithError(fg_last_error());
+            return;
+        }
+    }
+    const int32_t methods[] = {FG_METHOD_BP, FG_METHOD_LGBP, FG_METHOD_LGFGA};
+    std::vector<std::unique_ptr<StepRunner>> runners;
+    for (fg_context* c : contexts)
+        for (int32_t method : methods) runners.push_back(std::make_unique<StepRunner>(c, p, method, 1));
+    std::vector<double> wall(runners.size(), 0.0);
     for (auto _ : state)
-        for (int i = 0; i < 3; ++i) {
+        for (size_t i = 0; i < runners.size(); ++i) {
             const double t0 = wall_now();
             if (!runners[i]->run()) {
                 state.SkipWithError(runners[i]->error.c_str());
@@ -187,13 +199,18 @@ void BM_MixerRatio(benchmark::State& state, int32_t backend, Preset p, int32_t l
             }
             wall[i] += wall_now() - t0;
         }
-    if (state.iterations() == 0 || wall[0] <= 0 || wall[1] <= 0) return;
+    if (state.iterations() == 0) return;
     const double n = static_cast<double>(state.iterations());
-    state.counters["BP_ms"] = 1e3 * wall[0] / n;
-    state.counters["LGBP_ms"] = 1e3 * wall[1] / n;
-    state.counters["LGFGA_ms"] = 1e3 * wall[2] / n;
-    state.counters["x_LGBP"] = wall[2] / wall[1];
-    state.counters["x_BP"] = wall[2] / wall[0];
+    const char* names[] = {"BP", "LGBP", "LGFGA"};
+    for (size_t c = 0; c < contexts.size(); ++c) {
+        const std::string prefix = c == 0 ? "" : "loops1_";
+        const double* w = wall.data() + 3 * c;
+        for (int i = 0; i < 3; ++i) state.counters[prefix + names[i] + "_ms"] = 1e3 * w[i] / n;
+        state.counters[prefix + "x_LGBP"] = w[2] / w[1];
+        state.counters[prefix + "x_BP"] = w[2] / w[0];
+    }
+    if (contexts.size() > 1)
+        for (int i = 0; i < 3; ++i) state.counters[std::string("loops_gain_") + names[i]] = wall[3 + i] / wall[i];
 }
 
 const bool kRegistered = [] {
@@ -220,14 +237,9 @@ const bool kRegistered = [] {
         for (const Preset& p : kPresets)
             benchmark::RegisterBenchmark((std::string("BM_MixerRatio/") + p.name +
                                           (backend == FG_BACKEND_CUDA ? "/cuda" : "/cpu")).c_str(),
-                                         BM_MixerRatio, backend, p, 0)
+                                         BM_MixerRatio, backend, p)
                 ->Unit(benchmark::kMillisecond)
                 ->UseRealTime();
-    for (const Preset& p : kPresets)
-        benchmark::RegisterBenchmark((std::string("BM_MixerRatio/") + p.name + "/cpu_loops1").c_str(), BM_MixerRatio,
-                                     FG_BACKEND_CPU, p, 1)
-            ->Unit(benchmark::kMillisecond)
-            ->UseRealTime();
     // The element-wise loops on one thread (GEMMs still on BLAS's threads): what the loop threads buy.
     for (const Preset& p : kPresets)
         for (int32_t method : {FG_METHOD_BP, FG_METHOD_LGBP, FG_METHOD_LGFGA}) {

@@ -7,7 +7,8 @@
 //   BM_GemmAfterLoop/loops:<t>        a 512^3 GEMM timed right after the noise draw on t threads:
 //                                     do the loop's workers slow the GEMM?
 // ops: noise (fg_random_normal of 100 x 64 x 512 values, an M/8/16 activation), layernorm
-// (fg_layernorm_forward of 6400 rows x 512), relu_jvp (one tangent over 100 x 64 x 512).
+// (fg_layernorm_forward of 6400 rows x 512), relu_jvp (one tangent over 100 x 64 x 512), relu_backward
+// (the same count).
 // Only the named part is timed (manual time). bench/native/bench_mixer.cpp's */cpu_loops1 cases give
 // the effect on whole training steps.
 #include <chrono>
@@ -18,8 +19,8 @@ namespace {
 
 constexpr int64_t kRows = 6400, kWidth = 512, kCount = kRows * kWidth, kGemm = 512;
 
-enum Op { kNoise, kLayerNorm, kReluJvp };
-const char* kOpNames[] = {"noise", "layernorm", "relu_jvp"};
+enum Op { kNoise, kLayerNorm, kReluJvp, kReluBackward };
+const char* kOpNames[] = {"noise", "layernorm", "relu_jvp", "relu_backward"};
 
 struct Inputs {
     fgbench::Buffer x, y, mean, rstd, zdot, u, a, adot, ga, gb, gc;
@@ -35,6 +36,7 @@ void run_op(fg_context* c, Inputs& in, Op op) {
         case kNoise: fg_random_normal(c, in.u, kCount, 7, 1, 2); break;
         case kLayerNorm: fg_layernorm_forward(c, kRows, kWidth, in.x, in.y, in.mean, in.rstd); break;
         case kReluJvp: fg_relu_jvp(c, kCount, 1, in.x, nullptr, in.zdot, in.u, nullptr, in.a, in.adot); break;
+        case kReluBackward: fg_relu_backward(c, kCount, in.x, in.zdot, in.adot); break;
     }
 }
 
@@ -94,7 +96,7 @@ void BM_GemmAfterLoop(benchmark::State& state) {
 
 void op_args(benchmark::internal::Benchmark* b) {
     b->ArgNames({"op", "loops"});
-    for (int op : {kNoise, kLayerNorm, kReluJvp})
+    for (int op : {kNoise, kLayerNorm, kReluJvp, kReluBackward})
         for (int t : {1, 2}) b->Args({op, t});
 }
 

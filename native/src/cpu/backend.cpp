@@ -75,7 +75,7 @@ void CpuBackend::download(void* host_dst, const void* src, size_t bytes) { std::
 void CpuBackend::copy(void* dst, const void* src, size_t bytes) { std::memcpy(dst, src, bytes); }
 
 void CpuBackend::fill(float* dst, size_t count, float value) {
-    for_range(static_cast<int64_t>(count), cpu::kElementGrain, [&](int64_t begin, int64_t end) {
+    for_range(static_cast<int64_t>(count), cpu::kElementGrain, [=](int64_t begin, int64_t end) {
         for (int64_t i = begin; i < end; ++i) dst[i] = value;
     });
 }

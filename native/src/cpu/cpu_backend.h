@@ -59,7 +59,8 @@ public:
     void random_normal(float* out, uint64_t count, uint64_t seed, uint32_t step, uint32_t tensor_id) override;
 
 private:
-    // body(begin, end) over [0, n) on the loop threads (parallel.h).
+    // body(begin, end) over [0, n) on the loop threads (parallel.h). Bodies capture by value ([=]), so
+    // the copy each chunk runs holds the pointers themselves.
     template <class F>
     void for_range(int64_t n, int64_t grain, F&& body) const {
         cpu::parallel_for(loop_threads_, n, grain, static_cast<F&&>(body));

@@ -13,7 +13,7 @@ void CpuBackend::fga_scale(int32_t mode, int64_t tangents, int64_t batch, int64_
                            int64_t groups, const float* u, const float* act, const float* d, float* gz) {
     const int64_t width = channels / groups, rows = batch * patches;
     const float inv_k = static_cast<float>(1.0 / static_cast<double>(tangents));
-    for_range(rows, cpu::row_grain(channels), [&](int64_t begin, int64_t end) {
+    for_range(rows, cpu::row_grain(channels), [=](int64_t begin, int64_t end) {
         for (int64_t r = begin; r < end; ++r) {
             const int64_t n = r / patches;
             float* out = gz + r * channels;
@@ -67,8 +67,9 @@ void CpuBackend::fgw_grad(int32_t slice_mode, int64_t count, int64_t cols, int64
             for (int64_t g = 0; g < groups; ++g) scale[k * groups + g] = static_cast<float>(all * inv_k);
     }
     const int64_t slice = count / groups, width = cols / groups;
+    const float* scales = scale.data();
     // f(e0, e1, g) over the runs of [begin, end) that lie in one group's slice
-    auto for_each_run = [&](int64_t begin, int64_t end, auto&& f) {
+    auto for_each_run = [=](int64_t begin, int64_t end, auto&& f) {
         for (int64_t e = begin; e < end;) {
             int64_t g = 0, run_end = end;
             if (slice_mode == FG_WSLICE_LEADING) {
@@ -83,11 +84,11 @@ void CpuBackend::fgw_grad(int32_t slice_mode, int64_t count, int64_t cols, int64
             e = run_end;
         }
     };
-    for_range(count, cpu::kElementGrain, [&](int64_t begin, int64_t end) {
+    for_range(count, cpu::kElementGrain, [=](int64_t begin, int64_t end) {
         if (!accumulate) std::fill(grad + begin, grad + end, 0.0f);
         for (int64_t k = 0; k < tangents; ++k) {
             const float* vk = v + k * count;
-            const float* sk = scale.data() + k * groups;
+            const float* sk = scales + k * groups;
             for_each_run(begin, end, [&](int64_t e0, int64_t e1, int64_t g) {
                 const float s = sk[g];
                 for (int64_t e = e0; e < e1; ++e) grad[e] += s * vk[e];

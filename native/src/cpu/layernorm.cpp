@@ -38,7 +38,7 @@ void ln_project_row(int64_t n, const float* y, float rstd, const float* dy, floa
 
 // x, y are (rows, dim); mean, rstd are (rows). Two passes: mean, then variance around it.
 void CpuBackend::layernorm_forward(int64_t rows, int64_t dim, const float* x, float* y, float* mean, float* rstd) {
-    for_range(rows, cpu::row_grain(dim), [&](int64_t begin, int64_t end) {
+    for_range(rows, cpu::row_grain(dim), [=](int64_t begin, int64_t end) {
         for (int64_t r = begin; r < end; ++r) {
             const float* xr = x + r * dim;
             float* yr = y + r * dim;
@@ -59,7 +59,7 @@ void CpuBackend::layernorm_forward(int64_t rows, int64_t dim, const float* x, fl
 void CpuBackend::layernorm_jvp(int64_t rows, int64_t dim, int64_t tangents, const float* y, const float* rstd,
                                const float* xdot, float* ydot) {
     // over the K * rows tangent rows; tangent row j projects with primal row j % rows
-    for_range(tangents * rows, cpu::row_grain(dim), [&](int64_t begin, int64_t end) {
+    for_range(tangents * rows, cpu::row_grain(dim), [=](int64_t begin, int64_t end) {
         for (int64_t j = begin; j < end; ++j) {
             const int64_t r = j % rows;
             ln_project_row(dim, y + r * dim, rstd[r], xdot + j * dim, ydot + j * dim);
@@ -69,7 +69,7 @@ void CpuBackend::layernorm_jvp(int64_t rows, int64_t dim, int64_t tangents, cons
 
 void CpuBackend::layernorm_vjp(int64_t rows, int64_t dim, const float* y, const float* rstd, const float* dy,
                                float* dx) {
-    for_range(rows, cpu::row_grain(dim), [&](int64_t begin, int64_t end) {
+    for_range(rows, cpu::row_grain(dim), [=](int64_t begin, int64_t end) {
         for (int64_t r = begin; r < end; ++r) ln_project_row(dim, y + r * dim, rstd[r], dy + r * dim, dx + r * dim);
     });
 }

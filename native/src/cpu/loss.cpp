@@ -56,7 +56,7 @@ void CpuBackend::group_dot(int64_t tangents, int64_t batch, int64_t patches, int
                            const float* xdot, const float* v, float scale, float* d) {
     const int64_t cg = channels / groups;
     // over the (k, n, p) rows
-    for_range(tangents * batch * patches, cpu::row_grain(channels), [&](int64_t begin, int64_t end) {
+    for_range(tangents * batch * patches, cpu::row_grain(channels), [=](int64_t begin, int64_t end) {
         for (int64_t row = begin; row < end; ++row) {
             const int64_t n = (row / patches) % batch;
             const float* vn = v + n * channels;

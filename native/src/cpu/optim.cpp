@@ -44,7 +44,7 @@ void adamw(const fg_optimizer_params& hp, int64_t count, float* p, const float* 
 // Element-wise, so ranges of the tensor split over the loop threads.
 void CpuBackend::optimizer_update(const fg_optimizer_params& hp, int64_t count, float* param, const float* grad,
                                   float* state1, float* state2, bool apply_decay) {
-    for_range(count, cpu::kElementGrain, [&](int64_t b, int64_t e) {
+    for_range(count, cpu::kElementGrain, [=](int64_t b, int64_t e) {
         if (hp.kind == FG_OPT_ADAMW)
             adamw(hp, e - b, param + b, grad + b, state1 + b, state2 + b, apply_decay);
         else

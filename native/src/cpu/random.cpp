@@ -59,7 +59,7 @@ void CpuBackend::random_normal(float* out, uint64_t count, uint64_t seed, uint32
     const uint32_t k0 = static_cast<uint32_t>(seed), k1 = static_cast<uint32_t>(seed >> 32);
     const uint64_t blocks = (count + 3) / 4, chunks = (blocks + kChunkBlocks - 1) / kChunkBlocks;
     const int64_t grain = std::max<int64_t>(1, cpu::kElementGrain / (4 * int64_t(kChunkBlocks)));
-    for_range(static_cast<int64_t>(chunks), grain, [&](int64_t first, int64_t last) {
+    for_range(static_cast<int64_t>(chunks), grain, [=](int64_t first, int64_t last) {
         normals_of_blocks(out, count, static_cast<uint64_t>(first) * kChunkBlocks,
                           std::min(blocks, static_cast<uint64_t>(last) * kChunkBlocks), k0, k1, step, tensor_id);
     });

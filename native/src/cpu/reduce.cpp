@@ -8,7 +8,7 @@ namespace fg {
 
 // y[o, j, i] += bias[j]
 void CpuBackend::add_bias(int64_t outer, int64_t mid, int64_t inner, float* y, const float* bias) {
-    for_range(outer, cpu::row_grain(mid * inner), [&](int64_t begin, int64_t end) {
+    for_range(outer, cpu::row_grain(mid * inner), [=](int64_t begin, int64_t end) {
         if (inner == 1) {
             for (int64_t o = begin; o < end; ++o) {
                 float* row = y + o * mid;
@@ -43,7 +43,7 @@ double sum_row(const float* p, int64_t n) {
 // reductions (a bias gradient over B*P rows) stay accurate. Split over j: each sum keeps one order.
 void CpuBackend::sum_mid(int64_t outer, int64_t mid, int64_t inner, const float* x, float scale, float* out,
                          bool accumulate) {
-    for_range(mid, cpu::row_grain(outer * inner), [&](int64_t jb, int64_t je) {
+    for_range(mid, cpu::row_grain(outer * inner), [=](int64_t jb, int64_t je) {
         std::vector<double> acc(static_cast<size_t>(je - jb), 0.0);
         if (inner == 1) {
             for (int64_t o = 0; o < outer; ++o) {
@@ -63,7 +63,7 @@ void CpuBackend::sum_mid(int64_t outer, int64_t mid, int64_t inner, const float*
 
 // out[o, j, i] = scale * v[o, i]
 void CpuBackend::broadcast_mid(int64_t outer, int64_t mid, int64_t inner, const float* v, float scale, float* out) {
-    for_range(outer, cpu::row_grain(mid * inner), [&](int64_t begin, int64_t end) {
+    for_range(outer, cpu::row_grain(mid * inner), [=](int64_t begin, int64_t end) {
         for (int64_t o = begin; o < end; ++o) {
             const float* src = v + o * inner;
             for (int64_t j = 0; j < mid; ++j) {
