@@ -1,8 +1,8 @@
 // CPU random tangents: Philox4x32-10 normals, four per counter (core/philox.h).
-// The words of a chunk of counters are drawn first, then Box-Muller runs over the whole chunk in
-// one loop that the compiler vectorises (log/sin/cos from glibc's vector math library; this file
-// is built with -ffast-math for that, see CMakeLists.txt). Same numbers as philox::normal4 up to
-// the last bit of the double intermediate, so the same tangents as the CUDA backend.
+// A chunk's counters go through Philox together, then Box-Muller (philox::box_muller's arithmetic) runs
+// over the whole chunk in loops the compiler vectorises (log in double, sqrt/cos/sin in float, from
+// glibc's vector math library; this file is built with -ffast-math for that, see CMakeLists.txt). The
+// same numbers as philox::normal4, and so as the CUDA backend, up to the last bits of the float math.
 #include <algorithm>
 #include <cmath>
 
@@ -14,39 +14,85 @@ namespace fg {
 namespace {
 constexpr uint64_t kChunkBlocks = 512;  // counters per chunk: 2 Box-Muller pairs each
 
+// Philox4x32-10 of counters [first, first + nb) (counter b = (first + b, step, tensor_id)), as
+// philox::philox4x32_10 computes it, but over arrays: the rounds run outside and the counters inside,
+// so each round vectorises across counters. The words live in 64-bit lanes with their top half zero,
+// which lets the compiler use the 32 x 32 -> 64 multiply (vpmuludq) for each round's two products.
+void philox_counters(uint64_t first, uint64_t nb, uint32_t step, uint32_t tensor_id, uint32_t k0, uint32_t k1,
+                     uint32_t* w0, uint32_t* w1, uint32_t* w2, uint32_t* w3) {
+    constexpr uint64_t kLow = 0xffffffffu;
+    alignas(64) uint64_t x0[kChunkBlocks], x1[kChunkBlocks], x2[kChunkBlocks], x3[kChunkBlocks];
+    for (uint64_t b = 0; b < nb; ++b) {
+        x0[b] = (first + b) & kLow;
+        x1[b] = (first + b) >> 32;
+        x2[b] = step;
+        x3[b] = tensor_id;
+    }
+    for (int r = 0; r < 10; ++r) {
+        for (uint64_t b = 0; b < nb; ++b) {
+            const uint64_t p0 = (x0[b] & kLow) * philox::kMul0, p1 = (x2[b] & kLow) * philox::kMul1;
+            const uint64_t y0 = ((p1 >> 32) ^ x1[b] ^ k0) & kLow;
+            const uint64_t y2 = ((p0 >> 32) ^ x3[b] ^ k1) & kLow;
+            x0[b] = y0;
+            x1[b] = p1 & kLow;
+            x2[b] = y2;
+            x3[b] = p0 & kLow;
+        }
+        k0 += philox::kWeyl0;
+        k1 += philox::kWeyl1;
+    }
+    for (uint64_t b = 0; b < nb; ++b) {
+        w0[b] = static_cast<uint32_t>(x0[b]);
+        w1[b] = static_cast<uint32_t>(x1[b]);
+        w2[b] = static_cast<uint32_t>(x2[b]);
+        w3[b] = static_cast<uint32_t>(x3[b]);
+    }
+}
+
 // The normals of counters [first, last) into out (count values in all; the last counter may be partial).
+// Box-Muller as philox::box_muller, over whole chunks: each step is one loop the compiler vectorises.
 void normals_of_blocks(float* out, uint64_t count, uint64_t first, uint64_t last, uint32_t k0, uint32_t k1,
                        uint32_t step, uint32_t tensor_id) {
-    constexpr double kTwoPi = 6.283185307179586476925286766559;
-    alignas(64) double radius_u[2 * kChunkBlocks], angle_u[2 * kChunkBlocks];
-    alignas(64) double cosines[2 * kChunkBlocks], sines[2 * kChunkBlocks];
+    alignas(64) uint32_t w0[kChunkBlocks], w1[kChunkBlocks], w2[kChunkBlocks], w3[kChunkBlocks];
+    alignas(64) uint32_t radius_w[2 * kChunkBlocks], angle_w[2 * kChunkBlocks];
+    alignas(64) double log_u[2 * kChunkBlocks];
+    alignas(64) float radius[2 * kChunkBlocks], phi[2 * kChunkBlocks], cosines[2 * kChunkBlocks],
+        sines[2 * kChunkBlocks];
     for (uint64_t chunk = first; chunk < last; chunk += kChunkBlocks) {
+        // Every chunk computes all kChunkBlocks counters, also past the stream's end: with a constant trip
+        // count each value comes out of the same vector code, so an element never depends on `count`
+        // (a scalar tail's sinf would differ from the vector one in the last bit).
         const uint64_t nb = std::min(kChunkBlocks, last - chunk);
+        philox_counters(chunk, kChunkBlocks, step, tensor_id, k0, k1, w0, w1, w2, w3);
         // Pair 2b takes words (w0, w1) of counter b, pair 2b+1 words (w2, w3).
-        for (uint64_t b = 0; b < nb; ++b) {
-            const uint64_t block = chunk + b;
-            const philox::Block counter{{static_cast<uint32_t>(block), static_cast<uint32_t>(block >> 32), step,
-                                         tensor_id}};
-            const philox::Block w = philox::philox4x32_10(counter, k0, k1);
-            radius_u[2 * b] = philox::uniform(w.v[0]);
-            angle_u[2 * b] = philox::uniform(w.v[1]);
-            radius_u[2 * b + 1] = philox::uniform(w.v[2]);
-            angle_u[2 * b + 1] = philox::uniform(w.v[3]);
+        for (uint64_t b = 0; b < kChunkBlocks; ++b) {
+            radius_w[2 * b] = w0[b];
+            angle_w[2 * b] = w1[b];
+            radius_w[2 * b + 1] = w2[b];
+            angle_w[2 * b + 1] = w3[b];
         }
-        // Three loops, not one: GCC fuses sin and cos of one angle into sincos, which has no vector form.
-        const uint64_t pairs = 2 * nb;
-        for (uint64_t i = 0; i < pairs; ++i) {
-            radius_u[i] = std::sqrt(-2.0 * std::log(radius_u[i]));  // now the radius r
-            angle_u[i] *= kTwoPi;                                    // now the angle theta
-        }
-        for (uint64_t i = 0; i < pairs; ++i) cosines[i] = radius_u[i] * std::cos(angle_u[i]);
-        for (uint64_t i = 0; i < pairs; ++i) sines[i] = radius_u[i] * std::sin(angle_u[i]);
-        // Lanes of counter b: cos, sin of pair 2b, then cos, sin of pair 2b+1.
+        // Separate loops: GCC fuses sin and cos of one angle into sincos, which has no vector form.
+        constexpr uint64_t pairs = 2 * kChunkBlocks;
+        for (uint64_t i = 0; i < pairs; ++i) log_u[i] = std::log(philox::uniform(radius_w[i]));
+        for (uint64_t i = 0; i < pairs; ++i) radius[i] = std::sqrt(static_cast<float>(-2.0 * log_u[i]));
+        for (uint64_t i = 0; i < pairs; ++i) phi[i] = philox::quarter_turn_angle(angle_w[i]);
+        for (uint64_t i = 0; i < pairs; ++i) cosines[i] = std::cos(phi[i]);
+        for (uint64_t i = 0; i < pairs; ++i) sines[i] = std::sin(phi[i]);
+        // Lanes of counter b: cos, sin of pair 2b, then cos, sin of pair 2b+1, each turned by its quadrant.
+        // Whole chunks interleave in a loop that vectorises; only the stream's last counter may be partial.
         float* dst = out + 4 * chunk;
         const uint64_t n = std::min<uint64_t>(4 * nb, count - 4 * chunk);
-        for (uint64_t i = 0; i < n; ++i) {
-            const uint64_t pair = i / 2;
-            dst[i] = static_cast<float>((i % 2 == 0) ? cosines[pair] : sines[pair]);
+        const uint64_t whole = n / 2;
+        for (uint64_t pair = 0; pair < whole; ++pair) {
+            float x, y;
+            philox::turn(angle_w[pair] >> 30, cosines[pair], sines[pair], x, y);
+            dst[2 * pair] = radius[pair] * x;
+            dst[2 * pair + 1] = radius[pair] * y;
+        }
+        if (n % 2 == 1) {
+            float x, y;
+            philox::turn(angle_w[whole] >> 30, cosines[whole], sines[whole], x, y);
+            dst[n - 1] = radius[whole] * x;
         }
     }
 }
