@@ -31,7 +31,8 @@ void suite_gemm(const Env& env) {
 }
 
 void suite_random(const Env& env) {
-    // Same Philox stream on both; only the double-precision log/sin/cos may differ by an ulp.
+    // Same Philox stream on both; the math library calls (double log, float sqrt/cos/sin) may differ in
+    // their last bits.
     struct Case {
         uint64_t count, seed;
         uint32_t step, tensor;
