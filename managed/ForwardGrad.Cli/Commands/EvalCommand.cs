@@ -17,7 +17,8 @@ public sealed class EvalCommand : ICommand<EvalOptions>
         string dataset = options.Dataset ?? (checkpoint.Metadata.TryGetValue("dataset", out string? name) ? name : "mnist-sample");
         DatasetSplits data = DatasetCatalog.Load(dataset, options.DataDir);
         LocalMixerConfig config = checkpoint.Config;
-        using Context context = Trainer.CreateContext(options.Device);
+        ArgumentOutOfRangeException.ThrowIfNegative(options.Threads);
+        using Context context = Trainer.CreateContext(options.Device, options.Threads);
         using var model = new LocalMixer(context, config);
         checkpoint.ApplyTo(model);
         double error = Trainer.Evaluate(model, data.Test, data.Normalization);

@@ -21,4 +21,8 @@ public sealed class EvalOptions : CommandOptions
     /// <summary>Device.</summary>
     [Option("device", Default = "cpu", HelpText = "cpu or cuda.")]
     public string Device { get; set; } = "cpu";
+
+    /// <summary>CPU threads.</summary>
+    [Option("threads", Default = 0, HelpText = "CPU threads for BLAS and the element-wise loops (0: all usable CPUs, or OPENBLAS_NUM_THREADS).")]
+    public int Threads { get; set; }
 }

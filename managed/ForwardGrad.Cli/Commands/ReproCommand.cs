@@ -22,6 +22,7 @@ public sealed class ReproCommand : ICommand<ReproOptions>
             LastLayerLr = options.LastLayerLr,
             Seed = options.Seed,
             Device = options.Device,
+            Threads = options.Threads,
             MaxSteps = options.MaxSteps,
             DataDir = options.DataDir,
         };

@@ -51,6 +51,7 @@ public sealed class TrainCommand : ICommand<TrainOptions>
                 LastLayerLr = options.LastLayerLr,
                 Seed = options.Seed,
                 Device = options.Device,
+                Threads = options.Threads,
                 MaxSteps = options.MaxSteps,
             };
             runDirectory = options.Out ?? Path.Combine("runs",

@@ -33,6 +33,10 @@ public abstract class TrainingCommandOptions : CommandOptions
     [Option("device", Default = "cpu", HelpText = "cpu or cuda.")]
     public string Device { get; set; } = "cpu";
 
+    /// <summary>CPU threads.</summary>
+    [Option("threads", Default = 0, HelpText = "CPU threads for BLAS and the element-wise loops (0: all usable CPUs, or OPENBLAS_NUM_THREADS).")]
+    public int Threads { get; set; }
+
     /// <summary>Stop after this many steps.</summary>
     [Option("max-steps", HelpText = "Stop after this many steps (smoke runs).")]
     public long? MaxSteps { get; set; }

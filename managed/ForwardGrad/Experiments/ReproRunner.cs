@@ -162,7 +162,7 @@ public sealed class ReproRunner
             return record with { Diverged = true, WallSeconds = clock.Elapsed.TotalSeconds, Note = result.Failure ?? "no checkpoint was written" };
         }
 
-        var (validation, test, train) = EvaluateCheckpoint(checkpoint, data, options.Device, options.EvalBatchSize);
+        var (validation, test, train) = EvaluateCheckpoint(checkpoint, data, options.Device, options.EvalBatchSize, options.Threads);
         bool diverged = !double.IsFinite(validation);
         return record with
         {
@@ -176,10 +176,10 @@ public sealed class ReproRunner
     }
 
     /// <summary>Validation, test and training error (percent) of a checkpoint.</summary>
-    public static (double Validation, double Test, double Train) EvaluateCheckpoint(string checkpointPath, SweepData data, string device, int batchSize = 500)
+    public static (double Validation, double Test, double Train) EvaluateCheckpoint(string checkpointPath, SweepData data, string device, int batchSize = 500, int threads = 0)
     {
         Checkpoint checkpoint = Checkpoint.Load(checkpointPath);
-        using Context context = Trainer.CreateContext(device);
+        using Context context = Trainer.CreateContext(device, threads);
         using var model = new LocalMixer(context, checkpoint.Config);
         checkpoint.ApplyTo(model);
         ChannelStats norm = data.Normalization;
@@ -205,6 +205,7 @@ public sealed class ReproRunner
         Seed = _settings.Seed,
         LastLayerLr = _settings.LastLayerLr,
         Device = _settings.Device,
+        Threads = _settings.Threads,
         MaxSteps = _settings.MaxSteps,
     };
 

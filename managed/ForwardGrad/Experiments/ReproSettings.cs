@@ -43,6 +43,9 @@ public sealed record ReproSettings
     /// <summary>cpu or cuda.</summary>
     public string Device { get; init; } = "cpu";
 
+    /// <summary>CPU threads for BLAS and the element-wise loops; 0: the library's default (all usable CPUs).</summary>
+    public int Threads { get; init; }
+
     /// <summary>Stop every run after this many steps (smoke runs); null: every epoch.</summary>
     public long? MaxSteps { get; init; }
 
@@ -126,6 +129,7 @@ public sealed record ReproSettings
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(Epochs);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(BatchSize);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(Tangents);
+        ArgumentOutOfRangeException.ThrowIfNegative(Threads);
     }
 
     /// <summary>Parses "a,b, c" into its trimmed, non-empty items.</summary>

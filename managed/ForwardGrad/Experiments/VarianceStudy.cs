@@ -138,7 +138,7 @@ public sealed class VarianceStudy
             }
         }
 
-        using Context context = Trainer.CreateContext(_settings.Device);
+        using Context context = Trainer.CreateContext(_settings.Device, _settings.Threads);
         using var model = new LocalMixer(context, config);
         var rows = new List<VarianceRow>();
         rows.AddRange(MeasurePhase("init", dataset, modelName, model, batches));

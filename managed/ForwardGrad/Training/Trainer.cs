@@ -67,10 +67,10 @@ public sealed class Trainer
     public static LocalMixerConfig ModelConfig(TrainerOptions options, ImageDataset train) =>
         LocalMixerConfig.Preset(options.Model).ForData(train.Height, train.Width, train.Channels, train.ClassCount) with { Seed = options.Seed };
 
-    /// <summary>Creates a context for "cpu" or "cuda".</summary>
-    public static Context CreateContext(string device) => device.Trim().ToLowerInvariant() switch
+    /// <summary>Creates a context for "cpu" or "cuda"; <paramref name="threads"/> &gt; 0 sets the CPU's thread count.</summary>
+    public static Context CreateContext(string device, int threads = 0) => device.Trim().ToLowerInvariant() switch
     {
-        "cpu" => Context.Cpu(),
+        "cpu" => Context.Cpu(new ContextOptions { Threads = threads }),
         "cuda" or "gpu" => Context.Cuda(),
         _ => throw new ArgumentException($"Unknown device '{device}'; known: cpu, cuda."),
     };
@@ -110,6 +110,7 @@ public sealed class Trainer
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(_options.Epochs);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(_options.BatchSize);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(_options.Tangents);
+        ArgumentOutOfRangeException.ThrowIfNegative(_options.Threads);
         LocalMixerConfig config = ModelConfig(_options, _data.Train);
 
         Directory.CreateDirectory(runDirectory);
@@ -119,7 +120,7 @@ public sealed class Trainer
         string curvesTitle = $"{method.PaperName()} {config.Name} on {_data.Spec.Name}";
         File.WriteAllText(Path.Combine(runDirectory, "config.json"), JsonSerializer.Serialize(_options, JsonOptions));
 
-        using Context context = CreateContext(_options.Device);
+        using Context context = CreateContext(_options.Device, _options.Threads);
         using var model = new LocalMixer(context, config);
         using var optimizer = new Optimizer(model, new OptimizerSettings(kind, (float)_options.Momentum, (float)_options.WeightDecay));
         var loader = new BatchLoader(_data.Train, new BatchLoaderOptions

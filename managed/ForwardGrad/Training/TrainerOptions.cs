@@ -54,6 +54,9 @@ public sealed record TrainerOptions
     /// <summary>cpu or cuda.</summary>
     public string Device { get; init; } = "cpu";
 
+    /// <summary>CPU threads for BLAS and the element-wise loops; 0: the library's default (all usable CPUs).</summary>
+    public int Threads { get; init; }
+
     /// <summary>Stop after this many steps in total (smoke runs); null: run every epoch.</summary>
     public long? MaxSteps { get; init; }
 

@@ -79,6 +79,28 @@ public sealed class TrainerTests
     }
 
     [Test]
+    public void ThreadsOption_ReachesTheContext_AndANegativeCountIsOneReadableLine()
+    {
+        string dataDir = Path.Combine(_folder, "data");
+        TrainingFixtures.WriteIdx(Path.Combine(dataDir, "mnist-sample"), TrainingFixtures.Splits());
+        string run = Path.Combine(_folder, "run-threads");
+        var (code, output, error) = CliRunner.Run("train", "--data-dir", dataDir, "--model", "S/1/1", "--batch-size", "16", "--max-steps", "2", "--threads", "1", "--out", run);
+        Assert.That(code, Is.EqualTo(0), error);
+        Assert.That(output, Does.Contain("final test error"));
+
+        (code, _, error) = CliRunner.Run("train", "--data-dir", dataDir, "--threads", "-1", "--out", Path.Combine(_folder, "run-bad"));
+        Assert.That(code, Is.Not.EqualTo(0));
+        Assert.That(error.Split('\n')[0], Does.StartWith("fgrad: error:").And.Contain("Threads").And.Contain("-1"));
+    }
+
+    [Test]
+    public void CpuContext_ReportsTheThreadsItWasCreatedWith()
+    {
+        using Context context = Trainer.CreateContext("cpu", 1);
+        Assert.That(context.Info.Threads, Is.EqualTo(1));
+    }
+
+    [Test]
     public void MissingDataSetIsOneReadableLine()
     {
         var (code, _, error) = CliRunner.Run("train", "--data-dir", Path.Combine(_folder, "nothing"), "--out", Path.Combine(_folder, "run"));
