@@ -84,7 +84,8 @@ typedef struct fg_context_options {
     int32_t device;      /* CUDA device index; ignored on CPU */
     int32_t cpu_threads; /* BLAS / loop threads on CPU; 0 = library default: BLAS's own count
                             (OPENBLAS_NUM_THREADS) for GEMMs, and for the element-wise loops the same
-                            count, or FG_CPU_LOOP_THREADS when that is set. Results do not depend on it. */
+                            count, or FG_CPU_LOOP_THREADS when that is set. The loops' results do not
+                            depend on their thread count (tested bit for bit). */
     uint64_t seed;       /* default seed for parameter initialisation and tangents */
 } fg_context_options;
 
