@@ -217,9 +217,17 @@ constexpr int64_t kSingleThreadMNK = 65536 * 4;
 constexpr int64_t kNarrowMaxNK = 64 * 64;
 constexpr double kNarrowMinFlops = 8e6;  // below this a batch is over before the workers would wake
 
+// Whether the entries' C blocks are pairwise disjoint (units of different entries run at the same time):
+// whole row blocks apart, or column blocks side by side within ldc.
+bool outputs_disjoint(const GemmArgs& g) {
+    if (g.stride_c >= g.m * g.ldc) return true;
+    return g.stride_c >= g.n && (g.batch - 1) * g.stride_c + g.n <= g.ldc;
+}
+
 bool gemm_row_split(const GemmArgs& g, int32_t loop_threads) {
     const int64_t nk = g.n * g.k;
     if (loop_threads <= 1 || g.stride_a == 0 || g.stride_b == 0 || nk > kNarrowMaxNK) return false;
+    if (!outputs_disjoint(g)) return false;
     if (2.0 * static_cast<double>(g.m) * static_cast<double>(nk) * static_cast<double>(g.batch) < kNarrowMinFlops)
         return false;
     // Equal row chunks, each under OpenBLAS's threading threshold, at least one per loop thread.
