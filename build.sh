@@ -172,7 +172,7 @@ cmd_bench() {
   step "bench (managed)"
   local bench_dll="$ROOT/bench/ForwardGrad.Benchmarks/bin/$CONFIG/net10.0/ForwardGrad.Benchmarks.dll"
   local short=(--short); [ "${BENCH_FULL:-0}" = 1 ] && short=(--filter '*')
-  (cd "$out" && FG_NATIVE_PATH="$BUILD_DIR/lib" dotnet "$bench_dll" "${short[@]}" --alloc-check --results "$managed_tsv")
+  (cd "$out" && FG_NATIVE_PATH="$BUILD_DIR/lib" dotnet "$bench_dll" "${short[@]}" --alloc-check --overhead-check --results "$managed_tsv")
   step "bench summary"
   FG_NATIVE_PATH="$BUILD_DIR/lib" dotnet "$bench_dll" --ratios "$native_json" "$managed_tsv"
   echo "raw results: $native_json, $managed_tsv; BenchmarkDotNet reports: $out/BenchmarkDotNet.Artifacts/results"

@@ -1,9 +1,11 @@
+using System.Diagnostics;
 using System.Globalization;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
+using ForwardGrad.Model;
 using Perfolizer.Horology;
 
 namespace ForwardGrad.Benchmarks;
@@ -19,6 +21,10 @@ namespace ForwardGrad.Benchmarks;
 /// few warm-up and 20 counted steps and prints the managed bytes this thread allocated per step
 /// (<see cref="GC.GetAllocatedBytesForCurrentThread"/>: exact, and blind to the runtime's and BenchmarkDotNet's own
 /// background threads, which the in-process memory diagnoser counts); with <c>--results</c> the lines go there too.</item>
+/// <item><c>--overhead-check</c>: after the run (or alone), times the S/1/1 step of <see cref="StepOverheadBenchmarks"/>
+/// through <see cref="ForwardGrad.Model.LocalMixer"/> and through the raw P/Invoke in turn, 200 pairs per method, and
+/// prints the wrapper's overhead; steps taken in turn cancel the machine's drift, which short BenchmarkDotNet jobs
+/// (one method after the other) do not. With <c>--results</c> the lines go there too.</item>
 /// <item><c>--ratios NATIVE.json[,MORE.json] [MANAGED.tsv]</c>: runs nothing; prints the table of key ratios from a
 /// native <c>fg_bench --benchmark_format=json</c> output and a <c>--results</c> file (what <c>./build.sh bench</c> ends with).</item>
 /// </list>
@@ -41,11 +47,21 @@ public static class Program
         }
 
         bool allocCheck = args.Contains("--alloc-check");
-        args = [.. args.Where(a => a != "--alloc-check")];
+        bool overheadCheck = args.Contains("--overhead-check");
+        args = [.. args.Where(a => a != "--alloc-check" && a != "--overhead-check")];
         var lines = new List<string>();
-        if (allocCheck && args.Length == 0)
+        if ((allocCheck || overheadCheck) && args.Length == 0)
         {
-            lines.AddRange(AllocationCheck());
+            if (allocCheck)
+            {
+                lines.AddRange(AllocationCheck());
+            }
+
+            if (overheadCheck)
+            {
+                lines.AddRange(OverheadCheck());
+            }
+
             if (resultsPath is not null)
             {
                 File.WriteAllLines(resultsPath, lines);
@@ -80,6 +96,11 @@ public static class Program
             lines.AddRange(AllocationCheck());
         }
 
+        if (overheadCheck)
+        {
+            lines.AddRange(OverheadCheck());
+        }
+
         if (resultsPath is not null)
         {
             File.WriteAllLines(resultsPath, lines);
@@ -109,6 +130,49 @@ public static class Program
                 long bytes = (GC.GetAllocatedBytesForCurrentThread() - before) / Steps;
                 Console.WriteLine($"  {c,-20} {bytes,6} B/step");
                 yield return string.Join('\t', "AllocCheck", "Step", $"[Case={c}]", "NaN", bytes.ToString(CultureInfo.InvariantCulture), c.NativeName);
+            }
+            finally
+            {
+                bench.Cleanup();
+            }
+        }
+    }
+
+    private static IEnumerable<string> OverheadCheck()
+    {
+        const int Rounds = 200;
+        Console.WriteLine($"C# API overhead on an S/1/1 step: the raw P/Invoke, the raw P/Invoke with the batch upload, and LocalMixer in turn ({Rounds} rounds after 5 warm-up rounds):");
+        foreach (TrainingMethod method in new[] { TrainingMethod.LGFGA, TrainingMethod.BP })
+        {
+            var bench = new StepOverheadBenchmarks { Method = method };
+            bench.Setup();
+            try
+            {
+                Func<float>[] steps = [bench.Native, bench.NativeWithUpload, bench.Wrapper];
+                string[] names = ["Native", "NativeWithUpload", "Wrapper"];
+                var ticks = new long[steps.Length];
+                for (int round = -5; round < Rounds; round++)
+                {
+                    for (int j = 0; j < steps.Length; j++)
+                    {
+                        // Rotate which goes first, so none always follows another.
+                        int which = (j + Math.Max(round, 0)) % steps.Length;
+                        long t0 = Stopwatch.GetTimestamp();
+                        _ = steps[which]();
+                        if (round >= 0)
+                        {
+                            ticks[which] += Stopwatch.GetTimestamp() - t0;
+                        }
+                    }
+                }
+
+                double[] ns = [.. ticks.Select(t => t * 1e9 / Stopwatch.Frequency / Rounds)];
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"  {method,-6} raw {ns[0] / 1e6:F3} ms, raw + upload {ns[1] / 1e6:F3} ms, LocalMixer {ns[2] / 1e6:F3} ms: LocalMixer / raw {100 * (ns[2] / ns[0] - 1):+0.0;-0.0} %, LocalMixer / (raw + upload) {100 * (ns[2] / ns[1] - 1):+0.0;-0.0} %"));
+                for (int j = 0; j < steps.Length; j++)
+                {
+                    yield return string.Join('\t', "OverheadCheck", names[j], $"[Method={method}]", ns[j].ToString("R", CultureInfo.InvariantCulture), "-1", "");
+                }
             }
             finally
             {
