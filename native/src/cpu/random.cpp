@@ -14,22 +14,23 @@ namespace fg {
 namespace {
 constexpr uint64_t kChunkBlocks = 512;  // counters per chunk: 2 Box-Muller pairs each
 
-// Philox4x32-10 of counters [first, first + nb) (counter b = (first + b, step, tensor_id)), as
-// philox::philox4x32_10 computes it, but over arrays: the rounds run outside and the counters inside,
-// so each round vectorises across counters. The words live in 64-bit lanes with their top half zero,
-// which lets the compiler use the 32 x 32 -> 64 multiply (vpmuludq) for each round's two products.
-void philox_counters(uint64_t first, uint64_t nb, uint32_t step, uint32_t tensor_id, uint32_t k0, uint32_t k1,
-                     uint32_t* w0, uint32_t* w1, uint32_t* w2, uint32_t* w3) {
+// Philox4x32-10 of the kChunkBlocks counters from `first` (counter b = (first + b, step, tensor_id)), as
+// philox::philox4x32_10 computes it, but over arrays: the rounds run outside and the counters inside, so
+// each round vectorises across counters. The words live in 64-bit lanes with their top half zero (3.5 ->
+// 2.9 ns per normal against 32-bit lanes here). Box-Muller pair 2b takes words (w0, w1) of counter b,
+// pair 2b+1 words (w2, w3): radius_w gets w0 and w2, angle_w gets w1 and w3, in pair order.
+void philox_chunk(uint64_t first, uint32_t step, uint32_t tensor_id, uint32_t k0, uint32_t k1, uint32_t* radius_w,
+                  uint32_t* angle_w) {
     constexpr uint64_t kLow = 0xffffffffu;
     alignas(64) uint64_t x0[kChunkBlocks], x1[kChunkBlocks], x2[kChunkBlocks], x3[kChunkBlocks];
-    for (uint64_t b = 0; b < nb; ++b) {
+    for (uint64_t b = 0; b < kChunkBlocks; ++b) {
         x0[b] = (first + b) & kLow;
         x1[b] = (first + b) >> 32;
         x2[b] = step;
         x3[b] = tensor_id;
     }
     for (int r = 0; r < 10; ++r) {
-        for (uint64_t b = 0; b < nb; ++b) {
+        for (uint64_t b = 0; b < kChunkBlocks; ++b) {
             const uint64_t p0 = (x0[b] & kLow) * philox::kMul0, p1 = (x2[b] & kLow) * philox::kMul1;
             const uint64_t y0 = ((p1 >> 32) ^ x1[b] ^ k0) & kLow;
             const uint64_t y2 = ((p0 >> 32) ^ x3[b] ^ k1) & kLow;
@@ -41,11 +42,11 @@ void philox_counters(uint64_t first, uint64_t nb, uint32_t step, uint32_t tensor
         k0 += philox::kWeyl0;
         k1 += philox::kWeyl1;
     }
-    for (uint64_t b = 0; b < nb; ++b) {
-        w0[b] = static_cast<uint32_t>(x0[b]);
-        w1[b] = static_cast<uint32_t>(x1[b]);
-        w2[b] = static_cast<uint32_t>(x2[b]);
-        w3[b] = static_cast<uint32_t>(x3[b]);
+    for (uint64_t b = 0; b < kChunkBlocks; ++b) {
+        radius_w[2 * b] = static_cast<uint32_t>(x0[b]);
+        angle_w[2 * b] = static_cast<uint32_t>(x1[b]);
+        radius_w[2 * b + 1] = static_cast<uint32_t>(x2[b]);
+        angle_w[2 * b + 1] = static_cast<uint32_t>(x3[b]);
     }
 }
 
@@ -53,7 +54,6 @@ void philox_counters(uint64_t first, uint64_t nb, uint32_t step, uint32_t tensor
 // Box-Muller as philox::box_muller, over whole chunks: each step is one loop the compiler vectorises.
 void normals_of_blocks(float* out, uint64_t count, uint64_t first, uint64_t last, uint32_t k0, uint32_t k1,
                        uint32_t step, uint32_t tensor_id) {
-    alignas(64) uint32_t w0[kChunkBlocks], w1[kChunkBlocks], w2[kChunkBlocks], w3[kChunkBlocks];
     alignas(64) uint32_t radius_w[2 * kChunkBlocks], angle_w[2 * kChunkBlocks];
     alignas(64) double log_u[2 * kChunkBlocks];
     alignas(64) float radius[2 * kChunkBlocks], phi[2 * kChunkBlocks], cosines[2 * kChunkBlocks],
@@ -63,14 +63,7 @@ void normals_of_blocks(float* out, uint64_t count, uint64_t first, uint64_t last
         // count each value comes out of the same vector code, so an element never depends on `count`
         // (a scalar tail's sinf would differ from the vector one in the last bit).
         const uint64_t nb = std::min(kChunkBlocks, last - chunk);
-        philox_counters(chunk, kChunkBlocks, step, tensor_id, k0, k1, w0, w1, w2, w3);
-        // Pair 2b takes words (w0, w1) of counter b, pair 2b+1 words (w2, w3).
-        for (uint64_t b = 0; b < kChunkBlocks; ++b) {
-            radius_w[2 * b] = w0[b];
-            angle_w[2 * b] = w1[b];
-            radius_w[2 * b + 1] = w2[b];
-            angle_w[2 * b + 1] = w3[b];
-        }
+        philox_chunk(chunk, step, tensor_id, k0, k1, radius_w, angle_w);
         // Separate loops: GCC fuses sin and cos of one angle into sincos, which has no vector form.
         constexpr uint64_t pairs = 2 * kChunkBlocks;
         for (uint64_t i = 0; i < pairs; ++i) log_u[i] = std::log(philox::uniform(radius_w[i]));
