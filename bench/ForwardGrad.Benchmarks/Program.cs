@@ -50,47 +50,12 @@ public static class Program
         bool overheadCheck = args.Contains("--overhead-check");
         args = [.. args.Where(a => a != "--alloc-check" && a != "--overhead-check")];
         var lines = new List<string>();
-        if ((allocCheck || overheadCheck) && args.Length == 0)
+        // With a check flag and nothing else, only the checks run.
+        if (!((allocCheck || overheadCheck) && args.Length == 0))
         {
-            if (allocCheck)
-            {
-                lines.AddRange(AllocationCheck());
-            }
-
-            if (overheadCheck)
-            {
-                lines.AddRange(OverheadCheck());
-            }
-
-            if (resultsPath is not null)
-            {
-                File.WriteAllLines(resultsPath, lines);
-            }
-
-            return 0;
+            lines.AddRange(ResultLines(RunBenchmarks(args)));
         }
 
-        var switcher = BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly);
-        IEnumerable<Summary> summaries;
-        if (args.Contains("--short"))
-        {
-            var config = DefaultConfig.Instance
-                .AddJob(Job.ShortRun
-                    .WithWarmupCount(2)
-                    .WithIterationCount(5)
-                    .WithIterationTime(TimeInterval.FromMilliseconds(100))
-                    .WithToolchain(InProcessEmitToolchain.Instance)
-                    .WithId("Short"))
-                .WithOptions(ConfigOptions.DisableOptimizationsValidator);
-            string[] rest = [.. args.Where(a => a != "--short")];
-            summaries = switcher.Run(rest.Length == 0 ? ["--filter", "*"] : rest, config);
-        }
-        else
-        {
-            summaries = switcher.Run(args);
-        }
-
-        lines.AddRange(ResultLines(summaries));
         if (allocCheck)
         {
             lines.AddRange(AllocationCheck());
@@ -107,6 +72,26 @@ public static class Program
         }
 
         return 0;
+    }
+
+    private static IEnumerable<Summary> RunBenchmarks(string[] args)
+    {
+        var switcher = BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly);
+        if (!args.Contains("--short"))
+        {
+            return switcher.Run(args);
+        }
+
+        var config = DefaultConfig.Instance
+            .AddJob(Job.ShortRun
+                .WithWarmupCount(2)
+                .WithIterationCount(5)
+                .WithIterationTime(TimeInterval.FromMilliseconds(100))
+                .WithToolchain(InProcessEmitToolchain.Instance)
+                .WithId("Short"))
+            .WithOptions(ConfigOptions.DisableOptimizationsValidator);
+        string[] rest = [.. args.Where(a => a != "--short")];
+        return switcher.Run(rest.Length == 0 ? ["--filter", "*"] : rest, config);
     }
 
     private static IEnumerable<string> AllocationCheck()
