@@ -36,7 +36,10 @@ public:
         std::unique_lock<std::mutex> owner(dispatch_, std::try_to_lock);
         if (!owner.owns_lock()) return false;
         // Workers are started on first need and kept: as many as the largest loop asked for, less its caller.
-        while (static_cast<int32_t>(threads_.size()) < threads - 1) threads_.emplace_back([this] { work(); });
+        while (static_cast<int32_t>(threads_.size()) < threads - 1) {
+            threads_.emplace_back([this] { work(); });
+            caller_cpu_ = -1;  // the new worker has not been kept off the caller's CPU yet
+        }
         const int32_t helpers = threads - 1;
         keep_off_callers_cpu();
         // A few chunks per thread, so a thread that loses its core for a while does not hold up the rest.
@@ -64,7 +67,7 @@ public:
 private:
     // Wakes would put a worker on the waker's CPU, behind the caller, whenever every CPU is busy, which
     // is the case right after a GEMM (OpenBLAS's threads spin for a while). So the workers may run on
-    // every CPU but the caller's; the mask changes only when the caller has moved.
+    // every CPU but the caller's; the mask is set again only when the caller has moved or a worker is new.
     void keep_off_callers_cpu() {
 #if defined(__linux__)
         const int cpu = sched_getcpu();
