@@ -43,7 +43,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a signature or struct layout in this file changes. */
-#define FG_ABI_VERSION 1
+#define FG_ABI_VERSION 2
 
 /* ---------------------------------------------------------------- status */
 
@@ -72,6 +72,26 @@ FG_API const char* fg_last_error(void);
 /* Whether a backend can be used here. *available = 1 or 0; when 0, reason (if not NULL)
  * receives a NUL-terminated explanation, truncated to reason_capacity bytes. */
 FG_API fg_status fg_backend_probe(int32_t backend, int32_t* available, char* reason, int32_t reason_capacity);
+
+/* ---------------------------------------------------------------- CPU GEMM provider */
+
+/* The library that runs the CPU backend's GEMMs, chosen once per process on first use and loaded at
+ * run time: FG_GEMM_PROVIDER=auto (default: OpenBLAS, with its kernels chosen from this CPU's CPUID
+ * features unless OPENBLAS_CORETYPE is set; the internal C++ GEMM when OpenBLAS cannot be loaded),
+ * openblas, onednn or internal. GEMM threads are the provider's and process-wide. */
+typedef struct fg_gemm_provider_info {
+    uint32_t size;          /* sizeof(fg_gemm_provider_info), set by the caller */
+    int32_t loaded;         /* 1: GEMMs run on it; 0: CPU contexts cannot be created, see error */
+    int32_t threads;        /* the provider's current thread count (process-wide) */
+    char id[16];            /* "openblas", "onednn", "internal" */
+    char description[128];  /* e.g. "OpenBLAS 0.3.21, SkylakeX kernels (AVX-512)" */
+    char kernel_isa[16];    /* instruction set of the kernels in use: "AVX-512", "AVX2", "SSE3", "C++", ... */
+    char cpu_isa[16];       /* the best this CPU (and OS) offers: "AVX-512", "AVX2", "AVX", "SSE" */
+    char warning[512];      /* "" or a problem with its fix, e.g. SSE kernels on an AVX-512 CPU */
+    char error[512];        /* "" or why the provider asked for could not be loaded */
+} fg_gemm_provider_info;
+
+FG_API fg_status fg_gemm_provider_info_get(fg_gemm_provider_info* out_info);
 
 /* ---------------------------------------------------------------- contexts */
 

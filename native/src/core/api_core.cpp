@@ -4,6 +4,8 @@
 
 #include "context.h"
 #include "registry.h"
+#include "text.h"
+#include "../cpu/gemm_provider.h"
 
 #ifndef FG_VERSION_STRING
 #define FG_VERSION_STRING "0.1.0"
@@ -43,11 +45,28 @@ FG_API fg_status fg_backend_probe(int32_t backend, int32_t* available, char* rea
         if (reason && reason_capacity < 1) invalid("reason_capacity must be >= 1 when reason is given");
         std::string why;
         *available = fg::probe_backend(backend, why) ? 1 : 0;
-        if (reason) {
-            size_t n = std::min(why.size(), static_cast<size_t>(reason_capacity - 1));
-            std::memcpy(reason, why.data(), n);
-            reason[n] = '\0';
-        }
+        if (reason) fg::copy_text(reason, static_cast<size_t>(reason_capacity), why);
+    });
+}
+
+FG_API fg_status fg_gemm_provider_info_get(fg_gemm_provider_info* out) {
+    return guard("fg_gemm_provider_info_get", [&] {
+        if (!out) invalid("out_info is NULL");
+        if (out->size < sizeof(fg_gemm_provider_info))
+            invalid("out_info->size is " + std::to_string(out->size) +
+                    ", expected sizeof(fg_gemm_provider_info) = " + std::to_string(sizeof(fg_gemm_provider_info)));
+        const uint32_t size = out->size;
+        std::memset(out, 0, sizeof(fg_gemm_provider_info));
+        out->size = size;
+        const fg::cpu::GemmProvider& p = fg::cpu::gemm_provider();
+        out->loaded = p.sgemm ? 1 : 0;
+        out->threads = p.get_threads ? p.get_threads() : 1;
+        fg::copy_text(out->id, sizeof out->id, p.id);
+        fg::copy_text(out->description, sizeof out->description, p.description);
+        fg::copy_text(out->kernel_isa, sizeof out->kernel_isa, p.kernel_isa);
+        fg::copy_text(out->cpu_isa, sizeof out->cpu_isa, p.cpu_isa);
+        fg::copy_text(out->warning, sizeof out->warning, p.warning);
+        fg::copy_text(out->error, sizeof out->error, p.error);
     });
 }
 

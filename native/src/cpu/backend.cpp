@@ -5,7 +5,9 @@
 #include <string>
 
 #include "../core/error.h"
+#include "../core/text.h"
 #include "cpu_backend.h"
+#include "gemm_provider.h"
 
 #if !defined(_WIN32)
 #include <unistd.h>
@@ -15,6 +17,8 @@ namespace fg {
 
 CpuBackend::CpuBackend(int32_t threads)
     : threads_(threads), loop_threads_(threads > 0 ? threads : cpu::default_loop_threads()) {
+    const cpu::GemmProvider& gemm = cpu::gemm_provider();
+    if (!gemm.sgemm) fail(FG_ERR_UNSUPPORTED, gemm.error);
     if (threads > 0) cpu_gemm_set_threads(threads);
 }
 
@@ -33,16 +37,11 @@ std::string cpu_model_name() {
     return "CPU";
 }
 
-void copy_name(char* dst, size_t capacity, const std::string& s) {
-    size_t n = std::min(s.size(), capacity - 1);
-    std::memcpy(dst, s.data(), n);
-    dst[n] = '\0';
-}
 }  // namespace
 
 void CpuBackend::describe(fg_context_properties& out) {
-    copy_name(out.device_name, sizeof out.device_name, cpu_model_name());
-    copy_name(out.gemm_name, sizeof out.gemm_name, cpu_gemm_name());
+    copy_text(out.device_name, sizeof out.device_name, cpu_model_name());
+    copy_text(out.gemm_name, sizeof out.gemm_name, cpu_gemm_name());
 #if !defined(_WIN32)
     long pages = sysconf(_SC_PHYS_PAGES), avail = sysconf(_SC_AVPHYS_PAGES), size = sysconf(_SC_PAGE_SIZE);
     if (pages > 0 && size > 0) out.total_memory = static_cast<uint64_t>(pages) * static_cast<uint64_t>(size);

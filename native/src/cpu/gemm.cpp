@@ -1,4 +1,5 @@
-// CPU GEMM: BLAS (cblas_sgemm) when the build found one, else an internal cache-blocked GEMM.
+// CPU GEMM: every call goes to the process's GEMM provider (gemm_provider.h); batches of small GEMMs
+// are regrouped here into fewer, larger provider calls.
 #include <algorithm>
 #include <climits>
 #include <cstring>
@@ -6,47 +7,14 @@
 #include <vector>
 
 #include "cpu_backend.h"
-
-#if defined(FG_HAVE_CBLAS)
-#include <cblas.h>
-#if !defined(_WIN32)
-#include <dlfcn.h>
-#endif
-#endif
+#include "gemm_provider.h"
 
 namespace fg {
 
-#if defined(FG_HAVE_CBLAS)
-namespace {
-// OpenBLAS extensions, looked up at run time so any CBLAS links.
-template <class F>
-F openblas_symbol(const char* name) {
-#if defined(_WIN32)
-    (void)name;
-    return nullptr;
-#else
-    return reinterpret_cast<F>(dlsym(RTLD_DEFAULT, name));
-#endif
-}
-}  // namespace
-
-const char* cpu_gemm_name() {
-    static const std::string name = [] {
-        auto config = openblas_symbol<char* (*)()>("openblas_get_config");
-        auto threads = openblas_symbol<int (*)()>("openblas_get_num_threads");
-        if (config) {
-            std::string s = config();  // "OpenBLAS 0.3.21 DYNAMIC_ARCH ..."
-            while (!s.empty() && s.back() == ' ') s.pop_back();
-            return s;
-        }
-        (void)threads;
-        return std::string("CBLAS (") + FG_BLAS_VENDOR + ")";
-    }();
-    return name.c_str();
-}
+const char* cpu_gemm_name() { return cpu::gemm_provider().description.c_str(); }
 
 void cpu_gemm_set_threads(int32_t threads) {
-    if (auto set = openblas_symbol<void (*)(int)>("openblas_set_num_threads")) set(threads);
+    if (auto set = cpu::gemm_provider().set_threads) set(threads);
 }
 
 namespace {
@@ -111,9 +79,7 @@ void store_block(int64_t rows, int64_t cols, const float* src, int64_t lds, floa
 
 void sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda, const float* b,
            int64_t ldb, float beta, float* c, int64_t ldc) {
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<int>(m),
-                static_cast<int>(n), static_cast<int>(k), alpha, a, static_cast<int>(std::max<int64_t>(lda, 1)), b,
-                static_cast<int>(std::max<int64_t>(ldb, 1)), beta, c, static_cast<int>(std::max<int64_t>(ldc, 1)));
+    cpu::gemm_provider().sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 // Entries per chunk: as many as fit kChunkFloats of workspace (at least one), within int range.
@@ -210,12 +176,12 @@ bool gemm_shared_b(const GemmArgs& g) {
 // stream the whole height of X and Y through the cache for a C/G-wide slice: at M/8/16 that ran at half
 // the rate of one such block alone. Split instead by rows: a unit is one row chunk of one entry, the
 // units of a row chunk run back to back (that chunk of X and Y stays in cache for all G entries), and
-// the units spread over the loop threads. A chunk is small enough that OpenBLAS runs it on the calling
-// thread (it threads a GEMM only above m*n*k = 65536 * GEMM_MULTITHREAD_THRESHOLD, 4 by default), so the
-// two pools never nest. Applies to entries with n*k <= kNarrowMaxNK and no shared operand.
-constexpr int64_t kSingleThreadMNK = 65536 * 4;
+// the units spread over the loop threads. A chunk is small enough that the provider runs it on the calling
+// thread (below GemmProvider::serial_below_mnk), so the two pools never nest; a provider that threads
+// every call (oneDNN) keeps the plain loop. Applies to entries with n*k <= kNarrowMaxNK and no shared operand.
 constexpr int64_t kNarrowMaxNK = 64 * 64;
 constexpr double kNarrowMinFlops = 8e6;  // below this a batch is over before the workers would wake
+constexpr int64_t kMinRowChunks = 8;     // enough units to spread over a few loop threads
 
 // Whether the entries' C blocks are pairwise disjoint (units of different entries run at the same time):
 // whole row blocks apart, or column blocks side by side within ldc.
@@ -226,13 +192,16 @@ bool outputs_disjoint(const GemmArgs& g) {
 
 bool gemm_row_split(const GemmArgs& g, int32_t loop_threads) {
     const int64_t nk = g.n * g.k;
-    if (loop_threads <= 1 || g.stride_a == 0 || g.stride_b == 0 || nk > kNarrowMaxNK) return false;
+    const int64_t serial_mnk = cpu::gemm_provider().serial_below_mnk;
+    if (serial_mnk <= 0 || g.stride_a == 0 || g.stride_b == 0 || nk > kNarrowMaxNK) return false;
     if (!outputs_disjoint(g)) return false;
     if (2.0 * static_cast<double>(g.m) * static_cast<double>(nk) * static_cast<double>(g.batch) < kNarrowMinFlops)
         return false;
-    // Equal row chunks, each under OpenBLAS's threading threshold, at least one per loop thread.
-    const int64_t max_rows = std::max<int64_t>(1, kSingleThreadMNK / nk);
-    const int64_t chunks = std::max((g.m + max_rows - 1) / max_rows, std::min<int64_t>(loop_threads, g.m / 16));
+    // Equal row chunks, each under the provider's threading threshold, and at least kMinRowChunks to share
+    // out. The split depends on the shape alone, never on the thread count: a provider may use another
+    // kernel (another summation order) for a smaller GEMM, so the split must be the same for any count.
+    const int64_t max_rows = std::max<int64_t>(1, std::min<int64_t>(serial_mnk / nk, g.m));
+    const int64_t chunks = std::max((g.m + max_rows - 1) / max_rows, std::min<int64_t>(kMinRowChunks, g.m / 16));
     const int64_t rows = (g.m + chunks - 1) / chunks, units = ((g.m + rows - 1) / rows) * g.batch;
     cpu::parallel_for(loop_threads, units, std::max<int64_t>(1, g.batch), [&](int64_t begin, int64_t end) {
         for (int64_t u = begin; u < end; ++u) {
@@ -260,56 +229,5 @@ void CpuBackend::gemm(const GemmArgs& g) {
               g.beta, g.c + i * g.stride_c, g.ldc);
 }
 
-#else  // internal GEMM
-
-const char* cpu_gemm_name() { return "internal blocked GEMM (no BLAS found at build time)"; }
-void cpu_gemm_set_threads(int32_t) {}
-
-namespace {
-constexpr int64_t kBlockM = 64, kBlockN = 256, kBlockK = 256;
-
-// C (m, n) = alpha * A B + beta * C for one batch entry, by blocks: op(A) and op(B) blocks are
-// packed row-major so the inner loop runs over contiguous memory and vectorises.
-void gemm_one(const GemmArgs& g, const float* A, const float* B, float* C) {
-    std::vector<float> pa(kBlockM * kBlockK), pb(kBlockK * kBlockN);
-    auto a_at = [&](int64_t i, int64_t p) { return g.trans_a ? A[p * g.lda + i] : A[i * g.lda + p]; };
-    auto b_at = [&](int64_t p, int64_t j) { return g.trans_b ? B[j * g.ldb + p] : B[p * g.ldb + j]; };
-    for (int64_t i = 0; i < g.m; ++i) {
-        float* row = C + i * g.ldc;
-        if (g.beta == 0.0f)
-            std::fill(row, row + g.n, 0.0f);
-        else if (g.beta != 1.0f)
-            for (int64_t j = 0; j < g.n; ++j) row[j] *= g.beta;
-    }
-    for (int64_t j0 = 0; j0 < g.n; j0 += kBlockN) {
-        int64_t nb = std::min(kBlockN, g.n - j0);
-        for (int64_t p0 = 0; p0 < g.k; p0 += kBlockK) {
-            int64_t kb = std::min(kBlockK, g.k - p0);
-            for (int64_t p = 0; p < kb; ++p)
-                for (int64_t j = 0; j < nb; ++j) pb[p * nb + j] = b_at(p0 + p, j0 + j);
-            for (int64_t i0 = 0; i0 < g.m; i0 += kBlockM) {
-                int64_t mb = std::min(kBlockM, g.m - i0);
-                for (int64_t i = 0; i < mb; ++i)
-                    for (int64_t p = 0; p < kb; ++p) pa[i * kb + p] = g.alpha * a_at(i0 + i, p0 + p);
-                for (int64_t i = 0; i < mb; ++i) {
-                    float* crow = C + (i0 + i) * g.ldc + j0;
-                    const float* arow = pa.data() + i * kb;
-                    for (int64_t p = 0; p < kb; ++p) {
-                        const float aip = arow[p];
-                        const float* brow = pb.data() + p * nb;
-                        for (int64_t j = 0; j < nb; ++j) crow[j] += aip * brow[j];
-                    }
-                }
-            }
-        }
-    }
-}
-}  // namespace
-
-void CpuBackend::gemm(const GemmArgs& g) {
-    for (int64_t i = 0; i < g.batch; ++i) gemm_one(g, g.a + i * g.stride_a, g.b + i * g.stride_b, g.c + i * g.stride_c);
-}
-
-#endif
 
 }  // namespace fg

@@ -13,9 +13,7 @@
 #include <pthread.h>
 #include <sched.h>
 #endif
-#if defined(FG_HAVE_CBLAS) && !defined(_WIN32)
-#include <dlfcn.h>
-#endif
+#include "gemm_provider.h"
 
 namespace fg::cpu {
 
@@ -132,13 +130,10 @@ int32_t default_loop_threads() {
         const int t = std::atoi(env);
         if (t > 0) return std::min(t, 256);
     }
-#if defined(FG_HAVE_CBLAS) && !defined(_WIN32)
-    using GetThreads = int (*)();
-    if (auto get = reinterpret_cast<GetThreads>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"))) {
+    if (auto get = gemm_provider().get_threads) {
         const int t = get();
         if (t > 0) return std::min(t, usable_cpus());
     }
-#endif
     return usable_cpus();
 }
 
