@@ -4,7 +4,7 @@ namespace ForwardGrad.Interop;
 public static class NativeConstants
 {
     /// <summary>FG_ABI_VERSION: the ABI these bindings expect; a library reporting another is refused.</summary>
-    public const int AbiVersion = 1;
+    public const int AbiVersion = 2;
 
     /// <summary>FG_BACKEND_CPU.</summary>
     public const int BackendCpu = 0;

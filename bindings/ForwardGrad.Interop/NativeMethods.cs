@@ -49,6 +49,10 @@ public static unsafe partial class NativeMethods
     [LibraryImport(LibraryName)]
     public static partial ForwardGradStatus fg_context_free(nint context);
 
+    /// <summary>Fills <paramref name="info"/> (whose Size the caller sets) with the CPU GEMM provider of the process.</summary>
+    [LibraryImport(LibraryName)]
+    public static partial ForwardGradStatus fg_gemm_provider_info_get(ref FgGemmProviderInfo info);
+
     /// <summary>Fills <paramref name="properties"/> (whose Size the caller sets).</summary>
     [LibraryImport(LibraryName)]
     public static partial ForwardGradStatus fg_context_info(nint context, ref FgContextProperties properties);

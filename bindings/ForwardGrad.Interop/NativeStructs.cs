@@ -101,6 +101,50 @@ public unsafe struct FgContextProperties
     }
 }
 
+/// <summary><c>fg_gemm_provider_info</c>: the library that runs the CPU backend's GEMMs.</summary>
+[StructLayout(LayoutKind.Sequential)]
+public unsafe struct FgGemmProviderInfo
+{
+    /// <summary>Capacity of <see cref="Id"/>, <see cref="KernelIsa"/> and <see cref="CpuIsa"/> in bytes.</summary>
+    public const int ShortCapacity = 16;
+
+    /// <summary>Capacity of <see cref="Description"/> in bytes.</summary>
+    public const int DescriptionCapacity = 128;
+
+    /// <summary>Capacity of <see cref="Warning"/> and <see cref="Error"/> in bytes.</summary>
+    public const int MessageCapacity = 512;
+
+    /// <summary>sizeof(fg_gemm_provider_info), set by the caller (<see cref="Create"/>).</summary>
+    public uint Size;
+
+    /// <summary>1 when GEMMs run on the provider; 0 when it could not be loaded (see <see cref="Error"/>).</summary>
+    public int Loaded;
+
+    /// <summary>The provider's current thread count (process-wide).</summary>
+    public int Threads;
+
+    /// <summary>"openblas", "onednn" or "internal".</summary>
+    public fixed byte Id[ShortCapacity];
+
+    /// <summary>e.g. "OpenBLAS 0.3.21, SkylakeX kernels (AVX-512)".</summary>
+    public fixed byte Description[DescriptionCapacity];
+
+    /// <summary>Instruction set of the kernels in use.</summary>
+    public fixed byte KernelIsa[ShortCapacity];
+
+    /// <summary>The best vector instruction set of this CPU.</summary>
+    public fixed byte CpuIsa[ShortCapacity];
+
+    /// <summary>Empty, or a problem with its fix.</summary>
+    public fixed byte Warning[MessageCapacity];
+
+    /// <summary>Empty, or why the provider asked for could not be loaded.</summary>
+    public fixed byte Error[MessageCapacity];
+
+    /// <summary>An empty record with <see cref="Size"/> filled in, ready for <c>fg_gemm_provider_info_get</c>.</summary>
+    public static FgGemmProviderInfo Create() => new() { Size = (uint)sizeof(FgGemmProviderInfo) };
+}
+
 /// <summary><c>fg_optimizer_params</c>: hyper-parameters of one optimizer step.</summary>
 [StructLayout(LayoutKind.Sequential)]
 public struct FgOptimizerParams

@@ -18,7 +18,10 @@ public sealed class CliTests
             Assert.That(output, Does.Contain($"forwardgrad {Backends.LibraryVersion}"));
             Assert.That(output, Does.Contain($"ABI version:  {Backends.LibraryAbiVersion} (bindings: {Backends.BindingsAbiVersion})"));
             Assert.That(output, Does.Contain("cpu: available"));
-            Assert.That(output, Does.Contain($"gemm:         {Context.Cpu().Info.GemmName}"));
+            GemmProviderInfo gemm = Backends.GemmProvider;
+            Assert.That(output, Does.Contain($"gemm:         {gemm.Id}: {Context.Cpu().Info.GemmName}"));
+            Assert.That(output, Does.Contain($"gemm kernels: {gemm.KernelIsa} on a CPU with {gemm.CpuIsa}"));
+            Assert.That(output.Contains("warning:"), Is.EqualTo(gemm.Warning.Length > 0));
         });
 
         var (cudaAvailable, reason) = Backends.Probe(Backend.Cuda);

@@ -14,6 +14,17 @@ public sealed class InteropTests
     }
 
     [Test]
+    public void GemmProvider_IsLoadedAndIsWhatTheCpuContextReports()
+    {
+        GemmProviderInfo gemm = Backends.GemmProvider;
+        Assert.That(gemm.Loaded, Is.True, gemm.Error);
+        Assert.That(gemm.Id, Is.AnyOf("openblas", "onednn", "internal"));
+        Assert.That(gemm.Threads, Is.GreaterThanOrEqualTo(1));
+        using var cpu = Context.Cpu();
+        Assert.That(cpu.Info.GemmName, Is.EqualTo(gemm.Description));
+    }
+
+    [Test]
     public void StatusNames_MatchTheEnum()
     {
         foreach (ForwardGradStatus status in Enum.GetValues<ForwardGradStatus>())

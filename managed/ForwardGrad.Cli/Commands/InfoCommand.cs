@@ -48,11 +48,25 @@ public sealed class InfoCommand : ICommand<InfoOptions>
             }
         }
 
+        GemmProviderInfo gemm = Backends.GemmProvider;
+        if (!gemm.Loaded)
+        {
+            output.WriteLine("cpu:");
+            output.WriteLine($"  gemm:         not available: {gemm.Error}");
+            return ExitCodes.Failure;
+        }
+
         using var cpu = Context.Cpu();
         ContextInfo info = cpu.Info;
         output.WriteLine("cpu:");
-        output.WriteLine($"  device:       {info.DeviceName}");
-        output.WriteLine($"  gemm:         {info.GemmName}");
+        output.WriteLine($"  device:       {info.DeviceName} ({gemm.CpuIsa})");
+        output.WriteLine($"  gemm:         {gemm.Id}: {info.GemmName}, {gemm.Threads} thread{(gemm.Threads == 1 ? "" : "s")}");
+        output.WriteLine($"  gemm kernels: {gemm.KernelIsa} on a CPU with {gemm.CpuIsa}");
+        if (gemm.Warning.Length > 0)
+        {
+            output.WriteLine($"  warning:      {gemm.Warning}");
+        }
+
         output.WriteLine($"  threads:      {(info.Threads == 0 ? "library default" : info.Threads.ToString(System.Globalization.CultureInfo.InvariantCulture))}");
         output.WriteLine($"  memory:       {FormatBytes(info.FreeMemory)} free of {FormatBytes(info.TotalMemory)}");
         return ExitCodes.Success;

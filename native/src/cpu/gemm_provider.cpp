@@ -103,8 +103,10 @@ GemmProvider load_openblas() {
     const std::string user = user_core ? user_core : "";
     std::string tried;
     void* lib = nullptr;
+    bool chose_core = false;
     {
         ScopedDefaultEnv core("OPENBLAS_CORETYPE", wanted);  // read once, by OpenBLAS's load-time init
+        chose_core = core.applied();
 #if defined(_WIN32)
         lib = open_first({"libopenblas.dll", "openblas.dll"}, tried);
 #elif defined(__APPLE__)
@@ -140,7 +142,8 @@ GemmProvider load_openblas() {
     }
     const std::string core = corename ? corename() : "";
     p.kernel_isa = core.empty() ? "unknown" : openblas_core_isa(core);
-    p.description = version + ", " + (core.empty() ? "unknown" : core) + " kernels (" + p.kernel_isa + ")";
+    const std::string source = !user.empty() ? ", OPENBLAS_CORETYPE" : chose_core ? ", from CPUID" : "";
+    p.description = version + ", " + (core.empty() ? "unknown" : core) + " kernels (" + p.kernel_isa + source + ")";
     if (isa_rank(p.kernel_isa) < isa_rank("AVX2") && isa_rank(p.cpu_isa) >= isa_rank("AVX2")) {
         p.warning = "OpenBLAS runs its " + core + " (" + p.kernel_isa + ") kernels on a CPU with " + p.cpu_isa +
                     ", a fraction of its GEMM rate";
