@@ -219,15 +219,23 @@ TEST(Mixer, LocalWorkspaceDoesNotGrowWithDepthButBackpropDoes) {
     Mixer two(c, tiny_config(0, 0, 2)), eight(c, tiny_config(0, 0, 8));
     ASSERT_NE(two.m, nullptr);
     ASSERT_NE(eight.m, nullptr);
-    auto bytes = [](fg_mixer* m, int32_t method) {
+    auto bytes = [](fg_mixer* m, int32_t method, int32_t tangents = 4) {
         uint64_t b = 0;
-        fg_mixer_workspace_bytes(m, method, 4, 16, &b);
+        fg_mixer_workspace_bytes(m, method, tangents, 16, &b);
         return b;
     };
     EXPECT_EQ(bytes(two, FG_METHOD_LGFGA), bytes(eight, FG_METHOD_LGFGA));
     EXPECT_EQ(bytes(two, FG_METHOD_LGBP), bytes(eight, FG_METHOD_LGBP));
     EXPECT_GT(bytes(eight, FG_METHOD_BP), 3 * bytes(two, FG_METHOD_BP));
-    EXPECT_GT(bytes(eight, FG_METHOD_FGA), 3 * bytes(two, FG_METHOD_FGA));
+    // FG-A keeps per block exactly the primal activations BP keeps: its tangents never stay per block.
+    EXPECT_GT(bytes(eight, FG_METHOD_FGA), bytes(two, FG_METHOD_FGA));
+    EXPECT_EQ(bytes(eight, FG_METHOD_FGA) - bytes(two, FG_METHOD_FGA),
+              bytes(eight, FG_METHOD_BP) - bytes(two, FG_METHOD_BP));
+    // What K adds does not depend on the depth, for the local and the global activity method.
+    EXPECT_EQ(bytes(eight, FG_METHOD_LGFGA, 4) - bytes(eight, FG_METHOD_LGFGA, 1),
+              bytes(two, FG_METHOD_LGFGA, 4) - bytes(two, FG_METHOD_LGFGA, 1));
+    EXPECT_EQ(bytes(eight, FG_METHOD_FGA, 4) - bytes(eight, FG_METHOD_FGA, 1),
+              bytes(two, FG_METHOD_FGA, 4) - bytes(two, FG_METHOD_FGA, 1));
     // The step reports what the query said, and a steady-state step allocates nothing.
     Batch b(c, eight.cfg, 16, 3);
     fg_step_options o = step_options(FG_METHOD_LGFGA, 4);
@@ -246,6 +254,24 @@ TEST(Mixer, LocalWorkspaceDoesNotGrowWithDepthButBackpropDoes) {
     EXPECT_EQ(p1.peak_bytes, p2.peak_bytes);
     uint64_t q = 0;
     FG_EXPECT_STATUS(fg_mixer_workspace_bytes(eight, FG_METHOD_FGA, 0, 16, &q), FG_ERR_INVALID_ARGUMENT);
+}
+
+// The forward-gradient methods' memory at the paper's M/8/16 (32x32x3 images, 4 blocks, P = 64, C = 512,
+// G = 16), batch 100: stacked tangents cost one layer's worth, so LG-FG-A at K = 1 needs no more than
+// LG-BP, at K = 4 at most 1.3x, and global FG-A at K = 4 at most twice BP.
+TEST(Mixer, ForwardGradientWorkspaceAtM8_16StaysNearBackprop) {
+    Context c;
+    Mixer m(c, mixer_config(32, 32, 3, 10, 4, 8, 512, 16));
+    ASSERT_NE(m.m, nullptr) << fg_last_error();
+    auto bytes = [&](int32_t method, int32_t tangents) {
+        uint64_t b = 0;
+        EXPECT_EQ(fg_mixer_workspace_bytes(m, method, tangents, 100, &b), FG_OK) << fg_last_error();
+        return static_cast<double>(b);
+    };
+    const double lgbp = bytes(FG_METHOD_LGBP, 1), bp = bytes(FG_METHOD_BP, 1);
+    EXPECT_LE(bytes(FG_METHOD_LGFGA, 1), lgbp);
+    EXPECT_LE(bytes(FG_METHOD_LGFGA, 4), 1.3 * lgbp);
+    EXPECT_LE(bytes(FG_METHOD_FGA, 4), 2.0 * bp);
 }
 
 TEST(Mixer, StepStatsReportLossesAndAccuracy) {

@@ -40,37 +40,48 @@ struct BlockParams {
     int32_t token = -1, channel = -1, group = -1, head = -1;
 };
 
-// One linear -> post-linear LN -> (+u) -> ReLU unit, in workspace memory.
+// One linear -> post-linear LN -> ReLU unit's primal activations, in workspace memory. Tangents are not
+// kept per layer: they pass through the workspace's rotating tangent buffers (Workspace::tan).
 struct LayerActs {
-    float* xn = nullptr;       // (S, n) LN of the layer input [pre_linear_ln]
+    float* xn = nullptr;       // (R, n) LN of the layer input [pre_linear_ln]
     float* xn_rstd = nullptr;  // (R)
-    float* z = nullptr;        // (R, m) post-linear LN output, primal
+    float* z = nullptr;        // (R, m) post-linear LN output
     float* z_rstd = nullptr;   // (R), or (R*G) for the per-group LN
-    float* u = nullptr;        // (K, R, m) activity noise [activity methods]
-    float* a = nullptr;        // (S, m) ReLU output stack
+    float* a = nullptr;        // (R, m) ReLU output
 };
 
 // One block's activations; group.a is the block output.
 struct BlockActs {
     LayerActs token, channel, group;
-    float* on = nullptr;       // (S, C) LN(out) [inter_ln]
+    float* on = nullptr;       // (R, C) LN(out) [inter_ln]
     float* on_rstd = nullptr;  // (R)
+    // With K > 0 tangents, after block_forward: the block output's tangents (K, R, C), and LN(out)'s
+    // when a local loss reads them [inter_ln]. Both point into Workspace::tan.
+    float* out_tan = nullptr;
+    float* on_tan = nullptr;
 };
 
 // Carved from one allocation; which pieces exist depends on the method (mixer_workspace.cpp).
 struct Workspace {
-    std::vector<BlockActs> slots;  // one per block (BP, L-BP, FG-A) or two, alternating (local methods)
+    // One per block where the method needs every block at the end of the step (BP, L-BP, FG-A); else two,
+    // alternating, so block k's input (block k-1's output) outlives block k-1 (local methods, FG-W).
+    // Forward-gradient methods share every buffer of the two slots but the block output.
+    std::vector<BlockActs> slots;
     float* patches = nullptr;      // (R, Din)
-    float* h = nullptr;            // (S, C) linear output before its LN
+    float* h = nullptr;            // (R, C) linear output before its LN
     float* ln_mean = nullptr;      // (R*G) LN means, never read back
     float* xbar = nullptr;         // (B, C)
     float* loss = nullptr;         // (B)
     float* logits = nullptr;       // (B, N)
     float* d = nullptr;            // (K, R, G) directional derivatives
-    float* gA = nullptr;           // (R, C) gradients / estimator scratch
-    float* gB = nullptr;
-    float* gC = nullptr;
-    float* gG = nullptr;
+    float* tan[4] = {};            // (K, R, C) each: tangent buffers the layers' output tangents rotate through
+    float* noise = nullptr;        // (K, R, C) one layer's activity noise, drawn again for its estimate
+    float* grad_z = nullptr;       // (R, C) a layer's gradient estimate w.r.t. its pre-LN output [activity]
+    // Backprop's gradients w.r.t. activations (R, C) each: the block output's, and three scratch buffers.
+    float* grad_out = nullptr;
+    float* grad_a = nullptr;
+    float* grad_b = nullptr;
+    float* grad_c = nullptr;
     float* vw = nullptr;           // (K, backbone parameters) weight tangents [weight methods]
 };
 
@@ -138,12 +149,16 @@ size_t plan_workspace(const fg_mixer& m, int32_t method, int64_t K, int64_t B, c
 size_t prepare_workspace(fg_mixer& m, const Run& run);
 
 // mixer_forward.cpp
-// Block k's forward pass into `a`. x is the block input stack (S, C) (ignored for block 0, which
-// reads ws.patches); x_tan: its tangent rows are live (else the input is a stop-gradient).
-// Weight methods push the tangents in ws.vw through; activity methods draw noise into each u.
-void block_forward(fg_mixer& m, const Run& run, int64_t k, const float* x, bool x_tan, BlockActs& a);
-// The feature the block's local loss sees: out, or LN(out) with inter_ln.
+// Block k's forward pass into `a`. x is the block input (R, C) (ignored for block 0, which reads
+// ws.patches); x_tan its tangents (K, R, C), or null when the input is a stop-gradient. Weight methods
+// push the tangents in ws.vw through; activity methods add noise (ws.noise) to each layer's tangents.
+// With K > 0 the output tangents land in a.out_tan (and a.on_tan), buffers of ws.tan other than x_tan.
+void block_forward(fg_mixer& m, const Run& run, int64_t k, const float* x, const float* x_tan, BlockActs& a);
+// Draws layer `layer` of block k's activity noise (K, R, m) into ws.noise: the same numbers each time.
+void draw_noise(fg_mixer& m, const Run& run, int64_t k, int32_t layer, int64_t width);
+// The feature the block's local loss sees: out, or LN(out) with inter_ln; and its tangents.
 const float* block_feature(const fg_mixer& m, const BlockActs& a);
+const float* block_feature_tangents(const fg_mixer& m, const BlockActs& a);
 LayerSpec layer_spec(const fg_mixer& m, int64_t R, int64_t k, int32_t layer);
 // The primal input of block k's `layer` (x: the block input, unused by block 0).
 const float* layer_input(const fg_mixer& m, int64_t k, int32_t layer, const float* x, const BlockActs& a);

@@ -175,7 +175,7 @@ FG_API fg_status fg_mixer_forward(fg_mixer* model, int64_t batch, const fg_buffe
         const float* x = nullptr;
         for (int64_t k = 0; k < d.blocks; ++k) {
             BlockActs& a = m.ws.slots[static_cast<size_t>(k % 2)];
-            block_forward(m, run, k, x, false, a);
+            block_forward(m, run, k, x, nullptr, a);
             x = a.group.a;
         }
         // logits = mean_p(out) W_f + b_f

@@ -21,24 +21,24 @@ void layer_backward(fg_mixer& m, const Run& run, const LayerSpec& sp, const floa
     if (dx && m.dims.pre_ln) be.layernorm_vjp(run.R, sp.n, L.xn, L.xn_rstd, dx, dx);
 }
 
-// ws.gG (R, C): gradient w.r.t. block k's output. Writes the block's backbone gradients; with
-// want_dx, ws.gG becomes the gradient w.r.t. the block input x.
+// ws.grad_out (R, C): gradient w.r.t. block k's output. Writes the block's backbone gradients; with
+// want_dx, ws.grad_out becomes the gradient w.r.t. the block input x.
 void block_backward(fg_mixer& m, const Run& run, int64_t k, const float* x, const BlockActs& a, bool want_dx) {
     Backend& be = m.context->be();
     Workspace& ws = m.ws;
     const int64_t RC = run.R * m.dims.C;
-    // out = ReLU(z + x): gG becomes the gradient w.r.t. z (and, for k >= 1, w.r.t. the residual x).
-    be.relu_backward(RC, a.group.a, ws.gG, ws.gG);
-    be.copy(ws.gA, ws.gG, static_cast<size_t>(RC) * sizeof(float));
-    layer_backward(m, run, layer_spec(m, run.R, k, kGroupLayer), a.channel.a, a.group, ws.gA, ws.gB);
-    be.relu_backward(RC, a.channel.a, ws.gB, ws.gB);
-    float* dx_channel = k >= 1 ? ws.gC : nullptr;
+    // out = ReLU(z + x): grad_out becomes the gradient w.r.t. z (and, for k >= 1, w.r.t. the residual x).
+    be.relu_backward(RC, a.group.a, ws.grad_out, ws.grad_out);
+    be.copy(ws.grad_a, ws.grad_out, static_cast<size_t>(RC) * sizeof(float));
+    layer_backward(m, run, layer_spec(m, run.R, k, kGroupLayer), a.channel.a, a.group, ws.grad_a, ws.grad_b);
+    be.relu_backward(RC, a.channel.a, ws.grad_b, ws.grad_b);
+    float* dx_channel = k >= 1 ? ws.grad_c : nullptr;
     layer_backward(m, run, layer_spec(m, run.R, k, kChannelLayer), layer_input(m, k, kChannelLayer, x, a), a.channel,
-                   ws.gB, dx_channel);
+                   ws.grad_b, dx_channel);
     if (k == 0) return;
-    be.relu_backward(RC, a.token.a, ws.gC, ws.gC);
-    layer_backward(m, run, layer_spec(m, run.R, k, kTokenLayer), x, a.token, ws.gC, want_dx ? ws.gB : nullptr);
-    if (want_dx) be.add_bias(1, RC, 1, ws.gG, ws.gB);  // residual + token path
+    be.relu_backward(RC, a.token.a, ws.grad_c, ws.grad_c);
+    layer_backward(m, run, layer_spec(m, run.R, k, kTokenLayer), x, a.token, ws.grad_c, want_dx ? ws.grad_b : nullptr);
+    if (want_dx) be.add_bias(1, RC, 1, ws.grad_out, ws.grad_b);  // residual + token path
 }
 
 // Block k's local loss: the head gradient (times head_lr), its loss into stats and, with
@@ -50,14 +50,14 @@ void block_head(fg_mixer& m, const Run& run, int64_t k, const BlockActs& a, floa
     const int64_t RC = run.R * m.dims.C;
     const int32_t head = m.blocks[static_cast<size_t>(k)].head;
     const bool direct = dx_out && !accumulate && !m.dims.inter_ln;
-    float* dx = dx_out ? (direct ? dx_out : ws.gA) : nullptr;
+    float* dx = dx_out ? (direct ? dx_out : ws.grad_a) : nullptr;
     stats.block_loss[k] = head_loss(m, run, head, m.dims.G, block_feature(m, a), nullptr, nullptr, true, run.head_lr, dx);
     if (!dx_out || direct) return;
-    if (m.dims.inter_ln) be.layernorm_vjp(run.R, m.dims.C, a.on, a.on_rstd, ws.gA, ws.gA);
+    if (m.dims.inter_ln) be.layernorm_vjp(run.R, m.dims.C, a.on, a.on_rstd, ws.grad_a, ws.grad_a);
     if (accumulate)
-        be.add_bias(1, RC, 1, dx_out, ws.gA);
+        be.add_bias(1, RC, 1, dx_out, ws.grad_a);
     else
-        be.copy(dx_out, ws.gA, static_cast<size_t>(RC) * sizeof(float));
+        be.copy(dx_out, ws.grad_a, static_cast<size_t>(RC) * sizeof(float));
 }
 
 }  // namespace
@@ -69,8 +69,8 @@ void backprop_gradients(fg_mixer& m, const Run& run, fg_step_stats& stats) {
         const float* x = nullptr;
         for (int64_t k = 0; k < blocks; ++k) {
             BlockActs& a = ws.slots[static_cast<size_t>(k % 2)];
-            block_forward(m, run, k, x, false, a);
-            block_head(m, run, k, a, ws.gG, false, stats);
+            block_forward(m, run, k, x, nullptr, a);
+            block_head(m, run, k, a, ws.grad_out, false, stats);
             block_backward(m, run, k, x, a, false);
             x = a.group.a;
         }
@@ -79,15 +79,15 @@ void backprop_gradients(fg_mixer& m, const Run& run, fg_step_stats& stats) {
     }
     const float* x = nullptr;
     for (int64_t k = 0; k < blocks; ++k) {
-        block_forward(m, run, k, x, false, ws.slots[static_cast<size_t>(k)]);
+        block_forward(m, run, k, x, nullptr, ws.slots[static_cast<size_t>(k)]);
         x = ws.slots[static_cast<size_t>(k)].group.a;
     }
-    final_loss(m, run, x, nullptr, nullptr, 1.0f, ws.gG, stats);
+    final_loss(m, run, x, nullptr, nullptr, 1.0f, ws.grad_out, stats);
     const bool lbp = run.method == FG_METHOD_LBP;
     for (int64_t k = blocks - 1; k >= 0; --k) {
         const BlockActs& a = ws.slots[static_cast<size_t>(k)];
         const float* xk = k >= 1 ? ws.slots[static_cast<size_t>(k - 1)].group.a : nullptr;
-        block_head(m, run, k, a, lbp ? ws.gG : nullptr, true, stats);
+        block_head(m, run, k, a, lbp ? ws.grad_out : nullptr, true, stats);
         block_backward(m, run, k, xk, a, k >= 1);
     }
 }

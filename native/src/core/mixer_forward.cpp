@@ -23,41 +23,52 @@ void load_patches(fg_mixer& m, const Run& run) {
     m.context->be().patchify(run.B, d.H, d.W, d.Cin, d.grid, run.images, m.ws.patches);
 }
 
+void draw_noise(fg_mixer& m, const Run& run, int64_t k, int32_t layer, int64_t width) {
+    m.context->be().random_normal(m.ws.noise, static_cast<uint64_t>(run.K * run.R * width), run.seed, run.step,
+                                  noise_id(k, layer));
+}
+
 namespace {
 
-// x (S, n) -> L.a (S, m):  [xn = LN(x)] ; h = xn W + b ; z = LN(h) ; a = ReLU(z + u + residual).
-// x_tan: x's tangent rows are live; otherwise they are zero and only x's primal rows are read.
+// Where one layer's tangents live: its input's (K, R, n) or null (a stop-gradient or a primal-only
+// input), the LN of its input [pre_ln], its output's (K, R, m), and its residual's (K, R, m) or null.
+struct LayerTangents {
+    const float* in = nullptr;
+    float* in_ln = nullptr;
+    float* out = nullptr;
+    const float* residual = nullptr;
+};
+
+// x (R, n) -> L.a (R, m):  [xn = LN(x)] ; h = xn W + b ; z = LN(h) ; a = ReLU(z + residual), and with
+// K > 0 tangents t.out = the JVP of the same map (plus the weight tangents ws.vw and the noise ws.noise).
 void layer_forward(fg_mixer& m, const Run& run, int64_t block, int32_t layer, const LayerSpec& sp, const float* x,
-                   bool x_tan, const float* residual, bool res_tan, LayerActs& L) {
+                   const float* residual, const LayerTangents& t, LayerActs& L) {
     fg_context& c = *m.context;
     Backend& be = c.be();
     Workspace& ws = m.ws;
     const int64_t R = run.R, K = run.K, n = sp.n, mo = sp.m;
     const Param& W = m.params[static_cast<size_t>(sp.param)];
     const Param& b = m.params[static_cast<size_t>(sp.param) + 1];
-    x_tan = x_tan && K > 0;
+    const float* x_tan = K > 0 ? t.in : nullptr;
     const float* xin = x;
     if (m.dims.pre_ln) {
         be.layernorm_forward(R, n, x, L.xn, ws.ln_mean, L.xn_rstd);
-        if (x_tan) be.layernorm_jvp(R, n, K, L.xn, L.xn_rstd, x + R * n, L.xn + R * n);
+        if (x_tan) {
+            be.layernorm_jvp(R, n, K, L.xn, L.xn_rstd, x_tan, t.in_ln);
+            x_tan = t.in_ln;
+        }
         xin = L.xn;
     }
     const float* vw = ws.vw ? ws.vw + tangent_offset(m, K, sp.param) : nullptr;
     const float* vb = ws.vw ? ws.vw + tangent_offset(m, K, sp.param + 1) : nullptr;
-    float* h = ws.h;  // (S, m)
-    if (x_tan) {
-        ops::linear_jvp(c, sp.kind, R, n, mo, sp.groups, K, xin, W.w(), b.w(), vw, h);
-    } else {
-        // Zero input tangents: a primal-only GEMM, plus X Wdot_k when weights are perturbed.
-        ops::linear_jvp(c, sp.kind, R, n, mo, sp.groups, 0, xin, W.w(), b.w(), nullptr, h);
-        if (vw)
-            for (int64_t k = 0; k < K; ++k)
-                ops::linear_jvp(c, sp.kind, R, n, mo, sp.groups, 0, xin, vw + k * W.count(), nullptr, nullptr,
-                                h + (k + 1) * R * mo);
-    }
+    float* h = ws.h;  // (R, m)
+    ops::linear_jvp(c, sp.kind, R, n, mo, sp.groups, 0, xin, W.w(), b.w(), nullptr, h);
+    // Tangents: the same layer over the K*R tangent rows (K*B samples for TOKEN), no bias; plus X Wdot_k.
+    if (x_tan) ops::linear_jvp(c, sp.kind, K * R, n, mo, sp.groups, 0, x_tan, W.w(), nullptr, nullptr, t.out);
+    if (vw) ops::linear_weight_jvp(c, sp.kind, R, n, mo, sp.groups, K, xin, vw, t.out, x_tan != nullptr);
     if (vb)
         for (int64_t k = 0; k < K; ++k) {
-            float* hk = h + (k + 1) * R * mo;
+            float* hk = t.out + k * R * mo;
             if (sp.kind == FG_LAYER_TOKEN)
                 be.add_bias(R / sp.groups, sp.groups, n, hk, vb + k * b.count());  // (S, P, C) += vb[q]
             else
@@ -65,10 +76,10 @@ void layer_forward(fg_mixer& m, const Run& run, int64_t block, int32_t layer, co
         }
     const bool h_tan = x_tan || vw;
     be.layernorm_forward(sp.ln_rows, sp.ln_dim, h, L.z, ws.ln_mean, L.z_rstd);
-    if (h_tan) be.layernorm_jvp(sp.ln_rows, sp.ln_dim, K, L.z, L.z_rstd, h + R * mo, h + R * mo);
-    if (L.u) be.random_normal(L.u, static_cast<uint64_t>(K * R * mo), run.seed, run.step, noise_id(block, layer));
-    be.relu_jvp(R * mo, K, L.z, residual, h_tan ? h + R * mo : nullptr, L.u,
-                res_tan && K > 0 ? residual + R * mo : nullptr, L.a, L.a + R * mo);
+    if (h_tan) be.layernorm_jvp(sp.ln_rows, sp.ln_dim, K, L.z, L.z_rstd, t.out, t.out);
+    if (ws.noise && K > 0) draw_noise(m, run, block, layer, mo);
+    be.relu_jvp(R * mo, K, L.z, residual, h_tan ? t.out : nullptr, ws.noise, K > 0 ? t.residual : nullptr, L.a,
+                K > 0 ? t.out : nullptr);
 }
 
 }  // namespace
@@ -88,25 +99,43 @@ const float* layer_input(const fg_mixer& m, int64_t k, int32_t layer, const floa
     return a.channel.a;
 }
 
-void block_forward(fg_mixer& m, const Run& run, int64_t k, const float* x, bool x_tan, BlockActs& a) {
+void block_forward(fg_mixer& m, const Run& run, int64_t k, const float* x, const float* x_tan, BlockActs& a) {
     const Dims& d = m.dims;
     const int64_t R = run.R, C = d.C;
+    Workspace& ws = m.ws;
+    // Tangent buffers other than the block input's: outputs alternate between the first two (a layer's
+    // output is the next one's input), the third takes LN(input) [pre_ln].
+    float* free[4] = {};
+    int nfree = 0;
+    for (float* buf : ws.tan)
+        if (buf && buf != x_tan) free[nfree++] = buf;
+    if (run.K == 0) x_tan = nullptr;
     if (k >= 1)
-        layer_forward(m, run, k, kTokenLayer, layer_spec(m, R, k, kTokenLayer), x, x_tan, nullptr, false, a.token);
+        layer_forward(m, run, k, kTokenLayer, layer_spec(m, R, k, kTokenLayer), x, nullptr,
+                      {x_tan, free[2], free[0], nullptr}, a.token);
     // block 0 reads the images (no tangent); later layers always carry the tangents they got.
-    layer_forward(m, run, k, kChannelLayer, layer_spec(m, R, k, kChannelLayer),
-                  layer_input(m, k, kChannelLayer, x, a), k >= 1, nullptr, false, a.channel);
+    layer_forward(m, run, k, kChannelLayer, layer_spec(m, R, k, kChannelLayer), layer_input(m, k, kChannelLayer, x, a),
+                  nullptr, {k >= 1 ? free[0] : nullptr, free[2], free[1], nullptr}, a.channel);
     // block k >= 1 adds the residual before the last ReLU.
-    layer_forward(m, run, k, kGroupLayer, layer_spec(m, R, k, kGroupLayer), a.channel.a, true,
-                  k >= 1 ? x : nullptr, k >= 1 && x_tan, a.group);
+    layer_forward(m, run, k, kGroupLayer, layer_spec(m, R, k, kGroupLayer), a.channel.a, k >= 1 ? x : nullptr,
+                  {free[1], free[2], free[0], k >= 1 ? x_tan : nullptr}, a.group);
+    a.out_tan = run.K > 0 ? free[0] : nullptr;
+    a.on_tan = nullptr;
     if (d.inter_ln) {
         Backend& be = m.context->be();
-        be.layernorm_forward(R, C, a.group.a, a.on, m.ws.ln_mean, a.on_rstd);
-        if (run.K > 0) be.layernorm_jvp(R, C, run.K, a.on, a.on_rstd, a.group.a + R * C, a.on + R * C);
+        be.layernorm_forward(R, C, a.group.a, a.on, ws.ln_mean, a.on_rstd);
+        const bool local_loss_tangents = run.method == FG_METHOD_LGFGA || run.method == FG_METHOD_LGFGW;
+        if (a.out_tan && local_loss_tangents) {  // only a local loss reads LN(out)'s tangents
+            a.on_tan = free[1];
+            be.layernorm_jvp(R, C, run.K, a.on, a.on_rstd, a.out_tan, a.on_tan);
+        }
     }
 }
 
 const float* block_feature(const fg_mixer& m, const BlockActs& a) { return m.dims.inter_ln ? a.on : a.group.a; }
+const float* block_feature_tangents(const fg_mixer& m, const BlockActs& a) {
+    return m.dims.inter_ln ? a.on_tan : a.out_tan;
+}
 
 float head_loss(fg_mixer& m, const Run& run, int32_t head_w, int64_t groups, const float* x, const float* xdot,
                 float* d, bool want_head, float grad_scale, float* dx) {

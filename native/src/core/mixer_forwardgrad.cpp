@@ -8,8 +8,9 @@ namespace fg::mixer {
 
 namespace {
 
-// Activity perturbation of one layer: G_Z = fga_scale(u, act, d) (R, C); the exact VJP of the
-// post-linear LN (per group for the group layer); dW, db = linear backward with no dx.
+// Activity perturbation of one layer: G_Z = fga_scale(u, act, d) (R, C) with the layer's noise u drawn
+// again from its Philox counters; the exact VJP of the post-linear LN (per group for the group layer);
+// dW, db = linear backward with no dx.
 void fga_layer(fg_mixer& m, const Run& run, int64_t k, int32_t layer, int32_t mode, int64_t d_groups, const float* d,
                const float* x, const BlockActs& a) {
     fg_context& c = *m.context;
@@ -18,8 +19,9 @@ void fga_layer(fg_mixer& m, const Run& run, int64_t k, int32_t layer, int32_t mo
     const LayerActs& L = layer == kTokenLayer ? a.token : layer == kChannelLayer ? a.channel : a.group;
     const Param& W = m.params[static_cast<size_t>(sp.param)];
     const Param& b = m.params[static_cast<size_t>(sp.param) + 1];
-    float* gz = m.ws.gA;
-    be.fga_scale(mode, run.K, run.B, m.dims.P, m.dims.C, d_groups, L.u, L.a, d, gz);
+    float* gz = m.ws.grad_z;
+    draw_noise(m, run, k, layer, sp.m);
+    be.fga_scale(mode, run.K, run.B, m.dims.P, m.dims.C, d_groups, m.ws.noise, L.a, d, gz);
     be.layernorm_vjp(sp.ln_rows, sp.ln_dim, L.z, L.z_rstd, gz, gz);
     const float* xin = m.dims.pre_ln ? L.xn : layer_input(m, k, layer, x, a);
     ops::linear_backward(c, sp.kind, run.R, sp.n, sp.m, sp.groups, xin, W.w(), gz, nullptr, W.g(), b.g(), false);
@@ -73,7 +75,7 @@ void draw_weight_tangents(fg_mixer& m, const Run& run) {
 
 void forward_gradients(fg_mixer& m, const Run& run, fg_step_stats& stats) {
     Workspace& ws = m.ws;
-    const int64_t blocks = m.dims.blocks, RC = run.R * m.dims.C;
+    const int64_t blocks = m.dims.blocks;
     const bool local = run.method == FG_METHOD_LGFGA || run.method == FG_METHOD_LGFGW;
     const bool activity = is_activity(run.method);
     if (!activity) draw_weight_tangents(m, run);
@@ -82,24 +84,25 @@ void forward_gradients(fg_mixer& m, const Run& run, fg_step_stats& stats) {
         return ws.slots[static_cast<size_t>(run.method == FG_METHOD_FGA ? k : k % 2)];
     };
     const float* x = nullptr;
+    const float* x_tan = nullptr;  // the block input's tangents where they cross blocks (FG-A, FG-W)
     for (int64_t k = 0; k < blocks; ++k) {
         BlockActs& a = slot(k);
-        block_forward(m, run, k, x, !local && k >= 1, a);
-        const float* feat = block_feature(m, a);
+        block_forward(m, run, k, x, local ? nullptr : x_tan, a);
         // Local methods take d (K,B,P,G) from the block's loss; heads always get their exact gradient.
-        stats.block_loss[k] = head_loss(m, run, m.blocks[static_cast<size_t>(k)].head, m.dims.G, feat,
-                                        local ? feat + RC : nullptr, local ? ws.d : nullptr, true, run.head_lr,
-                                        nullptr);
+        stats.block_loss[k] = head_loss(m, run, m.blocks[static_cast<size_t>(k)].head, m.dims.G, block_feature(m, a),
+                                        local ? block_feature_tangents(m, a) : nullptr, local ? ws.d : nullptr, true,
+                                        run.head_lr, nullptr);
         if (run.method == FG_METHOD_LGFGA) fga_block(m, run, k, x, a, false);
         if (run.method == FG_METHOD_LGFGW) fgw_block_local(m, run, k);
         x = a.group.a;
+        x_tan = a.out_tan;
     }
     if (local) {
         final_loss(m, run, x, nullptr, nullptr, run.last_lr, nullptr, stats);
         return;
     }
     // Global: d (K,B,P,1) of the final loss, whose classifier gets its plain exact gradient.
-    final_loss(m, run, x, x + RC, ws.d, 1.0f, nullptr, stats);
+    final_loss(m, run, x, x_tan, ws.d, 1.0f, nullptr, stats);
     if (activity) {
         for (int64_t k = 0; k < blocks; ++k)
             fga_block(m, run, k, k >= 1 ? slot(k - 1).group.a : nullptr, slot(k), true);

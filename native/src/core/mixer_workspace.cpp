@@ -1,6 +1,9 @@
 // The step workspace: one allocation carved per method. Backprop (BP, L-BP) and global FG-A keep
-// every block's activations until the end of the step; local methods (and FG-W, which keeps none)
-// run one block at a time in two alternating slots, so their size does not depend on the depth.
+// every block's primal activations until the end of the step; local methods (and FG-W, which keeps
+// none) run one block at a time in two alternating slots, so their size does not depend on the depth.
+// K stacked tangents never stay per layer: each layer's pass through a few rotating (K, R, C) buffers,
+// and the activity noise is drawn again for the estimate instead of being kept, so K adds the same
+// few buffers whatever the depth.
 #include <algorithm>
 
 #include "mixer.h"
@@ -27,10 +30,13 @@ struct Carver {
 size_t plan_workspace(const fg_mixer& m, int32_t method, int64_t K, int64_t B, char* base, Workspace* ws) {
     const Dims& d = m.dims;
     const uint64_t R = elements({B, d.P});
-    const uint64_t S = elements({K + 1, B, d.P});
-    const uint64_t RC = R * d.C, SC = S * d.C;
-    const bool act = is_activity(method), bp = is_backprop(method);
-    const int64_t nslots = is_local(method) ? std::min<int64_t>(d.blocks, 2) : d.blocks;
+    const uint64_t RC = R * d.C, KRC = static_cast<uint64_t>(K) * RC;
+    const bool act = is_activity(method), bp = is_backprop(method), fg = !bp && method != kForwardOnly;
+    // Slots: every block's activations where the end of the step needs them all; else two.
+    const bool all_blocks = method == FG_METHOD_BP || method == FG_METHOD_LBP || method == FG_METHOD_FGA;
+    const int64_t nslots = all_blocks ? d.blocks : std::min<int64_t>(d.blocks, 2);
+    // Forward-gradient methods running one block at a time keep only the block outputs apart.
+    const bool shared_slots = fg && !all_blocks && nslots == 2;
     Carver cv{base};
     Workspace counting;  // no slots: a sizing pass allocates nothing
     Workspace& w = ws ? *ws : counting;
@@ -41,38 +47,53 @@ size_t plan_workspace(const fg_mixer& m, int32_t method, int64_t K, int64_t B, c
         ws->slots = std::move(slots);
     }
     BlockActs unused;
-    auto layer = [&](LayerActs& L, uint64_t in_floats, uint64_t z_rows) {
+    auto layer = [&](LayerActs& L, uint64_t in_floats, uint64_t z_rows, bool with_output) {
         if (d.pre_ln) {
             L.xn = cv.take(in_floats);
             L.xn_rstd = cv.take(R);
         }
         L.z = cv.take(RC);
         L.z_rstd = cv.take(z_rows);
-        if (act) L.u = cv.take(static_cast<uint64_t>(K) * RC);
-        L.a = cv.take(SC);
+        if (with_output) L.a = cv.take(RC);
     };
     for (int64_t i = 0; i < nslots; ++i) {
         BlockActs& s = ws ? w.slots[static_cast<size_t>(i)] : unused;
-        if (d.blocks > 1) layer(s.token, SC, R);
-        layer(s.channel, std::max<uint64_t>(R * d.Din, SC), R);
-        layer(s.group, SC, R * d.G);
+        if (shared_slots && i == 1) {  // the first slot's buffers, but its own block output
+            if (ws) s = w.slots[0];
+            s.group.a = cv.take(RC);
+            continue;
+        }
+        if (d.blocks > 1) layer(s.token, RC, R, true);
+        layer(s.channel, R * std::max(d.Din, d.C), R, true);
+        layer(s.group, RC, R * d.G, true);
         if (d.inter_ln) {
-            s.on = cv.take(SC);
+            s.on = cv.take(RC);
             s.on_rstd = cv.take(R);
         }
     }
     w.patches = cv.take(R * d.Din);
-    w.h = cv.take(SC);
+    w.h = cv.take(RC);
     w.ln_mean = cv.take(R * d.G);
     w.xbar = cv.take(elements({B, d.C}));
     w.loss = cv.take(B);
     w.logits = cv.take(elements({B, d.N}));
     w.d = cv.take(static_cast<uint64_t>(std::max<int64_t>(K, 1)) * R * d.G);
-    if (bp || act) w.gA = cv.take(RC);
+    if (fg && K > 0) {
+        // Live at once: a layer's input and output tangents, the LN of the input [pre_ln], and, where
+        // tangents cross blocks (FG-A, FG-W), the block input's for the residual.
+        const bool tangents_cross_blocks = method == FG_METHOD_FGA || method == FG_METHOD_FGW;
+        const int ntan = 2 + (tangents_cross_blocks ? 1 : 0) + (d.pre_ln ? 1 : 0);
+        for (int i = 0; i < ntan; ++i) w.tan[i] = cv.take(KRC);
+    }
+    if (act) {
+        w.noise = cv.take(KRC);
+        w.grad_z = cv.take(RC);
+    }
     if (bp) {
-        w.gB = cv.take(RC);
-        w.gC = cv.take(RC);
-        w.gG = cv.take(RC);
+        w.grad_out = cv.take(RC);
+        w.grad_a = cv.take(RC);
+        w.grad_b = cv.take(RC);
+        w.grad_c = cv.take(RC);
     }
     if (is_weight(method)) w.vw = cv.take(static_cast<uint64_t>(K) * m.backbone_elements);
     return cv.used;

@@ -99,10 +99,17 @@ void linear_jvp(fg_context& c, int32_t kind, int64_t rows, int64_t n, int64_t m,
             be.add_bias(rows, m, 1, yy, b);  // y (R, m) += b
     }
     if (!wdot || tangents == 0) return;
+    linear_weight_jvp(c, kind, rows, n, m, groups, tangents, xx, wdot, yy + rows * m, true);
+}
+
+void linear_weight_jvp(fg_context& c, int32_t kind, int64_t rows, int64_t n, int64_t m, int64_t groups,
+                       int64_t tangents, const float* x, const float* wdot, float* yt, bool accumulate) {
+    Backend& be = c.be();
+    const float beta = accumulate ? 1.0f : 0.0f;
     const uint64_t wcount = linear_weight_count(kind, n, m, groups);
     if (kind == FG_LAYER_DENSE) {
-        // YY[k] (R, m) += X (R, n) Wdot_k (n, m): one batch over k, X shared (stride 0).
-        GemmArgs g = forward_gemm(kind, rows, n, m, groups, xx, wdot, yy + rows * m, 1.0f);
+        // YT[k] (R, m) (+)= X (R, n) Wdot_k (n, m): one batch over k, X shared (stride 0).
+        GemmArgs g = forward_gemm(kind, rows, n, m, groups, x, wdot, yt, beta);
         g.stride_a = 0;
         g.stride_b = static_cast<int64_t>(wcount);
         g.stride_c = rows * m;
@@ -111,8 +118,8 @@ void linear_jvp(fg_context& c, int32_t kind, int64_t rows, int64_t n, int64_t m,
         return;
     }
     // GROUP and TOKEN already batch over groups / samples: one batched GEMM per tangent.
-    for (int64_t k = 1; k <= tangents; ++k)
-        be.gemm(forward_gemm(kind, rows, n, m, groups, xx, wdot + (k - 1) * wcount, yy + k * rows * m, 1.0f));
+    for (int64_t k = 0; k < tangents; ++k)
+        be.gemm(forward_gemm(kind, rows, n, m, groups, x, wdot + k * wcount, yt + k * rows * m, beta));
 }
 
 void linear_backward(fg_context& c, int32_t kind, int64_t rows, int64_t n, int64_t m, int64_t groups,

@@ -238,15 +238,7 @@ GemmProvider internal_provider() {
 GemmProvider choose() {
     const char* env = std::getenv("FG_GEMM_PROVIDER");
     const std::string asked = env && *env ? env : "auto";
-    if (asked == "openblas") return load_openblas();
-    if (asked == "onednn") return load_onednn();
-    if (asked == "internal") return internal_provider();
-    if (asked != "auto") {
-        GemmProvider p;
-        p.id = asked;
-        p.error = "FG_GEMM_PROVIDER=" + asked + " is not a GEMM provider; use auto, openblas, onednn or internal";
-        return p;
-    }
+    if (asked != "auto") return load_gemm_provider(asked);
     GemmProvider p = load_openblas();
     if (p.sgemm) return p;
     GemmProvider fallback = internal_provider();
@@ -255,6 +247,16 @@ GemmProvider choose() {
 }
 
 }  // namespace
+
+GemmProvider load_gemm_provider(const std::string& id) {
+    if (id == "openblas") return load_openblas();
+    if (id == "onednn") return load_onednn();
+    if (id == "internal") return internal_provider();
+    GemmProvider p;
+    p.id = id;
+    p.error = "FG_GEMM_PROVIDER=" + id + " is not a GEMM provider; use auto, openblas, onednn or internal";
+    return p;
+}
 
 const GemmProvider& gemm_provider() {
     static const GemmProvider provider = choose();

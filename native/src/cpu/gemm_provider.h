@@ -38,6 +38,10 @@ struct GemmProvider {
 // The provider of this process: chosen and loaded on first use (thread-safe), then fixed.
 const GemmProvider& gemm_provider();
 
+// Loads provider `id` ("openblas", "onednn", "internal"); on failure sgemm is null and error says why.
+// For the process's provider use gemm_provider(); this is for benchmarks that compare providers.
+GemmProvider load_gemm_provider(const std::string& id);
+
 // The best vector ISA of this CPU (checked against what the OS enables), as in GemmProvider::cpu_isa.
 std::string cpu_vector_isa();
 
