@@ -116,6 +116,67 @@ public:
     virtual void fgw_grad(int32_t slice_mode, int64_t count, int64_t cols, int64_t groups, int64_t rows,
                           int64_t tangents, const float* v, const float* d, float* grad, bool accumulate) = 0;
 
+    // ---- fused layer tails of the forward-gradient methods (one pass over a layer's rows where a backend
+    // overrides them; the defaults below compose the primitives above and need `noise_scratch`).
+    // Activity noise u (K, R, m) is Philox noise (seed, step, noise_id), the numbers random_normal gives.
+
+    // Forward: z = LN(h) (ln_rows, ln_dim views of (R, m)), a = ReLU(z + residual); with K tangents t (K, R, m):
+    // t = LN_jvp(t) when h_tangents (else t starts at 0), then t_k = [a > 0] (t_k + u_k + residual_dot_k),
+    // u only when `noise`. residual, residual_dot may be null.
+    struct NormReluJvp {
+        int64_t rows = 0, width = 0;     // R, m
+        int64_t ln_rows = 0, ln_dim = 0;  // R*G, m/G for a per-group LN; else R, m
+        int64_t tangents = 0;
+        const float* h = nullptr;
+        float* t = nullptr;
+        bool h_tangents = false;
+        const float* residual = nullptr;
+        const float* residual_dot = nullptr;
+        bool noise = false;
+        uint64_t seed = 0;
+        uint32_t step = 0, noise_id = 0;
+        float* z = nullptr;
+        float* mean = nullptr;  // (ln_rows)
+        float* rstd = nullptr;  // (ln_rows)
+        float* a = nullptr;
+    };
+    virtual void norm_relu_jvp(const NormReluJvp& p, float* noise_scratch) {
+        layernorm_forward(p.ln_rows, p.ln_dim, p.h, p.z, p.mean, p.rstd);
+        if (p.tangents > 0 && p.h_tangents) layernorm_jvp(p.ln_rows, p.ln_dim, p.tangents, p.z, p.rstd, p.t, p.t);
+        const float* u = nullptr;
+        if (p.tangents > 0 && p.noise) {
+            random_normal(noise_scratch, static_cast<uint64_t>(p.tangents * p.rows * p.width), p.seed, p.step,
+                          p.noise_id);
+            u = noise_scratch;
+        }
+        relu_jvp(p.rows * p.width, p.tangents, p.z, p.residual, p.h_tangents ? p.t : nullptr, u,
+                 p.tangents > 0 ? p.residual_dot : nullptr, p.a, p.tangents > 0 ? p.t : nullptr);
+    }
+
+    // The activity estimate of one layer with respect to its pre-LN output:
+    // gz = LN_vjp(z, rstd, fga_scale(mode, u, a, d)), u the layer's noise as above. Shapes as fga_scale
+    // with (B, P, C) = (batch, patches, width); z, rstd the layer's LN output and statistics.
+    struct FgaNormVjp {
+        int32_t mode = FG_SCALE_GROUP;
+        int64_t tangents = 0, batch = 0, patches = 0, width = 0, groups = 1;
+        int64_t ln_rows = 0, ln_dim = 0;
+        uint64_t seed = 0;
+        uint32_t step = 0, noise_id = 0;
+        const float* a = nullptr;
+        const float* d = nullptr;
+        const float* z = nullptr;
+        const float* rstd = nullptr;
+        float* gz = nullptr;
+    };
+    virtual void fga_norm_vjp(const FgaNormVjp& p, float* noise_scratch) {
+        random_normal(noise_scratch, static_cast<uint64_t>(p.tangents * p.batch * p.patches * p.width), p.seed,
+                      p.step, p.noise_id);
+        fga_scale(p.mode, p.tangents, p.batch, p.patches, p.width, p.groups, noise_scratch, p.a, p.d, p.gz);
+        layernorm_vjp(p.ln_rows, p.ln_dim, p.z, p.rstd, p.gz, p.gz);
+    }
+    // Whether the two above need no noise_scratch (they draw the noise as they go).
+    virtual bool fuses_noise() const { return false; }
+
     // ---- optimizers (src/*/optim.*), one parameter tensor per call; see fg_optimizer_params.
     // state2 is null for SGD. apply_decay selects weights (true) or biases (false).
     virtual void optimizer_update(const fg_optimizer_params& hp, int64_t count, float* param, const float* grad,

@@ -75,7 +75,8 @@ struct Workspace {
     float* logits = nullptr;       // (B, N)
     float* d = nullptr;            // (K, R, G) directional derivatives
     float* tan[4] = {};            // (K, R, C) each: tangent buffers the layers' output tangents rotate through
-    float* noise = nullptr;        // (K, R, C) one layer's activity noise, drawn again for its estimate
+    float* noise = nullptr;        // (K, R, C) one layer's activity noise, for backends that do not draw it as
+                                   // they go (Backend::fuses_noise); drawn again for the estimate
     float* grad_z = nullptr;       // (R, C) a layer's gradient estimate w.r.t. its pre-LN output [activity]
     // Backprop's gradients w.r.t. activations (R, C) each: the block output's, and three scratch buffers.
     float* grad_out = nullptr;
@@ -151,11 +152,9 @@ size_t prepare_workspace(fg_mixer& m, const Run& run);
 // mixer_forward.cpp
 // Block k's forward pass into `a`. x is the block input (R, C) (ignored for block 0, which reads
 // ws.patches); x_tan its tangents (K, R, C), or null when the input is a stop-gradient. Weight methods
-// push the tangents in ws.vw through; activity methods add noise (ws.noise) to each layer's tangents.
+// push the tangents in ws.vw through; activity methods add noise (noise_id) to each layer's tangents.
 // With K > 0 the output tangents land in a.out_tan (and a.on_tan), buffers of ws.tan other than x_tan.
 void block_forward(fg_mixer& m, const Run& run, int64_t k, const float* x, const float* x_tan, BlockActs& a);
-// Draws layer `layer` of block k's activity noise (K, R, m) into ws.noise: the same numbers each time.
-void draw_noise(fg_mixer& m, const Run& run, int64_t k, int32_t layer, int64_t width);
 // The feature the block's local loss sees: out, or LN(out) with inter_ln; and its tangents.
 const float* block_feature(const fg_mixer& m, const BlockActs& a);
 const float* block_feature_tangents(const fg_mixer& m, const BlockActs& a);

@@ -23,11 +23,6 @@ void load_patches(fg_mixer& m, const Run& run) {
     m.context->be().patchify(run.B, d.H, d.W, d.Cin, d.grid, run.images, m.ws.patches);
 }
 
-void draw_noise(fg_mixer& m, const Run& run, int64_t k, int32_t layer, int64_t width) {
-    m.context->be().random_normal(m.ws.noise, static_cast<uint64_t>(run.K * run.R * width), run.seed, run.step,
-                                  noise_id(k, layer));
-}
-
 namespace {
 
 // Where one layer's tangents live: its input's (K, R, n) or null (a stop-gradient or a primal-only
@@ -40,7 +35,7 @@ struct LayerTangents {
 };
 
 // x (R, n) -> L.a (R, m):  [xn = LN(x)] ; h = xn W + b ; z = LN(h) ; a = ReLU(z + residual), and with
-// K > 0 tangents t.out = the JVP of the same map (plus the weight tangents ws.vw and the noise ws.noise).
+// K > 0 tangents t.out = the JVP of the same map (plus the weight tangents ws.vw and the activity noise).
 void layer_forward(fg_mixer& m, const Run& run, int64_t block, int32_t layer, const LayerSpec& sp, const float* x,
                    const float* residual, const LayerTangents& t, LayerActs& L) {
     fg_context& c = *m.context;
@@ -74,12 +69,13 @@ void layer_forward(fg_mixer& m, const Run& run, int64_t block, int32_t layer, co
             else
                 be.add_bias(R, mo, 1, hk, vb + k * b.count());
         }
-    const bool h_tan = x_tan || vw;
-    be.layernorm_forward(sp.ln_rows, sp.ln_dim, h, L.z, ws.ln_mean, L.z_rstd);
-    if (h_tan) be.layernorm_jvp(sp.ln_rows, sp.ln_dim, K, L.z, L.z_rstd, t.out, t.out);
-    if (ws.noise && K > 0) draw_noise(m, run, block, layer, mo);
-    be.relu_jvp(R * mo, K, L.z, residual, h_tan ? t.out : nullptr, ws.noise, K > 0 ? t.residual : nullptr, L.a,
-                K > 0 ? t.out : nullptr);
+    Backend::NormReluJvp p;
+    p.rows = R, p.width = mo, p.ln_rows = sp.ln_rows, p.ln_dim = sp.ln_dim, p.tangents = K;
+    p.h = h, p.t = t.out, p.h_tangents = x_tan || vw;
+    p.residual = residual, p.residual_dot = t.residual;
+    p.noise = is_activity(run.method), p.seed = run.seed, p.step = run.step, p.noise_id = noise_id(block, layer);
+    p.z = L.z, p.mean = ws.ln_mean, p.rstd = L.z_rstd, p.a = L.a;
+    be.norm_relu_jvp(p, ws.noise);
 }
 
 }  // namespace

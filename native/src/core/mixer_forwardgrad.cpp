@@ -14,17 +14,19 @@ namespace {
 void fga_layer(fg_mixer& m, const Run& run, int64_t k, int32_t layer, int32_t mode, int64_t d_groups, const float* d,
                const float* x, const BlockActs& a) {
     fg_context& c = *m.context;
-    Backend& be = c.be();
     const LayerSpec sp = layer_spec(m, run.R, k, layer);
     const LayerActs& L = layer == kTokenLayer ? a.token : layer == kChannelLayer ? a.channel : a.group;
     const Param& W = m.params[static_cast<size_t>(sp.param)];
     const Param& b = m.params[static_cast<size_t>(sp.param) + 1];
-    float* gz = m.ws.grad_z;
-    draw_noise(m, run, k, layer, sp.m);
-    be.fga_scale(mode, run.K, run.B, m.dims.P, m.dims.C, d_groups, m.ws.noise, L.a, d, gz);
-    be.layernorm_vjp(sp.ln_rows, sp.ln_dim, L.z, L.z_rstd, gz, gz);
+    Backend::FgaNormVjp p;
+    p.mode = mode, p.tangents = run.K, p.batch = run.B, p.patches = m.dims.P, p.width = m.dims.C, p.groups = d_groups;
+    p.ln_rows = sp.ln_rows, p.ln_dim = sp.ln_dim;
+    p.seed = run.seed, p.step = run.step, p.noise_id = noise_id(k, layer);
+    p.a = L.a, p.d = d, p.z = L.z, p.rstd = L.z_rstd, p.gz = m.ws.grad_z;
+    c.be().fga_norm_vjp(p, m.ws.noise);
     const float* xin = m.dims.pre_ln ? L.xn : layer_input(m, k, layer, x, a);
-    ops::linear_backward(c, sp.kind, run.R, sp.n, sp.m, sp.groups, xin, W.w(), gz, nullptr, W.g(), b.g(), false);
+    ops::linear_backward(c, sp.kind, run.R, sp.n, sp.m, sp.groups, xin, W.w(), m.ws.grad_z, nullptr, W.g(), b.g(),
+                         false);
 }
 
 // All layers of block k from one d: global (FG-A: d (K,B,P,1), every unit uses sum_p d) or the

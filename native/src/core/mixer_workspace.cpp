@@ -86,7 +86,7 @@ size_t plan_workspace(const fg_mixer& m, int32_t method, int64_t K, int64_t B, c
         for (int i = 0; i < ntan; ++i) w.tan[i] = cv.take(KRC);
     }
     if (act) {
-        w.noise = cv.take(KRC);
+        if (!m.context->be().fuses_noise()) w.noise = cv.take(KRC);
         w.grad_z = cv.take(RC);
     }
     if (bp) {

@@ -105,7 +105,11 @@ GemmProvider load_openblas() {
     void* lib = nullptr;
     bool chose_core = false;
     {
-        ScopedDefaultEnv core("OPENBLAS_CORETYPE", wanted);  // read once, by OpenBLAS's load-time init
+        // Both are read once, by OpenBLAS's load-time init. Its idle threads otherwise spin (sched_yield)
+        // for 2^28 cycles after every GEMM, on the CPUs the element-wise loops run on next; 2^4 lets
+        // them sleep at once (a GEMM of ~1 ms or more does not notice the wake-up).
+        ScopedDefaultEnv core("OPENBLAS_CORETYPE", wanted);
+        ScopedDefaultEnv timeout("OPENBLAS_THREAD_TIMEOUT", "4");
         chose_core = core.applied();
 #if defined(_WIN32)
         lib = open_first({"libopenblas.dll", "openblas.dll"}, tried);
