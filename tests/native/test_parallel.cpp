@@ -14,34 +14,8 @@
 namespace {
 using namespace fgtest;
 
-// A CPU context whose element-wise loops use `threads` threads; FG_CPU_LOOP_THREADS is read when a
-// context is created, BLAS keeps its own count.
-std::unique_ptr<Context> loop_context(int threads) {
-    const std::string value = std::to_string(threads);
-#if defined(_WIN32)
-    _putenv_s("FG_CPU_LOOP_THREADS", value.c_str());
-#else
-    setenv("FG_CPU_LOOP_THREADS", value.c_str(), 1);
-#endif
-    auto c = std::make_unique<Context>(FG_BACKEND_CPU);
-#if defined(_WIN32)
-    _putenv_s("FG_CPU_LOOP_THREADS", "");
-#else
-    unsetenv("FG_CPU_LOOP_THREADS");
-#endif
-    return c;
-}
-
-::testing::AssertionResult bit_identical(const std::vector<float>& got, const std::vector<float>& want,
-                                         const std::string& label) {
-    if (got.size() != want.size())
-        return ::testing::AssertionFailure() << label << ": size " << got.size() << " vs " << want.size();
-    for (size_t i = 0; i < got.size(); ++i)
-        if (std::memcmp(&got[i], &want[i], sizeof(float)) != 0)
-            return ::testing::AssertionFailure() << label << ": element " << i << " of " << got.size() << " is "
-                                                 << got[i] << " with more threads, " << want[i] << " with one";
-    return ::testing::AssertionSuccess();
-}
+// A CPU context whose element-wise loops use `threads` threads; BLAS keeps its own count.
+std::unique_ptr<Context> loop_context(int threads) { return cpu_context_with_env("FG_CPU_LOOP_THREADS", std::to_string(threads)); }
 
 std::vector<float> normals(fg_context* ctx, uint64_t count) {
     Buffer out(ctx, count * sizeof(float));

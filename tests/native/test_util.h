@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
 #include <cstdint>
 #include <random>
 #include <string>
@@ -124,6 +127,35 @@ inline ::testing::AssertionResult all_close(const std::vector<float>& got, const
 inline ::testing::AssertionResult all_close(const std::vector<float>& got, const std::vector<float>& want,
                                             double rtol, double atol, const std::string& label = "") {
     return all_close(got, to_double(want), rtol, atol, label);
+}
+
+// A CPU context created while environment variable `name` is `value` (read at context creation, e.g.
+// FG_CPU_LOOP_THREADS, FG_CPU_FUSED); the variable is unset again afterwards.
+inline std::unique_ptr<Context> cpu_context_with_env(const char* name, const std::string& value) {
+#if defined(_WIN32)
+    _putenv_s(name, value.c_str());
+#else
+    setenv(name, value.c_str(), 1);
+#endif
+    auto c = std::make_unique<Context>(FG_BACKEND_CPU);
+#if defined(_WIN32)
+    _putenv_s(name, "");
+#else
+    unsetenv(name);
+#endif
+    return c;
+}
+
+// Whether two float vectors are equal bit for bit; names the first difference.
+inline ::testing::AssertionResult bit_identical(const std::vector<float>& got, const std::vector<float>& want,
+                                                const std::string& label) {
+    if (got.size() != want.size())
+        return ::testing::AssertionFailure() << label << ": size " << got.size() << " vs " << want.size();
+    for (size_t i = 0; i < got.size(); ++i)
+        if (std::memcmp(&got[i], &want[i], sizeof(float)) != 0)
+            return ::testing::AssertionFailure() << label << ": element " << i << " of " << got.size() << " is "
+                                                 << got[i] << " against " << want[i];
+    return ::testing::AssertionSuccess();
 }
 
 // Backends to run a parameterised test on. CUDA cases skip with the reason when unavailable.

@@ -16,7 +16,9 @@
 namespace fg {
 
 CpuBackend::CpuBackend(int32_t threads)
-    : threads_(threads), loop_threads_(threads > 0 ? threads : cpu::default_loop_threads()) {
+    : threads_(threads),
+      loop_threads_(threads > 0 ? threads : cpu::default_loop_threads()),
+      fused_tails_(!(std::getenv("FG_CPU_FUSED") && std::string(std::getenv("FG_CPU_FUSED")) == "0")) {
     const cpu::GemmProvider& gemm = cpu::gemm_provider();
     if (!gemm.sgemm) fail(FG_ERR_UNSUPPORTED, gemm.error);
     if (threads > 0) cpu_gemm_set_threads(threads);

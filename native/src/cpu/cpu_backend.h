@@ -50,6 +50,10 @@ public:
     void fgw_grad(int32_t slice_mode, int64_t count, int64_t cols, int64_t groups, int64_t rows, int64_t tangents,
                   const float* v, const float* d, float* grad, bool accumulate) override;
 
+    void norm_relu_jvp(const NormReluJvp& p, float* noise_scratch) override;
+    void fga_norm_vjp(const FgaNormVjp& p, float* noise_scratch) override;
+    bool fuses_noise() const override { return fused_tails_; }
+
     void optimizer_update(const fg_optimizer_params& hp, int64_t count, float* param, const float* grad,
                           float* state1, float* state2, bool apply_decay) override;
 
@@ -68,6 +72,9 @@ private:
 
     int32_t threads_;       // as asked for: 0 = default
     int32_t loop_threads_;  // threads of the element-wise loops
+    // The fused layer tails (layer_tail.cpp); FG_CPU_FUSED=0 at context creation runs them as the separate
+    // primitives instead, to check the two against each other or to profile the pieces.
+    bool fused_tails_;
 };
 
 // The name of the GEMM in use ("OpenBLAS ..." or "internal blocked GEMM"), and its thread control.

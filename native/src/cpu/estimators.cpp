@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "cpu_backend.h"
+#include "row_kernels.h"
 
 namespace fg {
 
@@ -11,32 +12,11 @@ namespace fg {
 //   u (K,B,P,C), act (B,P,C), d (K,B,P,G), gz (B,P,C).
 void CpuBackend::fga_scale(int32_t mode, int64_t tangents, int64_t batch, int64_t patches, int64_t channels,
                            int64_t groups, const float* u, const float* act, const float* d, float* gz) {
-    const int64_t width = channels / groups, rows = batch * patches;
-    const float inv_k = static_cast<float>(1.0 / static_cast<double>(tangents));
+    const int64_t rows = batch * patches;
     for_range(rows, cpu::row_grain(channels), [=](int64_t begin, int64_t end) {
-        for (int64_t r = begin; r < end; ++r) {
-            const int64_t n = r / patches;
-            float* out = gz + r * channels;
-            const float* mask = act + r * channels;
-            for (int64_t c = 0; c < channels; ++c) out[c] = 0.0f;
-            for (int64_t k = 0; k < tangents; ++k) {
-                const float* dk = d + (k * rows + r) * groups;  // d[k,n,p,:]
-                const float* uk = u + (k * rows + r) * channels;
-                double shared = 0.0;  // the one scalar of every unit in PATCH / GLOBAL mode
-                if (mode == FG_SCALE_PATCH)
-                    for (int64_t g = 0; g < groups; ++g) shared += dk[g];
-                if (mode == FG_SCALE_GLOBAL) {
-                    const float* dn = d + (k * rows + n * patches) * groups;  // d[k,n,:,:]
-                    for (int64_t i = 0; i < patches * groups; ++i) shared += dn[i];
-                }
-                for (int64_t g = 0; g < groups; ++g) {
-                    const float s = static_cast<float>(mode == FG_SCALE_GROUP ? double(dk[g]) : shared);
-                    for (int64_t c = g * width; c < (g + 1) * width; ++c) out[c] += s * uk[c];
-                }
-            }
-            // A select, not a product: an inactive unit gives exactly 0 even when u*d is not finite.
-            for (int64_t c = 0; c < channels; ++c) out[c] = mask[c] > 0.0f ? out[c] * inv_k : 0.0f;
-        }
+        for (int64_t r = begin; r < end; ++r)
+            cpu::fga_scale_row(mode, tangents, r, rows, patches, channels, groups, u + r * channels, rows * channels,
+                               act + r * channels, d, gz + r * channels);
     });
 }
 

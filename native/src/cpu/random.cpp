@@ -5,6 +5,7 @@
 // same numbers as philox::normal4, and so as the CUDA backend, up to the last bits of the float math.
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "../core/philox.h"
 #include "cpu_backend.h"
@@ -50,46 +51,74 @@ void philox_chunk(uint64_t first, uint32_t step, uint32_t tensor_id, uint32_t k0
     }
 }
 
-// The normals of counters [first, last) into out (count values in all; the last counter may be partial).
-// Box-Muller as philox::box_muller, over whole chunks: each step is one loop the compiler vectorises.
-void normals_of_blocks(float* out, uint64_t count, uint64_t first, uint64_t last, uint32_t k0, uint32_t k1,
-                       uint32_t step, uint32_t tensor_id) {
+// The normals of the kChunkBlocks counters from `chunk` (a multiple of kChunkBlocks) of a stream of `count`
+// values into dst: elements 4*chunk .. of the stream, as many as the stream still has (at most 2048).
+// Box-Muller as philox::box_muller, over the whole chunk: each step is one loop the compiler vectorises.
+// Not inlined: the fused layer kernels draw through this same code, so their numbers are these, bit for bit.
+[[gnu::noinline]] void chunk_normals(float* dst, uint64_t count, uint64_t chunk, uint32_t k0, uint32_t k1,
+                                     uint32_t step, uint32_t tensor_id) {
     alignas(64) uint32_t radius_w[2 * kChunkBlocks], angle_w[2 * kChunkBlocks];
     alignas(64) double log_u[2 * kChunkBlocks];
     alignas(64) float radius[2 * kChunkBlocks], phi[2 * kChunkBlocks], cosines[2 * kChunkBlocks],
         sines[2 * kChunkBlocks];
-    for (uint64_t chunk = first; chunk < last; chunk += kChunkBlocks) {
-        // Every chunk computes all kChunkBlocks counters, also past the stream's end: with a constant trip
-        // count each value comes out of the same vector code, so an element never depends on `count`
-        // (a scalar tail's sinf would differ from the vector one in the last bit).
-        const uint64_t nb = std::min(kChunkBlocks, last - chunk);
-        philox_chunk(chunk, step, tensor_id, k0, k1, radius_w, angle_w);
-        // Separate loops: GCC fuses sin and cos of one angle into sincos, which has no vector form.
-        constexpr uint64_t pairs = 2 * kChunkBlocks;
-        for (uint64_t i = 0; i < pairs; ++i) log_u[i] = std::log(philox::uniform(radius_w[i]));
-        for (uint64_t i = 0; i < pairs; ++i) radius[i] = std::sqrt(static_cast<float>(-2.0 * log_u[i]));
-        for (uint64_t i = 0; i < pairs; ++i) phi[i] = philox::quarter_turn_angle(angle_w[i]);
-        for (uint64_t i = 0; i < pairs; ++i) cosines[i] = std::cos(phi[i]);
-        for (uint64_t i = 0; i < pairs; ++i) sines[i] = std::sin(phi[i]);
-        // Lanes of counter b: cos, sin of pair 2b, then cos, sin of pair 2b+1, each turned by its quadrant.
-        // Whole chunks interleave in a loop that vectorises; only the stream's last counter may be partial.
-        float* dst = out + 4 * chunk;
-        const uint64_t n = std::min<uint64_t>(4 * nb, count - 4 * chunk);
-        const uint64_t whole = n / 2;
-        for (uint64_t pair = 0; pair < whole; ++pair) {
-            float x, y;
-            philox::turn(angle_w[pair] >> 30, cosines[pair], sines[pair], x, y);
-            dst[2 * pair] = radius[pair] * x;
-            dst[2 * pair + 1] = radius[pair] * y;
-        }
-        if (n % 2 == 1) {
-            float x, y;
-            philox::turn(angle_w[whole] >> 30, cosines[whole], sines[whole], x, y);
-            dst[n - 1] = radius[whole] * x;
-        }
+    // Every chunk computes all kChunkBlocks counters, also past the stream's end: with a constant trip
+    // count each value comes out of the same vector code, so an element never depends on `count`
+    // (a scalar tail's sinf would differ from the vector one in the last bit).
+    philox_chunk(chunk, step, tensor_id, k0, k1, radius_w, angle_w);
+    // Separate loops: GCC fuses sin and cos of one angle into sincos, which has no vector form.
+    constexpr uint64_t pairs = 2 * kChunkBlocks;
+    for (uint64_t i = 0; i < pairs; ++i) log_u[i] = std::log(philox::uniform(radius_w[i]));
+    for (uint64_t i = 0; i < pairs; ++i) radius[i] = std::sqrt(static_cast<float>(-2.0 * log_u[i]));
+    for (uint64_t i = 0; i < pairs; ++i) phi[i] = philox::quarter_turn_angle(angle_w[i]);
+    for (uint64_t i = 0; i < pairs; ++i) cosines[i] = std::cos(phi[i]);
+    for (uint64_t i = 0; i < pairs; ++i) sines[i] = std::sin(phi[i]);
+    // Lanes of counter b: cos, sin of pair 2b, then cos, sin of pair 2b+1, each turned by its quadrant.
+    // Whole chunks interleave in a loop that vectorises; only the stream's last counter may be partial.
+    const uint64_t n = std::min<uint64_t>(4 * kChunkBlocks, count - 4 * chunk);
+    const uint64_t whole = n / 2;
+    for (uint64_t pair = 0; pair < whole; ++pair) {
+        float x, y;
+        philox::turn(angle_w[pair] >> 30, cosines[pair], sines[pair], x, y);
+        dst[2 * pair] = radius[pair] * x;
+        dst[2 * pair + 1] = radius[pair] * y;
+    }
+    if (n % 2 == 1) {
+        float x, y;
+        philox::turn(angle_w[whole] >> 30, cosines[whole], sines[whole], x, y);
+        dst[n - 1] = radius[whole] * x;
     }
 }
+
+// The normals of counters [first, last) into out (count values in all; the last counter may be partial).
+void normals_of_blocks(float* out, uint64_t count, uint64_t first, uint64_t last, uint32_t k0, uint32_t k1,
+                       uint32_t step, uint32_t tensor_id) {
+    for (uint64_t chunk = first; chunk < last; chunk += kChunkBlocks)
+        chunk_normals(out + 4 * chunk, count, chunk, k0, k1, step, tensor_id);
+}
 }  // namespace
+
+namespace cpu {
+
+void normals_range(float* dst, uint64_t begin, uint64_t n, uint64_t count, uint64_t seed, uint32_t step,
+                   uint32_t tensor_id) {
+    const uint32_t k0 = static_cast<uint32_t>(seed), k1 = static_cast<uint32_t>(seed >> 32);
+    constexpr uint64_t kChunkValues = 4 * kChunkBlocks;
+    thread_local std::vector<float> partial(kChunkValues);
+    for (uint64_t e = begin; e < begin + n;) {
+        const uint64_t chunk_first = e / kChunkValues * kChunkValues;
+        const uint64_t chunk_end = std::min(chunk_first + kChunkValues, count);
+        const uint64_t take_end = std::min(begin + n, chunk_end);
+        if (e == chunk_first && take_end == chunk_end) {
+            chunk_normals(dst + (e - begin), count, chunk_first / 4, k0, k1, step, tensor_id);
+        } else {
+            chunk_normals(partial.data(), count, chunk_first / 4, k0, k1, step, tensor_id);
+            std::copy(partial.data() + (e - chunk_first), partial.data() + (take_end - chunk_first), dst + (e - begin));
+        }
+        e = take_end;
+    }
+}
+
+}  // namespace cpu
 
 // Counter-based, so the counters split over the loop threads with no change to any value. The split
 // is in whole chunks of kChunkBlocks, as on one thread: a chunk's vector loops and their scalar tails

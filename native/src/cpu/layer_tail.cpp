@@ -1,0 +1,83 @@
+// The fused layer tails on the CPU (Backend::norm_relu_jvp, Backend::fga_norm_vjp): a layer's LN, its
+// JVP, the activity noise, the perturbed ReLU (forward), or the noise, the FG-A scaling and the LN VJP
+// (estimate), run over a few rows at a time while they sit in cache, instead of one pass over all of
+// memory per primitive. The noise is drawn where it is used and never stored. Every value is the one
+// the primitives give (same row kernels, row_kernels.h, and the same normals, bit for bit).
+#include <algorithm>
+#include <vector>
+
+#include "cpu_backend.h"
+#include "row_kernels.h"
+
+namespace fg {
+
+namespace {
+
+// Rows per block: a block of a (rows, width) matrix spans about 2048 floats, one chunk of the noise stream
+// (random.cpp), so blocks of aligned rows draw whole chunks.
+int64_t block_rows(int64_t width) { return std::max<int64_t>(1, 2048 / std::max<int64_t>(width, 1)); }
+
+float* thread_buffer(size_t floats) {
+    thread_local std::vector<float> buffer;
+    if (buffer.size() < floats) buffer.resize(floats);
+    return buffer.data();
+}
+
+}  // namespace
+
+void CpuBackend::norm_relu_jvp(const NormReluJvp& p, float* noise_scratch) {
+    if (!fused_tails_) return Backend::norm_relu_jvp(p, noise_scratch);
+    const int64_t R = p.rows, m = p.width, K = p.tangents, dim = p.ln_dim, per_row = p.ln_rows / p.rows;
+    const uint64_t count = static_cast<uint64_t>(R * m);
+    const int64_t rb = block_rows(m);
+    const NormReluJvp q = p;
+    for_range((R + rb - 1) / rb, std::max<int64_t>(1, cpu::row_grain(m) / rb), [=](int64_t b0, int64_t b1) {
+        float* u = q.noise && K > 0 ? thread_buffer(static_cast<size_t>(rb * m)) : nullptr;
+        for (int64_t blk = b0; blk < b1; ++blk) {
+            const int64_t r0 = blk * rb, r1 = std::min(R, r0 + rb), n = (r1 - r0) * m, e0 = r0 * m;
+            for (int64_t lr = r0 * per_row; lr < r1 * per_row; ++lr)
+                cpu::ln_forward_row(dim, q.h + lr * dim, q.z + lr * dim, q.mean[lr], q.rstd[lr]);
+            const float* z = q.z + e0;
+            const float* res = q.residual ? q.residual + e0 : nullptr;
+            float* a = q.a + e0;
+            for (int64_t i = 0; i < n; ++i) a[i] = std::max(z[i] + (res ? res[i] : 0.0f), 0.0f);
+            for (int64_t k = 0; k < K; ++k) {
+                float* t = q.t + k * count + e0;
+                const float* rd = q.residual_dot ? q.residual_dot + k * count + e0 : nullptr;
+                if (q.h_tangents)
+                    for (int64_t lr = r0 * per_row; lr < r1 * per_row; ++lr)
+                        cpu::ln_project_row(dim, q.z + lr * dim, q.rstd[lr], t + (lr - r0 * per_row) * dim,
+                                            t + (lr - r0 * per_row) * dim);
+                if (u) cpu::normals_range(u, k * count + e0, n, K * count, q.seed, q.step, q.noise_id);
+                const bool zdot = q.h_tangents;
+                for (int64_t i = 0; i < n; ++i) {
+                    const float v = (zdot ? t[i] : 0.0f) + (u ? u[i] : 0.0f) + (rd ? rd[i] : 0.0f);
+                    t[i] = a[i] > 0.0f ? v : 0.0f;
+                }
+            }
+        }
+    });
+}
+
+void CpuBackend::fga_norm_vjp(const FgaNormVjp& p, float* noise_scratch) {
+    if (!fused_tails_) return Backend::fga_norm_vjp(p, noise_scratch);
+    const int64_t R = p.batch * p.patches, m = p.width, K = p.tangents, dim = p.ln_dim, per_row = p.ln_rows / R;
+    const uint64_t count = static_cast<uint64_t>(R * m);
+    const int64_t rb = block_rows(m);
+    const FgaNormVjp q = p;
+    for_range((R + rb - 1) / rb, std::max<int64_t>(1, cpu::row_grain(m) / rb), [=](int64_t b0, int64_t b1) {
+        float* u = thread_buffer(static_cast<size_t>(K * rb * m));  // tangent k's block at u + k * rb * m
+        for (int64_t blk = b0; blk < b1; ++blk) {
+            const int64_t r0 = blk * rb, r1 = std::min(R, r0 + rb), n = (r1 - r0) * m;
+            for (int64_t k = 0; k < K; ++k)
+                cpu::normals_range(u + k * rb * m, k * count + r0 * m, n, K * count, q.seed, q.step, q.noise_id);
+            for (int64_t r = r0; r < r1; ++r)
+                cpu::fga_scale_row(q.mode, K, r, R, q.patches, m, q.groups, u + (r - r0) * m, rb * m, q.a + r * m, q.d,
+                                   q.gz + r * m);
+            for (int64_t lr = r0 * per_row; lr < r1 * per_row; ++lr)
+                cpu::ln_project_row(dim, q.z + lr * dim, q.rstd[lr], q.gz + lr * dim, q.gz + lr * dim);
+        }
+    });
+}
+
+}  // namespace fg

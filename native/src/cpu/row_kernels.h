@@ -1,0 +1,82 @@
+// Row-wise pieces of the CPU kernels, shared by the primitives (layernorm.cpp, estimators.cpp) and the fused
+// layer tails (layer_tail.cpp) so both give the same numbers, bit for bit.
+#pragma once
+#include <cmath>
+#include <cstdint>
+
+#include "forwardgrad.h"
+
+namespace fg::cpu {
+
+// Row sums accumulate in double over independent lanes: the lanes vectorise (a single scalar accumulator
+// would not, without -ffast-math), and double keeps the reference accurate for wide rows with a large mean.
+constexpr int64_t kSumLanes = 8;
+
+// sum_i f(i) for i < n.
+template <class F>
+inline double lane_sum(int64_t n, F f) {
+    double acc[kSumLanes] = {};
+    int64_t i = 0;
+    for (; i + kSumLanes <= n; i += kSumLanes)
+        for (int64_t l = 0; l < kSumLanes; ++l) acc[l] += f(i + l);
+    double s = 0;
+    for (; i < n; ++i) s += f(i);
+    for (int64_t l = 0; l < kSumLanes; ++l) s += acc[l];
+    return s;
+}
+
+// y = (x - mean) * rstd over one row of width n (eps = FG_LN_EPS): two passes, mean then variance around it.
+inline void ln_forward_row(int64_t n, const float* x, float* y, float& mean, float& rstd) {
+    const double mu = lane_sum(n, [&](int64_t i) { return double(x[i]); }) / double(n);
+    const double var = lane_sum(n, [&](int64_t i) {
+                           const double c = double(x[i]) - mu;
+                           return c * c;
+                       }) / double(n);
+    const double rs = 1.0 / std::sqrt(var + double(FG_LN_EPS));
+    for (int64_t i = 0; i < n; ++i) y[i] = float((double(x[i]) - mu) * rs);
+    mean = float(mu);
+    rstd = float(rs);
+}
+
+// dx = rstd * (dy - mean(dy) - y * mean(y * dy)) for one row of width n; dx may alias dy.
+// Serves the JVP and the VJP: the LN Jacobian is symmetric.
+inline void ln_project_row(int64_t n, const float* y, float rstd, const float* dy, float* dx) {
+    const double mean_dy = lane_sum(n, [&](int64_t i) { return double(dy[i]); }) / double(n);
+    const double mean_ydy = lane_sum(n, [&](int64_t i) { return double(y[i]) * double(dy[i]); }) / double(n);
+    const float a = float(mean_dy), b = float(mean_ydy);
+    for (int64_t i = 0; i < n; ++i) dx[i] = rstd * (dy[i] - a - y[i] * b);
+}
+
+// One row r = (n, p) of the FG-A estimate: out[c] = (1/K) sum_k scale_k(c) u_k[c] [act[c] > 0], tangent k's
+// noise row at u + k * u_stride; d (K, rows, G) as fg_fga_scale. See CpuBackend::fga_scale.
+inline void fga_scale_row(int32_t mode, int64_t tangents, int64_t r, int64_t rows, int64_t patches, int64_t channels,
+                          int64_t groups, const float* u, int64_t u_stride, const float* act, const float* d,
+                          float* out) {
+    const int64_t width = channels / groups, n = r / patches;
+    const float inv_k = static_cast<float>(1.0 / static_cast<double>(tangents));
+    for (int64_t c = 0; c < channels; ++c) out[c] = 0.0f;
+    for (int64_t k = 0; k < tangents; ++k) {
+        const float* dk = d + (k * rows + r) * groups;  // d[k,n,p,:]
+        const float* uk = u + k * u_stride;
+        double shared = 0.0;  // the one scalar of every unit in PATCH / GLOBAL mode
+        if (mode == FG_SCALE_PATCH)
+            for (int64_t g = 0; g < groups; ++g) shared += dk[g];
+        if (mode == FG_SCALE_GLOBAL) {
+            const float* dn = d + (k * rows + n * patches) * groups;  // d[k,n,:,:]
+            for (int64_t i = 0; i < patches * groups; ++i) shared += dn[i];
+        }
+        for (int64_t g = 0; g < groups; ++g) {
+            const float s = static_cast<float>(mode == FG_SCALE_GROUP ? double(dk[g]) : shared);
+            for (int64_t c = g * width; c < (g + 1) * width; ++c) out[c] += s * uk[c];
+        }
+    }
+    // A select, not a product: an inactive unit gives exactly 0 even when u*d is not finite.
+    for (int64_t c = 0; c < channels; ++c) out[c] = act[c] > 0.0f ? out[c] * inv_k : 0.0f;
+}
+
+// Elements [begin, begin + n) of the Philox normal stream (seed, step, tensor_id) of `count` values: the
+// numbers CpuBackend::random_normal writes there, bit for bit (random.cpp).
+void normals_range(float* dst, uint64_t begin, uint64_t n, uint64_t count, uint64_t seed, uint32_t step,
+                   uint32_t tensor_id);
+
+}  // namespace fg::cpu

@@ -1,0 +1,68 @@
+// The CPU's fused layer tails (native/src/cpu/layer_tail.cpp: LN, its JVP, the activity noise drawn where it
+// is used, the perturbed ReLU; and the noise drawn again, the FG-A scaling, the LN VJP) against the same
+// steps run as separate primitives (FG_CPU_FUSED=0, the composition every other backend runs): every
+// forward-gradient method's gradients and losses must agree bit for bit. Widths that do not divide the
+// noise stream's 2048-value chunks, and per-group LNs, take the kernels' block edges.
+#include <cstring>
+#include <string>
+
+#include "test_mixer_util.h"
+
+namespace {
+using namespace fgtest;
+
+struct TailCase {
+    const char* name;
+    fg_mixer_config cfg;
+    int64_t batch;
+};
+
+TEST(FusedLayerTails, EveryForwardGradientMethodMatchesTheSeparatePrimitives) {
+    fg_mixer_config ln = mixer_config(16, 16, 3, 10, 2, 4, 96, 4);
+    ln.pre_linear_ln = 1;
+    ln.inter_ln = 1;
+    const TailCase cases[] = {
+        {"C=128, G=4", mixer_config(16, 16, 3, 10, 2, 4, 128, 4), 24},
+        {"C=96, G=4, pre and inter LN", ln, 10},
+        {"C=40, G=8, 3 blocks, 7 images", mixer_config(12, 12, 1, 5, 3, 3, 40, 8), 7},
+    };
+    auto fused = cpu_context_with_env("FG_CPU_FUSED", "1");
+    auto separate = cpu_context_with_env("FG_CPU_FUSED", "0");
+    ASSERT_NE(fused->ctx, nullptr) << fg_last_error();
+    ASSERT_NE(separate->ctx, nullptr) << fg_last_error();
+    for (const TailCase& tc : cases) {
+        Mixer mf(*fused, tc.cfg), ms(*separate, tc.cfg);
+        ASSERT_NE(mf.m, nullptr) << fg_last_error();
+        ASSERT_NE(ms.m, nullptr) << fg_last_error();
+        Batch bf(*fused, tc.cfg, tc.batch, 5), bs(*separate, tc.cfg, tc.batch, 5);
+        for (int32_t method : {FG_METHOD_FGW, FG_METHOD_FGA, FG_METHOD_LGFGW, FG_METHOD_LGFGA})
+            for (int32_t tangents : {1, 3}) {
+                const fg_step_options o = step_options(method, tangents, 2);
+                fg_step_stats sf{}, ss{};
+                sf.size = ss.size = sizeof(fg_step_stats);
+                FG_ASSERT_OK(fg_mixer_gradients(mf, tc.batch, bf.img, bf.lab, &o, &sf));
+                FG_ASSERT_OK(fg_mixer_gradients(ms, tc.batch, bs.img, bs.lab, &o, &ss));
+                const std::string label =
+                    std::string(tc.name) + ", method " + std::to_string(method) + ", K=" + std::to_string(tangents);
+                EXPECT_EQ(std::memcmp(&sf.loss, &ss.loss, sizeof(float)), 0) << label;
+                for (int32_t i = 0; i < mf.count(); ++i)
+                    EXPECT_TRUE(bit_identical(mf.get(i, true), ms.get(i, true), label + ", " + mf.info(i).name));
+            }
+    }
+}
+
+// The fused path keeps no noise buffer: the same step needs less workspace than the separate primitives.
+TEST(FusedLayerTails, DrawTheNoiseWithoutABuffer) {
+    const fg_mixer_config cfg = mixer_config(16, 16, 3, 10, 2, 4, 128, 4);
+    auto fused = cpu_context_with_env("FG_CPU_FUSED", "1");
+    auto separate = cpu_context_with_env("FG_CPU_FUSED", "0");
+    Mixer mf(*fused, cfg), ms(*separate, cfg);
+    ASSERT_NE(mf.m, nullptr) << fg_last_error();
+    ASSERT_NE(ms.m, nullptr) << fg_last_error();
+    uint64_t bf = 0, bs = 0;
+    FG_ASSERT_OK(fg_mixer_workspace_bytes(mf, FG_METHOD_LGFGA, 4, 32, &bf));
+    FG_ASSERT_OK(fg_mixer_workspace_bytes(ms, FG_METHOD_LGFGA, 4, 32, &bs));
+    EXPECT_EQ(bs - bf, 4u * 32 * 16 * 128 * sizeof(float));  // K x R x C floats
+}
+
+}  // namespace
