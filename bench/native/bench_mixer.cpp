@@ -3,11 +3,12 @@
 // the forward-gradient methods with K = 1 and 4 tangents, LG-FG-A also with K = 2 and 8.
 //   Names: BM_MixerStep/<S1_1|M1_16|M8_16>/<method>[/K<k>]/<cpu|cuda|cpu_loops1>, e.g.
 //          --benchmark_filter='BM_MixerStep/M8_16/(LGBP|LGFGA/K1)/cpu'
-//   BM_MixerRatio/<config>/<cpu|cuda>: BP, LG-BP and LG-FG-A K=1 steps in turn, for the LG-FG-A / LG-BP
-//     target, on the CPU also with one loop thread (see BM_MixerRatio below).
+//   BM_MixerRatio/<config>/<cpu|cuda>: BP, LG-BP, LG-FG-A K=1 and K=4 steps and a 1024^3 GEMM in turn, for
+//     the step-ratio targets (see BM_MixerRatio below).
 //   cpu_loops1: BP, LG-BP and LG-FG-A K=1 with the CPU's element-wise loops on one thread (BLAS unchanged).
 //   Images: synthetic, normalised (zero mean, unit variance per pixel, fixed seed); labels n % 10.
-//   Counters: workspace_MB (the activation workspace the step reports), images/s, and ratios to steps
+//   Counters: workspace_MB (the activation workspace the step reports), peak_rss_MB (the process's peak
+//   resident set so far: run one step kind per process to read it per method), images/s, and ratios to steps
 //   measured earlier in the same run (benchmarks run in registration order, so BP and LG-BP of a config
 //   run before its LG-FG-A, and K1 before K2..K8; a ratio is absent when its reference was filtered out):
 //     x_LGBP, x_BP      this step's wall time over LG-BP's / BP's (on LG-FG-A only; targets: x_LGBP <= 1.1)
@@ -18,6 +19,7 @@
 #include <cmath>
 #include <cstdint>
 #include <ctime>
+#include <sys/resource.h>
 #include <map>
 #include <memory>
 #include <string>
@@ -166,31 +168,52 @@ void BM_MixerStep(benchmark::State& state, int32_t backend, Preset p, int32_t me
         if (!backprop && tangents > 1) ratio(state, "x_K1", mine, key(timing_id, p, method, 1), true);
     }
     state.counters["workspace_MB"] = static_cast<double>(step.st.workspace_bytes) / (1 << 20);
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);  // the process's peak: meaningful when one step kind runs per process
+    state.counters["peak_rss_MB"] = static_cast<double>(usage.ru_maxrss) / 1024.0;
     state.counters["images/s"] = benchmark::Counter(static_cast<double>(kBatch), benchmark::Counter::kIsIterationInvariantRate);
 }
 
-// BP, LG-BP and LG-FG-A (K = 1) steps taken in turn, each timed on its own: the ratios of the targets
-// measured under the same machine state. Separate benchmarks run minutes apart on a shared machine
-// drift by more than the 10 % being judged; alternating cancels that drift. On the CPU the same three
-// steps also run, in the same rotation, on a context whose element-wise loops use one thread.
-//   Counters: BP_ms, LGBP_ms, LGFGA_ms (mean wall per step), x_LGBP, x_BP (LG-FG-A over each); CPU also
-//   loops1_* (the same on one loop thread) and loops_gain_<method> (one loop thread's time over the default's).
-void BM_MixerRatio(benchmark::State& state, int32_t backend, Preset p) {
-    std::vector<fg_context*> contexts = {fgbench::require(state, backend)};
-    if (!contexts[0]) return;
-    if (backend == FG_BACKEND_CPU) {
-        contexts.push_back(fgbench::cpu_loop_context(1));
-        if (!contexts[1]) {
-            state.SkipWithError(fg_last_error());
-            return;
-        }
+// GEMM flops of one primal forward pass at batch kBatch: per block the token (block >= 1), channel and
+// group layers; the heads and the classifier are under 0.1 % and left out.
+double forward_gemm_flops(const Preset& p) {
+    const double P = double(p.grid) * p.grid, R = kBatch * P, C = p.channels, din = double(p.h / p.grid) * (p.w / p.grid) * p.cin;
+    double f = 0;
+    for (int32_t k = 0; k < p.blocks; ++k) {
+        if (k >= 1) f += 2.0 * kBatch * P * P * C;        // token: W^T (P x P) X_s (P x C) per sample
+        f += 2.0 * R * (k == 0 ? din : C) * C;           // channel (block 0: the patch embedding)
+        f += 2.0 * R * C * (C / p.groups);               // group: G blocks of C/G x C/G
     }
-    const int32_t methods[] = {FG_METHOD_BP, FG_METHOD_LGBP, FG_METHOD_LGFGA};
+    return f;
+}
+
+// BP, LG-BP and LG-FG-A at K = 1 and K = 4, and a 1024^3 fg_gemm, taken in turn on one context: the
+// targets' ratios under the same machine state (separate benchmarks minutes apart drift by more than
+// the 10 % being judged on a shared machine).
+//   Counters: <step>_ms (mean wall per step), sgemm_GFLOPs (the 1024^3 rate of the GEMM provider in use),
+//   x_LGBP (LG-FG-A K=1 over LG-BP), K4_x_K1 (LG-FG-A K=4 over K=1), BP_gemm_frac / LGBP_gemm_frac: the
+//   step's GEMM-equivalent rate (3 forward passes' GEMM flops over its time) as a fraction of sgemm_GFLOPs.
+void BM_MixerRatio(benchmark::State& state, int32_t backend, Preset p) {
+    fg_context* c = fgbench::require(state, backend);
+    if (!c) return;
+    struct Step {
+        const char* name;
+        int32_t method, K;
+    };
+    const Step steps[] = {{"BP", FG_METHOD_BP, 1}, {"LGBP", FG_METHOD_LGBP, 1}, {"LGFGA_K1", FG_METHOD_LGFGA, 1},
+                          {"LGFGA_K4", FG_METHOD_LGFGA, 4}};
     std::vector<std::unique_ptr<StepRunner>> runners;
-    for (fg_context* c : contexts)
-        for (int32_t method : methods) runners.push_back(std::make_unique<StepRunner>(c, p, method, 1));
+    for (const Step& s : steps) runners.push_back(std::make_unique<StepRunner>(c, p, s.method, s.K));
+    constexpr int64_t n = 1024;
+    fgbench::Buffer ga(c, n * n), gb(c, n * n), gc(c, n * n);
+    auto gemm = [&] {
+        fg_gemm(c, FG_NO_TRANS, FG_NO_TRANS, n, n, n, 1.0f, ga, gb, 0.0f, gc);
+        fg_context_synchronize(c);
+    };
+    gemm();
     std::vector<double> wall(runners.size(), 0.0);
-    for (auto _ : state)
+    double gemm_wall = 0;
+    for (auto _ : state) {
         for (size_t i = 0; i < runners.size(); ++i) {
             const double t0 = wall_now();
             if (!runners[i]->run()) {
@@ -199,18 +222,20 @@ void BM_MixerRatio(benchmark::State& state, int32_t backend, Preset p) {
             }
             wall[i] += wall_now() - t0;
         }
-    if (state.iterations() == 0) return;
-    const double n = static_cast<double>(state.iterations());
-    const char* names[] = {"BP", "LGBP", "LGFGA"};
-    for (size_t c = 0; c < contexts.size(); ++c) {
-        const std::string prefix = c == 0 ? "" : "loops1_";
-        const double* w = wall.data() + 3 * c;
-        for (int i = 0; i < 3; ++i) state.counters[prefix + names[i] + "_ms"] = 1e3 * w[i] / n;
-        state.counters[prefix + "x_LGBP"] = w[2] / w[1];
-        state.counters[prefix + "x_BP"] = w[2] / w[0];
+        const double t0 = wall_now();
+        gemm();
+        gemm_wall += wall_now() - t0;
     }
-    if (contexts.size() > 1)
-        for (int i = 0; i < 3; ++i) state.counters[std::string("loops_gain_") + names[i]] = wall[3 + i] / wall[i];
+    if (state.iterations() == 0) return;
+    const double iters = static_cast<double>(state.iterations());
+    for (size_t i = 0; i < runners.size(); ++i) state.counters[std::string(steps[i].name) + "_ms"] = 1e3 * wall[i] / iters;
+    const double sgemm = 2.0 * n * n * n * iters / gemm_wall;
+    state.counters["sgemm_GFLOPs"] = sgemm * 1e-9;
+    state.counters["x_LGBP"] = wall[2] / wall[1];
+    state.counters["K4_x_K1"] = wall[3] / wall[2];
+    const double step_flops = 3.0 * forward_gemm_flops(p);
+    state.counters["BP_gemm_frac"] = step_flops * iters / wall[0] / sgemm;
+    state.counters["LGBP_gemm_frac"] = step_flops * iters / wall[1] / sgemm;
 }
 
 const bool kRegistered = [] {
