@@ -151,7 +151,7 @@ cmd_run() {
 #   suite with BenchmarkDotNet's default job (much longer; what docs/PERFORMANCE.md's tables come from).
 BENCH_NATIVE_FILTER='BM_Linear(Jvp|Separate)/cpu/(S1_1|M1_16)/dense_[^/]*/B100/K(1|4)(/|$)'
 BENCH_NATIVE_FILTER+='|BM_MixerStep/(S1_1|M1_16)/[^/]*/(K1/|K4/)?cpu(/|$)|BM_MixerStep/M8_16/(BP|LGBP|LGFGA/K1)/cpu(/|$)'
-BENCH_NATIVE_FILTER+='|BM_MixerRatio/(S1_1|M1_16)/cpu(/|$)'
+BENCH_NATIVE_FILTER+='|BM_MixerRatio/(S1_1|M1_16|M8_16)/cpu(/|$)|BM_GemmProviders/'
 cmd_bench() {
   cmd_build
   local out="$BUILD_DIR/bench-results"; mkdir -p "$out"

@@ -37,8 +37,20 @@ internal static class RatioTable
             NativeRun? paired = Get(native, $"BM_MixerRatio/{config}/cpu");
             if (paired is not null && paired.Counters.TryGetValue("x_LGBP", out double alternating))
             {
-                string serial = paired.Counters.TryGetValue("loops1_x_LGBP", out double one) ? $"; one loop thread {one:F2}" : "";
-                Row("LG-FG-A / LG-BP step", $"{config} K1, steps in turn{serial}", alternating, "<= 1.1", alternating <= 1.1);
+                Row("LG-FG-A / LG-BP step", $"{config} K1, steps in turn", alternating, "<= 1.1", alternating <= 1.1);
+                if (paired.Counters.TryGetValue("K4_x_K1", out double k4))
+                {
+                    Row("LG-FG-A K=4 / K=1 step", $"{config}, steps in turn", k4, "<= 2.0", k4 <= 2.0);
+                }
+
+                double sgemm = paired.Counters.GetValueOrDefault("sgemm_GFLOPs", double.NaN);
+                foreach (string method in new[] { "BP", "LGBP" })
+                {
+                    if (paired.Counters.TryGetValue($"{method}_gemm_frac", out double frac))
+                    {
+                        Row($"{method} GEMM-equivalent rate / sgemm", $"{config}, steps in turn (sgemm {sgemm:F0} GFLOP/s)", frac, ">= 0.60", frac >= 0.6);
+                    }
+                }
             }
 
             NativeRun? lgfga = Get(native, $"BM_MixerStep/{config}/LGFGA/K1/cpu");
