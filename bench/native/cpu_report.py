@@ -49,6 +49,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--bench", default="build/bench/native/fg_bench")
     ap.add_argument("--baseline", help="an fg_bench built from another tree, for the S/1/1 and M/1/16 step ratio")
+    ap.add_argument("--baseline-env", action="append", default=[], metavar="NAME=VALUE",
+                    help="environment of the baseline's runs only, e.g. OPENBLAS_CORETYPE=Prescott to reproduce a "
+                         "build that ran OpenBLAS's SSE3 fallback")
     ap.add_argument("--rounds", type=int, default=3, help="alternating rounds of the baseline comparison")
     args = ap.parse_args()
     print(f"CPU: {cpu_model()}, {os.cpu_count()} logical CPUs; `nproc` threads by default. "
@@ -102,12 +105,15 @@ def main():
 
     # 5. against an older build
     if args.baseline:
-        print("### Steps against the older build (alternating processes, medians)\n")
+        base_env = os.environ.copy()
+        base_env.update(kv.split("=", 1) for kv in args.baseline_env)
+        note = f" with {' '.join(args.baseline_env)}" if args.baseline_env else ""
+        print(f"### Steps against the older build{note} (alternating processes, medians)\n")
         pattern = "BM_MixerStep/(S1_1|M1_16)/(BP|LGBP|LGFGA/K1)/cpu/"
         times = {"new": {}, "old": {}}
         for _ in range(args.rounds):
-            for which, bench in (("old", args.baseline), ("new", args.bench)):
-                for name, b in run(bench, pattern, 1).items():
+            for which, bench, env in (("old", args.baseline, base_env), ("new", args.bench, None)):
+                for name, b in run(bench, pattern, 1, env).items():
                     times[which].setdefault(name, []).append(b["real_time"])
         rows = []
         for name in sorted(times["new"]):
