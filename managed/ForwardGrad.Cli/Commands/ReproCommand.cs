@@ -15,8 +15,13 @@ public sealed class ReproCommand : ICommand<ReproOptions>
             Datasets = ReproSettings.SplitList(options.Datasets),
             LearningRates = string.IsNullOrWhiteSpace(options.LearningRates) ? null : ReproSettings.ParseNumbers(options.LearningRates),
             ValidationFraction = options.ValidationFraction,
-            Training = options.ApplyTo(ReproSettings.DefaultTraining),
+            Training = options.ApplyTo(ReproSettings.DefaultTraining).WithThreadCap(out string? note),
         };
+        if (note is not null)
+        {
+            output.WriteLine($"warning: {note}");
+        }
+
         if (options.LearningRatesFrom is string from)
         {
             string csv = Path.Combine(from, ReproRunner.RunsFile);

@@ -2,8 +2,9 @@ namespace ForwardGrad.Training;
 
 /// <summary>
 /// What a resumed run may change. Where the data lives, the device, the CPU threads, the evaluation batch and the
-/// step limit do not change what is computed (results are bit-identical for any thread count), and more epochs
-/// extend the run; every other option would silently mix two runs in one folder, so a change is refused.
+/// step limit leave the method, the data and the schedule as they were (another device or thread count may round
+/// differently in the last bits), and more epochs extend the run; every other option would silently mix two runs
+/// in one folder, so a change is refused.
 /// </summary>
 public static class ResumeOverrides
 {
