@@ -39,6 +39,11 @@ internal sealed class TrainingSession(
         if (checkpoint is not null)
         {
             checkpoint.RequireInputOf(_data.Train, _data.Spec.Name);
+            if (checkpoint.Method is string trained && trained != options.Method)
+            {
+                throw new CheckpointException($"checkpoint {checkpoint.Path} was trained with {trained}, but the run's {RunConfig.FileName} says {options.Method}; the folder mixes two runs.");
+            }
+
             checkpoint.ApplyTo(model, optimizer);
             _step = _savedStep = checkpoint.Step;
             _lossSum = checkpoint.GetDouble("epoch_loss_sum");

@@ -123,6 +123,21 @@ public sealed class ResumeTests
     }
 
     [Test]
+    public void Resume_RefusesACheckpointOfAnotherMethodThanTheConfig()
+    {
+        string run = Path.Combine(_folder, "run");
+        string other = Path.Combine(_folder, "other");
+        Assert.That(CliRunner.Run(Tiny("--max-steps", "3", "--out", run)).ExitCode, Is.Zero);
+        Assert.That(CliRunner.Run(Tiny("--method", "BP", "--max-steps", "3", "--out", other)).ExitCode, Is.Zero);
+        File.Copy(Path.Combine(other, RunFolder.CheckpointFileName), Path.Combine(run, RunFolder.CheckpointFileName), overwrite: true);
+
+        var (code, _, error) = CliRunner.Run("train", "--resume", run);
+
+        Assert.That(code, Is.EqualTo(1));
+        Assert.That(error.Split('\n')[0], Does.Contain("was trained with BP, but the run's config.json says LG-FG-A"));
+    }
+
+    [Test]
     public void Resume_OfAFinishedRun_ReportsItsFinalTestError()
     {
         string run = Path.Combine(_folder, "run");
