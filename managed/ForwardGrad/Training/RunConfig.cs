@@ -21,6 +21,7 @@ public static class RunConfig
     {
         WriteIndented = true,
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping, // "3 -> 4", not "3 -\u003E 4"
     };
 
     /// <summary>The environment a run records in config.json's "build" section.</summary>
@@ -87,8 +88,8 @@ public static class RunConfig
         var result = new List<(string, string, string)>();
         foreach (var (name, value) in left)
         {
-            string was = value?.ToJsonString() ?? "null";
-            string now = right[name]?.ToJsonString() ?? "null";
+            string was = value?.ToJsonString(Json) ?? "null";
+            string now = right[name]?.ToJsonString(Json) ?? "null";
             if (was != now)
             {
                 result.Add((name, was, now));

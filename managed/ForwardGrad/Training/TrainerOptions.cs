@@ -112,7 +112,8 @@ public sealed record TrainerOptions
 
     /// <summary>
     /// These options with names in their canonical spelling (method and model as the paper writes them, the rest lower
-    /// case), so that two spellings of one run compare equal. Call after <see cref="Validate()"/>.
+    /// case) and the data folder as a full path, so that two spellings of one run compare equal and a run can be
+    /// resumed from another working folder. Call after <see cref="Validate()"/>.
     /// </summary>
     public TrainerOptions Normalized() => this with
     {
@@ -122,6 +123,7 @@ public sealed record TrainerOptions
         Optimizer = Optimizer.Trim().ToLowerInvariant(),
         Schedule = Schedule.Trim().ToLowerInvariant(),
         Device = ParseDevice(Device).ToString().ToLowerInvariant(),
+        DataDir = DataDir is null ? null : Path.GetFullPath(DataDir),
     };
 
     /// <summary>

@@ -186,6 +186,7 @@ public sealed partial class SelfDescribingRunTests
     private static string Python(int expectedExit, params string[] args)
     {
         var start = new ProcessStartInfo("python3") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.Environment["PYTHONDONTWRITEBYTECODE"] = "1"; // no __pycache__ in the source tree
         foreach (string arg in args)
         {
             start.ArgumentList.Add(arg);
