@@ -7,6 +7,21 @@ internal static class FgradProcess
 {
     public static (int ExitCode, string Output, string Error) Run(IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
+        using Process process = Start(environment, args);
+        Task<string> output = process.StandardOutput.ReadToEndAsync();
+        Task<string> error = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromMinutes(3)))
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"fgrad {string.Join(' ', args)} did not finish in 3 minutes");
+        }
+
+        return (process.ExitCode, output.Result, error.Result);
+    }
+
+    /// <summary>Starts fgrad with redirected output; the caller waits for it (or kills it) and disposes it.</summary>
+    public static Process Start(IReadOnlyDictionary<string, string>? environment, params string[] args)
+    {
         var start = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
@@ -29,15 +44,6 @@ internal static class FgradProcess
             start.Environment[key] = value;
         }
 
-        using Process process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start");
-        Task<string> output = process.StandardOutput.ReadToEndAsync();
-        Task<string> error = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(3)))
-        {
-            process.Kill(entireProcessTree: true);
-            Assert.Fail($"fgrad {string.Join(' ', args)} did not finish in 3 minutes");
-        }
-
-        return (process.ExitCode, output.Result, error.Result);
+        return Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start");
     }
 }

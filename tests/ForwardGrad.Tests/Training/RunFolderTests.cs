@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using ForwardGrad.Tests.Support;
 using ForwardGrad.Training;
 
 namespace ForwardGrad.Tests.Training;
@@ -84,6 +86,33 @@ public sealed class RunFolderTests
         }
 
         Assert.That(Train("--max-steps", "1", "--out", _run).Code, Is.Zero, "the lock is released with the holder");
+    }
+
+    [Test]
+    public void SecondProcess_IsRefusedWhileTheFirstTrains_AndTheFirstRunIsIntact()
+    {
+        using Process first = FgradProcess.Start(null, TrainingFixtures.TinyTrain(_dataDir, "--epochs", "1000", "--threads", "1", "--out", _run));
+        try
+        {
+            var clock = Stopwatch.StartNew();
+            while (!File.Exists(Path.Combine(_run, MetricsFile.FileName)) && !first.HasExited && clock.Elapsed < TimeSpan.FromMinutes(2))
+            {
+                Thread.Sleep(50);
+            }
+
+            Assert.That(first.HasExited, Is.False, "the first run is still training");
+            var (code, _, error) = Train("--method", "BP", "--overwrite", "--out", _run);
+
+            Assert.That(code, Is.EqualTo(1));
+            Assert.That(error.Split('\n')[0], Does.Contain("is in use by another run").And.Contain($"pid {first.Id} "));
+            Assert.That(Directory.GetDirectories(_run), Is.Empty, "--overwrite moved nothing");
+            Assert.That(RunConfig.Read(_run).Method, Is.EqualTo("LG-FG-A"));
+        }
+        finally
+        {
+            first.Kill();
+            first.WaitForExit();
+        }
     }
 
     [Test]
