@@ -25,9 +25,32 @@ public static class Program
             errors => ReportParseResult(result, errors, output, error));
     }
 
+    /// <summary>"fgrad 0.1.0 (commit abc, native library 0.1.0)": the managed and native versions.</summary>
+    internal static string VersionLine()
+    {
+        string native;
+        try
+        {
+            native = $"native library {BuildInfo.NativeVersion}";
+        }
+        catch (DllNotFoundException)
+        {
+            native = "native library not found";
+        }
+
+        string commit = BuildInfo.Commit is string c ? $"commit {c}, " : "";
+        return $"fgrad {BuildInfo.Version} ({commit}{native})";
+    }
+
     private static int ReportParseResult(ParserResult<object> result, IEnumerable<Error> errors, TextWriter output, TextWriter error)
     {
         var list = errors.ToList();
+        if (list.Count > 0 && list.All(e => e is VersionRequestedError))
+        {
+            output.WriteLine(VersionLine());
+            return ExitCodes.Success;
+        }
+
         bool helpOnly = list.All(e => e is HelpRequestedError or HelpVerbRequestedError or VersionRequestedError);
         HelpText help = HelpText.AutoBuild(result, text =>
         {

@@ -1,4 +1,6 @@
+using ForwardGrad.Checkpoints;
 using ForwardGrad.Interop;
+using ForwardGrad.Training;
 
 namespace ForwardGrad.Cli.Commands;
 
@@ -30,6 +32,8 @@ public static class CommandRunner
         {
             ForwardGradException native => native.Message,
             DllNotFoundException missing => missing.Message,
+            // Messages written for the user (they name the option or file and the fix) need no type name.
+            ArgumentException { ParamName: null } or CheckpointException or RunFolderException or InvalidDataException or FileNotFoundException => exception.Message,
             _ => $"{exception.GetType().Name}: {exception.Message}",
         };
         // Multi-line messages (a list of paths tried, say) become "head: item; item; item".

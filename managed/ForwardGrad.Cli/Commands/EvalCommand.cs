@@ -12,18 +12,26 @@ public sealed class EvalCommand : ICommand<EvalOptions>
     /// <inheritdoc />
     public int Run(EvalOptions options, TextWriter output)
     {
-        string path = Directory.Exists(options.Checkpoint) ? Path.Combine(options.Checkpoint, "checkpoint.safetensors") : options.Checkpoint;
+        new TrainerOptions { Threads = options.Threads, Device = options.Device }.Validate();
+        int threads = TrainerOptions.CapThreads(options.Threads, out string? note);
+        if (note is not null)
+        {
+            output.WriteLine($"warning: {note}");
+        }
+
+        string path = Directory.Exists(options.Checkpoint) ? Path.Combine(options.Checkpoint, RunFolder.CheckpointFileName) : options.Checkpoint;
         Checkpoint checkpoint = Checkpoint.Load(path);
-        string dataset = options.Dataset ?? (checkpoint.Metadata.TryGetValue("dataset", out string? name) ? name : "mnist-sample");
-        DatasetSplits data = DatasetCatalog.Load(dataset, options.DataDir);
         LocalMixerConfig config = checkpoint.Config;
-        ArgumentOutOfRangeException.ThrowIfNegative(options.Threads);
-        using Context context = Trainer.CreateContext(options.Device, options.Threads);
+        string dataset = options.Dataset ?? checkpoint.Metadata.GetValueOrDefault("dataset") ?? "mnist-sample";
+        DatasetSplits data = DatasetCatalog.Load(dataset, options.DataDir);
+        checkpoint.RequireInputOf(data.Test, data.Spec.Name);
+        using Context context = Trainer.CreateContext(options.Device, threads);
         using var model = new LocalMixer(context, config);
         checkpoint.ApplyTo(model);
-        double error = Trainer.Evaluate(model, data.Test, data.Normalization);
+        // The statistics the model was trained with; a checkpoint without them gets the data set's.
+        double error = Trainer.Evaluate(model, data.Test, checkpoint.Normalization ?? data.Normalization);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{checkpoint.Metadata.GetValueOrDefault("method", "?")} {config.Name} step {checkpoint.GetLong("step")} on {data.Spec.Name} ({data.Test.Count} test images): test error {error:F2}%"));
+            $"{checkpoint.Method ?? "?"} {config.Name} step {checkpoint.Step} on {data.Spec.Name} ({data.Test.Count} test images): test error {error:F2}%"));
         return ExitCodes.Success;
     }
 }

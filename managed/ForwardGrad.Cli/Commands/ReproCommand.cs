@@ -14,18 +14,14 @@ public sealed class ReproCommand : ICommand<ReproOptions>
             Models = ReproSettings.SplitList(options.Models),
             Datasets = ReproSettings.SplitList(options.Datasets),
             LearningRates = string.IsNullOrWhiteSpace(options.LearningRates) ? null : ReproSettings.ParseNumbers(options.LearningRates),
-            Epochs = options.Epochs,
-            BatchSize = options.BatchSize,
-            Tangents = options.Tangents,
             ValidationFraction = options.ValidationFraction,
-            WarmupEpochs = options.WarmupEpochs,
-            LastLayerLr = options.LastLayerLr,
-            Seed = options.Seed,
-            Device = options.Device,
-            Threads = options.Threads,
-            MaxSteps = options.MaxSteps,
-            DataDir = options.DataDir,
+            Training = options.ApplyTo(ReproSettings.DefaultTraining).WithThreadCap(out string? note),
         };
+        if (note is not null)
+        {
+            output.WriteLine($"warning: {note}");
+        }
+
         if (options.LearningRatesFrom is string from)
         {
             string csv = Path.Combine(from, ReproRunner.RunsFile);

@@ -26,10 +26,6 @@ public sealed class ReproOptions : TrainingCommandOptions
     [Option("lrs-from", HelpText = "Results folder of an earlier grid: run each method only at the learning rate its validation chose there (same model if present), instead of a sweep.")]
     public string? LearningRatesFrom { get; set; }
 
-    /// <summary>Epochs.</summary>
-    [Option("epochs", Default = 5, HelpText = "Epochs per run.")]
-    public int Epochs { get; set; } = 5;
-
     /// <summary>Validation fraction.</summary>
     [Option("val-fraction", Default = 0.1, HelpText = "Fraction of the training set held out to choose the learning rate.")]
     public double ValidationFraction { get; set; } = 0.1;

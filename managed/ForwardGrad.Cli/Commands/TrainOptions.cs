@@ -1,4 +1,5 @@
 using CommandLine;
+using ForwardGrad.Training;
 
 namespace ForwardGrad.Cli.Commands;
 
@@ -7,51 +8,68 @@ namespace ForwardGrad.Cli.Commands;
 public sealed class TrainOptions : TrainingCommandOptions
 {
     /// <summary>Data set name.</summary>
-    [Option("dataset", Default = "mnist-sample", HelpText = "mnist-sample, mnist, fashion-mnist or cifar10.")]
-    public string Dataset { get; set; } = "mnist-sample";
+    [Option("dataset", HelpText = "mnist-sample, mnist, fashion-mnist or cifar10 (default mnist-sample).")]
+    public string? Dataset { get; set; }
 
     /// <summary>Model preset.</summary>
-    [Option("model", Default = "M/1/16", HelpText = "S/1/1, M/1/16, M/8/16, L/8/64 or L/32/64.")]
-    public string Model { get; set; } = "M/1/16";
+    [Option("model", HelpText = "S/1/1, M/1/16, M/8/16, L/8/64 or L/32/64 (default M/1/16).")]
+    public string? Model { get; set; }
 
     /// <summary>Training method.</summary>
-    [Option("method", Default = "LG-FG-A", HelpText = "BP, L-BP, LG-BP, FG-W, FG-A, LG-FG-W or LG-FG-A.")]
-    public string Method { get; set; } = "LG-FG-A";
-
-    /// <summary>Epochs.</summary>
-    [Option("epochs", HelpText = "Epochs (default 30; with --resume: the run's own).")]
-    public int? Epochs { get; set; }
+    [Option("method", HelpText = "BP, L-BP, LG-BP, FG-W, FG-A, LG-FG-W or LG-FG-A (default LG-FG-A).")]
+    public string? Method { get; set; }
 
     /// <summary>Peak learning rate.</summary>
-    [Option("lr", Default = 0.1, HelpText = "Peak learning rate.")]
-    public double LearningRate { get; set; } = 0.1;
+    [Option("lr", HelpText = "Peak learning rate (default 0.1).")]
+    public double? LearningRate { get; set; }
 
     /// <summary>Optimizer.</summary>
-    [Option("optimizer", Default = "sgd", HelpText = "sgd or adamw.")]
-    public string Optimizer { get; set; } = "sgd";
+    [Option("optimizer", HelpText = "sgd or adamw (default sgd).")]
+    public string? Optimizer { get; set; }
 
     /// <summary>SGD momentum.</summary>
-    [Option("momentum", Default = 0.9, HelpText = "SGD momentum.")]
-    public double Momentum { get; set; } = 0.9;
+    [Option("momentum", HelpText = "SGD momentum (default 0.9).")]
+    public double? Momentum { get; set; }
 
     /// <summary>Weight decay.</summary>
-    [Option("weight-decay", Default = 1e-4, HelpText = "Weight decay on weights (not biases).")]
-    public double WeightDecay { get; set; } = 1e-4;
+    [Option("weight-decay", HelpText = "Weight decay on weights, not biases (default 0.0001).")]
+    public double? WeightDecay { get; set; }
 
     /// <summary>Schedule.</summary>
-    [Option("schedule", Default = "cosine", HelpText = "constant, linear or cosine (after warmup).")]
-    public string Schedule { get; set; } = "cosine";
+    [Option("schedule", HelpText = "constant, linear or cosine, after the warmup (default cosine).")]
+    public string? Schedule { get; set; }
 
     /// <summary>Block heads' gradient scale.</summary>
-    [Option("head-lr", Default = 1.0, HelpText = "Scale of the local heads' gradients.")]
-    public double HeadLr { get; set; } = 1.0;
+    [Option("head-lr", HelpText = "Scale of the local heads' gradients (default 1).")]
+    public double? HeadLr { get; set; }
 
     /// <summary>Run folder.</summary>
-    [Option("out", HelpText = "Run folder (default runs/<timestamp>-<method>).")]
+    [Option("out", HelpText = "Run folder for a new run (default runs/<timestamp>-<method>); refused if it already holds a run.")]
     public string? Out { get; set; }
 
     /// <summary>Run folder to continue.</summary>
-    [Option("resume", HelpText = "Continue the run in this folder (its config.json and checkpoint.safetensors).")]
+    [Option("resume", HelpText = "Continue the run in this folder. It may change only --data-dir, --device, --threads, --max-steps and (to extend) --epochs.")]
     public string? Resume { get; set; }
 
+    /// <summary>Replace the run in --out.</summary>
+    [Option("overwrite", HelpText = "Start a new run in --out even if it holds one; the old files are moved to a replaced-<timestamp> subfolder.")]
+    public bool Overwrite { get; set; }
+
+    /// <inheritdoc />
+    public override TrainerOptions ApplyTo(TrainerOptions baseline)
+    {
+        TrainerOptions shared = base.ApplyTo(baseline);
+        return shared with
+        {
+            Dataset = Dataset ?? shared.Dataset,
+            Model = Model ?? shared.Model,
+            Method = Method ?? shared.Method,
+            LearningRate = LearningRate ?? shared.LearningRate,
+            Optimizer = Optimizer ?? shared.Optimizer,
+            Momentum = Momentum ?? shared.Momentum,
+            WeightDecay = WeightDecay ?? shared.WeightDecay,
+            Schedule = Schedule ?? shared.Schedule,
+            HeadLr = HeadLr ?? shared.HeadLr,
+        };
+    }
 }

@@ -1,8 +1,12 @@
 using CommandLine;
+using ForwardGrad.Training;
 
 namespace ForwardGrad.Cli.Commands;
 
-/// <summary>Options shared by the verbs that train (<c>train</c>, <c>repro</c>), with the same defaults.</summary>
+/// <summary>
+/// Options shared by the verbs that train (<c>train</c>, <c>repro</c>). Each is null unless given, so that
+/// <see cref="ApplyTo"/> changes only what the command line names; the defaults live in <see cref="TrainerOptions"/>.
+/// </summary>
 public abstract class TrainingCommandOptions : CommandOptions
 {
     /// <summary>Folder holding one folder per data set.</summary>
@@ -10,34 +14,57 @@ public abstract class TrainingCommandOptions : CommandOptions
     public string? DataDir { get; set; }
 
     /// <summary>Tangents K.</summary>
-    [Option("tangents", Default = 4, HelpText = "Tangents K per step (forward-gradient methods); stacked in one GEMM.")]
-    public int Tangents { get; set; } = 4;
+    [Option("tangents", HelpText = "Tangents K per step (forward-gradient methods); stacked in one GEMM (default 4).")]
+    public int? Tangents { get; set; }
 
     /// <summary>Batch size.</summary>
-    [Option("batch-size", Default = 128, HelpText = "Batch size.")]
-    public int BatchSize { get; set; } = 128;
+    [Option("batch-size", HelpText = "Batch size (default 128).")]
+    public int? BatchSize { get; set; }
 
     /// <summary>Warmup epochs.</summary>
-    [Option("warmup-epochs", Default = 1.0, HelpText = "Linear warmup length in epochs.")]
-    public double WarmupEpochs { get; set; } = 1.0;
+    [Option("warmup-epochs", HelpText = "Linear warmup length in epochs (default 1).")]
+    public double? WarmupEpochs { get; set; }
 
     /// <summary>Final classifier's gradient scale in local methods.</summary>
-    [Option("last-layer-lr", Default = 0.1, HelpText = "Scale of the final classifier's gradient in the local-greedy methods (LG-BP, LG-FG-W, LG-FG-A).")]
-    public double LastLayerLr { get; set; } = 0.1;
+    [Option("last-layer-lr", HelpText = "Scale of the final classifier's gradient in the local-greedy methods (LG-BP, LG-FG-W, LG-FG-A) (default 0.1).")]
+    public double? LastLayerLr { get; set; }
 
     /// <summary>Seed.</summary>
-    [Option("seed", Default = 1UL, HelpText = "Seed of initialisation, data order and tangents (and of repro's validation split).")]
-    public ulong Seed { get; set; } = 1;
+    [Option("seed", HelpText = "Seed of initialisation, data order and tangents (and of repro's validation split) (default 1).")]
+    public ulong? Seed { get; set; }
 
     /// <summary>Device.</summary>
-    [Option("device", Default = "cpu", HelpText = "cpu or cuda.")]
-    public string Device { get; set; } = "cpu";
+    [Option("device", HelpText = "cpu or cuda (default cpu).")]
+    public string? Device { get; set; }
 
     /// <summary>CPU threads.</summary>
-    [Option("threads", Default = 0, HelpText = "CPU threads for BLAS and the element-wise loops (0: all usable CPUs, or OPENBLAS_NUM_THREADS).")]
-    public int Threads { get; set; }
+    [Option("threads", HelpText = "CPU threads for BLAS and the element-wise loops; at most 4 per CPU (default 0: all usable CPUs, or OPENBLAS_NUM_THREADS).")]
+    public int? Threads { get; set; }
 
     /// <summary>Stop after this many steps.</summary>
-    [Option("max-steps", HelpText = "Stop after this many steps (smoke runs).")]
+    [Option("max-steps", HelpText = "Stop after this many steps in total (smoke runs).")]
     public long? MaxSteps { get; set; }
+
+    /// <summary>Epochs.</summary>
+    [Option("epochs", HelpText = "Epochs (default: train 30, repro 5; with --resume the run's own, and a larger value extends it).")]
+    public int? Epochs { get; set; }
+
+    /// <summary><paramref name="baseline"/> with every option given on the command line put in.</summary>
+    public virtual TrainerOptions ApplyTo(TrainerOptions baseline)
+    {
+        ArgumentNullException.ThrowIfNull(baseline);
+        return baseline with
+        {
+            DataDir = DataDir ?? baseline.DataDir,
+            Tangents = Tangents ?? baseline.Tangents,
+            BatchSize = BatchSize ?? baseline.BatchSize,
+            WarmupEpochs = WarmupEpochs ?? baseline.WarmupEpochs,
+            LastLayerLr = LastLayerLr ?? baseline.LastLayerLr,
+            Seed = Seed ?? baseline.Seed,
+            Device = Device ?? baseline.Device,
+            Threads = Threads ?? baseline.Threads,
+            MaxSteps = MaxSteps ?? baseline.MaxSteps,
+            Epochs = Epochs ?? baseline.Epochs,
+        };
+    }
 }

@@ -1,13 +1,21 @@
 using System.Globalization;
 using System.Text.Json;
+using ForwardGrad.Data;
 using ForwardGrad.Model;
 using ForwardGrad.Optim;
 
 namespace ForwardGrad.Checkpoints;
 
-/// <summary>A loaded checkpoint: tensors plus metadata (config, method, step, epoch, seed, ...).</summary>
+/// <summary>
+/// A loaded checkpoint: tensors plus metadata. Every checkpoint written by <see cref="Save"/> describes itself:
+/// the model configuration ("config", JSON) and preset ("model"), "method", "step", "normalization", the library
+/// versions and the SHA-256 of its tensor data. docs/CHECKPOINTS.md describes the layout.
+/// </summary>
 public sealed class Checkpoint
 {
+    /// <summary>The format tag written under "format".</summary>
+    public const string Format = "forwardgrad-localmixer-1";
+
     private Checkpoint(string path, Dictionary<string, NamedTensor> tensors, Dictionary<string, string> metadata)
     {
         Path = path;
@@ -29,6 +37,33 @@ public sealed class Checkpoint
         ? JsonSerializer.Deserialize<LocalMixerConfig>(json) ?? throw new CheckpointException($"checkpoint {Path}: empty config.")
         : throw new CheckpointException($"checkpoint {Path} has no 'config' in its metadata.");
 
+    /// <summary>The training method stored under "method", or null.</summary>
+    public string? Method => Metadata.GetValueOrDefault("method");
+
+    /// <summary>The global step stored under "step" (0 when absent).</summary>
+    public long Step => GetLong("step");
+
+    /// <summary>The input normalisation stored under "normalization", or null when the checkpoint has none.</summary>
+    public ChannelStats? Normalization
+    {
+        get
+        {
+            if (!Metadata.TryGetValue("normalization", out string? json))
+            {
+                return null;
+            }
+
+            try
+            {
+                return CheckpointInfo.ParseNormalization(json);
+            }
+            catch (Exception error) when (error is JsonException or FormatException or ArgumentException)
+            {
+                throw new CheckpointException($"checkpoint {Path} is corrupt: its normalization '{json}' is unreadable ({error.Message}).", error);
+            }
+        }
+    }
+
     /// <summary>Integer metadata value, or <paramref name="fallback"/>.</summary>
     public long GetLong(string key, long fallback = 0) =>
         Metadata.TryGetValue(key, out string? text) && long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out long value) ? value : fallback;
@@ -37,28 +72,50 @@ public sealed class Checkpoint
     public double GetDouble(string key, double fallback = 0) =>
         Metadata.TryGetValue(key, out string? text) && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double value) ? value : fallback;
 
-    /// <summary>Reads a checkpoint; throws <see cref="CheckpointException"/> for a missing or corrupt file.</summary>
+    /// <summary>
+    /// Reads a checkpoint; throws <see cref="CheckpointException"/> for a missing or corrupt file (bad header,
+    /// overlapping or out-of-range tensor data, tensor data that does not match its recorded SHA-256).
+    /// </summary>
     public static Checkpoint Load(string path)
     {
         var (tensors, metadata) = SafeTensors.Read(path);
         return new Checkpoint(path, tensors, metadata);
     }
 
-    /// <summary>Writes the model's parameters, the optimizer's state and <paramref name="metadata"/> (plus "config") atomically.</summary>
-    public static void Save(string path, LocalMixer model, Optimizer? optimizer, IDictionary<string, string> metadata)
+    /// <summary>
+    /// Writes the model's parameters, the optimizer's state (when given), <paramref name="info"/> and
+    /// <paramref name="extra"/> metadata atomically.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="extra"/> uses a key of <see cref="CheckpointInfo.ReservedKeys"/>.</exception>
+    public static void Save(string path, LocalMixer model, Optimizer? optimizer, CheckpointInfo info, IReadOnlyDictionary<string, string>? extra = null)
     {
         ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(info);
         var tensors = new List<NamedTensor>();
         foreach (ModelParameter p in model.Parameters)
         {
             tensors.Add(new NamedTensor(p.Name, p.ShapeArray, p.ToArray()));
         }
 
-        var meta = new Dictionary<string, string>(metadata)
+        var meta = new Dictionary<string, string>();
+        foreach (var (key, value) in extra ?? new Dictionary<string, string>())
         {
-            ["config"] = JsonSerializer.Serialize(model.Config),
-            ["format"] = "forwardgrad-localmixer-1",
-        };
+            if (CheckpointInfo.ReservedKeys.Contains(key))
+            {
+                throw new ArgumentException($"Checkpoint metadata key '{key}' is written by Checkpoint.Save itself; pass it through CheckpointInfo or use another key.", nameof(extra));
+            }
+
+            meta[key] = value;
+        }
+
+        meta["format"] = Format;
+        meta["config"] = JsonSerializer.Serialize(model.Config);
+        meta["model"] = model.Config.Name;
+        meta["method"] = info.Method;
+        meta["step"] = info.StepText;
+        meta["normalization"] = CheckpointInfo.FormatNormalization(info.Normalization);
+        meta["library_version"] = BuildInfo.Version;
+        meta["native_version"] = BuildInfo.NativeVersion;
         if (optimizer is not null)
         {
             meta["optimizer"] = optimizer.Settings.Kind.ToString().ToLowerInvariant();
@@ -76,8 +133,24 @@ public sealed class Checkpoint
     }
 
     /// <summary>
+    /// Throws <see cref="CheckpointException"/> unless the model of this checkpoint takes the images and classes of
+    /// <paramref name="data"/> (height, width, channels, class count).
+    /// </summary>
+    public void RequireInputOf(ImageDataset data, string datasetName)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        LocalMixerConfig config = Config;
+        if (config.ImageHeight != data.Height || config.ImageWidth != data.Width || config.ImageChannels != data.Channels || config.Classes != data.ClassCount)
+        {
+            throw new CheckpointException(
+                $"checkpoint {Path} was made for {config.ImageHeight}x{config.ImageWidth}x{config.ImageChannels} images and {config.Classes} classes, " +
+                $"but {datasetName} has {data.Height}x{data.Width}x{data.Channels} images and {data.ClassCount} classes; use the data set it was trained on (--dataset).");
+        }
+    }
+
+    /// <summary>
     /// Copies the parameters (and the optimizer's state, when given) into the model. Checks every tensor
-    /// first and refuses, naming the tensor and both shapes, when one is missing or has another shape.
+    /// first and refuses, naming the tensor, when one is missing, has another shape or holds a NaN or infinity.
     /// </summary>
     public void ApplyTo(LocalMixer model, Optimizer? optimizer = null)
     {
@@ -105,6 +178,11 @@ public sealed class Checkpoint
             }
         }
 
+        foreach (var (tensor, _) in wanted)
+        {
+            RequireFinite(tensor);
+        }
+
         foreach (var (tensor, apply) in wanted)
         {
             apply(tensor.Data);
@@ -113,6 +191,16 @@ public sealed class Checkpoint
         if (optimizer is not null)
         {
             optimizer.StepCount = GetLong("optimizer_step");
+        }
+    }
+
+    private void RequireFinite(NamedTensor tensor)
+    {
+        int bad = Array.FindIndex(tensor.Data, v => !float.IsFinite(v));
+        if (bad >= 0)
+        {
+            throw new CheckpointException(string.Create(CultureInfo.InvariantCulture,
+                $"checkpoint {Path} holds non-finite weights: tensor {tensor.Name} has {tensor.Data[bad]} at index {bad}; the run that wrote it had diverged or the file is damaged."));
         }
     }
 

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -26,10 +27,15 @@ public sealed class CheckpointException : Exception
 /// <summary>
 /// Reads and writes the safetensors format (F32 only): an 8-byte little-endian header length, a JSON
 /// header (dtype, shape, data_offsets per tensor, and a string map <c>__metadata__</c>), then the data.
-/// Writes are atomic: a temporary file in the same folder, flushed, then moved over the target.
+/// Writes are atomic: a temporary file in the same folder, flushed, then moved over the target. Every write
+/// records the SHA-256 of the data section under <see cref="ChecksumKey"/>; reads verify it when present and
+/// refuse tensors whose byte ranges overlap, leave holes or run past the data.
 /// </summary>
 public static class SafeTensors
 {
+    /// <summary>The metadata key of the data section's SHA-256 (lower-case hex).</summary>
+    public const string ChecksumKey = "data_sha256";
+
     /// <summary>Test hook: wraps the output stream (to inject a failure mid-write).</summary>
     internal static Func<Stream, Stream>? StreamWrapper { get; set; }
 
@@ -44,6 +50,7 @@ public static class SafeTensors
             meta[key] = value;
         }
 
+        meta[ChecksumKey] = DataChecksum(tensors);
         header["__metadata__"] = meta;
         long offset = 0;
         foreach (NamedTensor tensor in tensors)
@@ -80,6 +87,43 @@ public static class SafeTensors
         });
     }
 
+    /// <summary>The SHA-256 (lower-case hex) of the tensors' bytes, in order: what <see cref="ChecksumKey"/> holds.</summary>
+    public static string DataChecksum(IReadOnlyList<NamedTensor> tensors)
+    {
+        ArgumentNullException.ThrowIfNull(tensors);
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        foreach (NamedTensor tensor in tensors)
+        {
+            hash.AppendData(MemoryMarshal.AsBytes(tensor.Data.AsSpan()));
+        }
+
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
+    }
+
+    /// <summary>The byte ranges, sorted, must cover the data section exactly once: no overlap, no hole, nothing past it.</summary>
+    private static void RequireTiled(string path, List<(long Begin, long End, string Name)> ranges, long dataLength)
+    {
+        ranges.Sort((a, b) => a.Begin != b.Begin ? a.Begin.CompareTo(b.Begin) : a.End != b.End ? a.End.CompareTo(b.End) : string.CompareOrdinal(a.Name, b.Name));
+        long covered = 0;
+        string previous = "the start of the data";
+        foreach (var (begin, end, name) in ranges)
+        {
+            if (begin != covered)
+            {
+                string problem = begin < covered ? $"overlaps {previous}" : $"leaves a gap of {begin - covered} bytes after {previous}";
+                throw new CheckpointException($"checkpoint {path} is corrupt: tensor {name} at data offsets [{begin}, {end}) {problem}.");
+            }
+
+            covered = end;
+            previous = $"tensor {name}";
+        }
+
+        if (covered != dataLength)
+        {
+            throw new CheckpointException($"checkpoint {path} is corrupt: its tensors cover {covered} bytes of a {dataLength}-byte data section.");
+        }
+    }
+
     /// <summary>Reads every tensor and the metadata of <paramref name="path"/>.</summary>
     public static (Dictionary<string, NamedTensor> Tensors, Dictionary<string, string> Metadata) Read(string path)
     {
@@ -107,6 +151,7 @@ public static class SafeTensors
             long dataStart = 8 + (long)headerLength;
             var metadata = new Dictionary<string, string>();
             var tensors = new Dictionary<string, NamedTensor>();
+            var ranges = new List<(long Begin, long End, string Name)>();
             foreach (var (name, node) in header)
             {
                 if (name == "__metadata__")
@@ -137,6 +182,17 @@ public static class SafeTensors
 
                 float[] data = MemoryMarshal.Cast<byte, float>(bytes.AsSpan((int)(dataStart + begin), (int)(end - begin))).ToArray();
                 tensors[name] = new NamedTensor(name, shape, data);
+                ranges.Add((begin, end, name));
+            }
+
+            RequireTiled(path, ranges, bytes.Length - dataStart);
+            if (metadata.TryGetValue(ChecksumKey, out string? expected))
+            {
+                string actual = Convert.ToHexStringLower(SHA256.HashData(bytes.AsSpan((int)dataStart)));
+                if (actual != expected)
+                {
+                    throw new CheckpointException($"checkpoint {path} is corrupt: its tensor data does not match the SHA-256 in its metadata ({ChecksumKey}); the file was damaged after it was written.");
+                }
             }
 
             return (tensors, metadata);

@@ -46,7 +46,7 @@ public sealed class ReproRunner
     {
         _settings = settings ?? throw new ArgumentNullException(nameof(settings));
         _settings.Validate();
-        _loadData = loadData ?? (name => SweepData.Load(name, _settings.DataDir, _settings.ValidationFraction, _settings.Seed));
+        _loadData = loadData ?? (name => SweepData.Load(name, _settings.Training.DataDir, _settings.ValidationFraction, _settings.Training.Seed));
     }
 
     /// <summary>The runs of the grid, in the order they are run: data set, model, method (paper order), learning rate.</summary>
@@ -99,7 +99,7 @@ public sealed class ReproRunner
                 continue;
             }
 
-            RunRecord record = RunOne(dataset, model, method, lr, _settings.Tangents, Path.Combine(outputFolder, "runs", RunFolderName(dataset, model, method, lr, _settings.Tangents)));
+            RunRecord record = RunOne(dataset, model, method, lr, _settings.Training.Tangents, Path.Combine(outputFolder, "runs", RunFolderName(dataset, model, method, lr, _settings.Training.Tangents)));
             RunRecord.Append(csv, record);
             records.Add(record);
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -146,7 +146,7 @@ public sealed class ReproRunner
         {
             try
             {
-                result = new Trainer(options, data.Training).Run(runFolder, log: log.WriteLine);
+                result = new Trainer(options, data.Training).Run(runFolder, RunStart.New, log.WriteLine);
             }
             catch (Exception e) when (IsDivergence(e))
             {
@@ -162,7 +162,16 @@ public sealed class ReproRunner
             return record with { Diverged = true, WallSeconds = clock.Elapsed.TotalSeconds, Note = result.Failure ?? "no checkpoint was written" };
         }
 
-        var (validation, test, train) = EvaluateCheckpoint(checkpoint, data, options.Device, options.EvalBatchSize, options.Threads);
+        double validation, test, train;
+        try
+        {
+            (validation, test, train) = EvaluateCheckpoint(checkpoint, data, options.Device, options.EvalBatchSize, options.Threads);
+        }
+        catch (CheckpointException e) when (IsDivergence(e))
+        {
+            return record with { Diverged = true, WallSeconds = clock.Elapsed.TotalSeconds, Note = e.Message };
+        }
+
         bool diverged = !double.IsFinite(validation);
         return record with
         {
@@ -188,30 +197,19 @@ public sealed class ReproRunner
             Trainer.Evaluate(model, data.Training.Train, norm, batchSize));
     }
 
-    /// <summary>The trainer settings of one run.</summary>
-    public TrainerOptions TrainerOptionsFor(string dataset, string model, TrainingMethod method, double lr, int tangents) => new()
+    /// <summary>The trainer settings of one run: the grid's training options with this run's data set, model, method, lr and K.</summary>
+    public TrainerOptions TrainerOptionsFor(string dataset, string model, TrainingMethod method, double lr, int tangents) => _settings.Training with
     {
         Dataset = dataset,
-        DataDir = _settings.DataDir,
         Model = model,
         Method = method.PaperName(),
         Tangents = tangents,
-        Epochs = _settings.Epochs,
-        BatchSize = _settings.BatchSize,
         LearningRate = lr,
-        Momentum = _settings.Momentum,
-        WeightDecay = _settings.WeightDecay,
-        WarmupEpochs = _settings.WarmupEpochs,
-        Seed = _settings.Seed,
-        LastLayerLr = _settings.LastLayerLr,
-        Device = _settings.Device,
-        Threads = _settings.Threads,
-        MaxSteps = _settings.MaxSteps,
     };
 
     private RunRecord Template(string dataset, string model, TrainingMethod method, double lr, int? tangents = null) =>
-        new(method.PaperName(), model, dataset, lr, _settings.Epochs, tangents ?? _settings.Tangents, _settings.BatchSize, _settings.Seed,
-            _settings.MaxSteps, 0, double.NaN, double.NaN, double.NaN, false, 0);
+        new(method.PaperName(), model, dataset, lr, _settings.Training.Epochs, tangents ?? _settings.Training.Tangents, _settings.Training.BatchSize, _settings.Training.Seed,
+            _settings.Training.MaxSteps, 0, double.NaN, double.NaN, double.NaN, false, 0);
 
     private static string RunFolderName(string dataset, string model, TrainingMethod method, double lr, int tangents) =>
         string.Create(CultureInfo.InvariantCulture, $"{dataset}_{model.Replace('/', '-')}_{method.PaperName()}_lr{lr:R}_k{tangents}");

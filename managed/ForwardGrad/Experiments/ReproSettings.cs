@@ -1,11 +1,12 @@
 using System.Globalization;
 using ForwardGrad.Model;
+using ForwardGrad.Training;
 
 namespace ForwardGrad.Experiments;
 
 /// <summary>
 /// The grid of <c>fgrad repro</c>: methods x models x data sets x learning rates, and how each run trains.
-/// Every run holds <see cref="ValidationFraction"/> of the training set out (seeded by <see cref="Seed"/>); the
+/// Every run holds <see cref="ValidationFraction"/> of the training set out (seeded by the training options' seed); the
 /// learning rate of each (method, model, data set) is chosen on that validation set, never on the test set.
 /// </summary>
 public sealed record ReproSettings
@@ -25,45 +26,17 @@ public sealed record ReproSettings
     /// <summary>Learning rates per method (paper name), taking precedence over <see cref="LearningRates"/>; see <see cref="FromChosen"/>.</summary>
     public IReadOnlyDictionary<string, IReadOnlyList<double>>? LearningRatesByMethod { get; init; }
 
-    /// <summary>Epochs per run.</summary>
-    public int Epochs { get; init; } = 5;
+    /// <summary>
+    /// How every run trains (epochs, batch, K, seed, device, threads, schedule, ...): <see cref="DefaultTraining"/>
+    /// unless set. Its dataset, model, method and learning rate are replaced per run by the grid's.
+    /// </summary>
+    public TrainerOptions Training { get; init; } = DefaultTraining;
 
-    /// <summary>Batch size.</summary>
-    public int BatchSize { get; init; } = 128;
-
-    /// <summary>Tangents K of the forward-gradient methods.</summary>
-    public int Tangents { get; init; } = 4;
+    /// <summary>The trainer's defaults with 5 epochs per run, the grid's default.</summary>
+    public static TrainerOptions DefaultTraining { get; } = new() { Epochs = 5 };
 
     /// <summary>Fraction of the training set held out for validation.</summary>
     public double ValidationFraction { get; init; } = 0.1;
-
-    /// <summary>Seed of the split, the initialisation, the data order and the tangents.</summary>
-    public ulong Seed { get; init; } = 1;
-
-    /// <summary>cpu or cuda.</summary>
-    public string Device { get; init; } = "cpu";
-
-    /// <summary>CPU threads for BLAS and the element-wise loops; 0: the library's default (all usable CPUs).</summary>
-    public int Threads { get; init; }
-
-    /// <summary>Stop every run after this many steps (smoke runs); null: every epoch.</summary>
-    public long? MaxSteps { get; init; }
-
-    /// <summary>Folder holding one folder per data set (null: FG_DATA_DIR or data/).</summary>
-    public string? DataDir { get; init; }
-
-    /// <summary>Warmup epochs of the learning-rate schedule.</summary>
-    public double WarmupEpochs { get; init; } = 1;
-
-    /// <summary>SGD momentum.</summary>
-    public double Momentum { get; init; } = 0.9;
-
-    /// <summary>Weight decay.</summary>
-    public double WeightDecay { get; init; } = 1e-4;
-
-    /// <summary>Scale of the final classifier's gradient in the local-greedy methods LG-BP, LG-FG-W, LG-FG-A (the trainer's default 0.1). Not part of a
-    /// run's key in runs.csv: grids with different values belong in different folders.</summary>
-    public double LastLayerLr { get; init; } = 0.1;
 
     /// <summary>True when <paramref name="run"/> belongs to this grid (any learning rate).</summary>
     public bool Covers(RunRecord run)
@@ -72,7 +45,8 @@ public sealed record ReproSettings
         return ParsedMethods().Any(m => m.PaperName() == run.Method)
             && Models.Any(m => LocalMixerConfig.Preset(m).Name == run.Model)
             && Datasets.Any(d => string.Equals(d, run.Dataset, StringComparison.OrdinalIgnoreCase))
-            && run.Epochs == Epochs && run.Tangents == Tangents && run.BatchSize == BatchSize && run.Seed == Seed && run.MaxSteps == MaxSteps;
+            && run.Epochs == Training.Epochs && run.Tangents == Training.Tangents && run.BatchSize == Training.BatchSize && run.Seed == Training.Seed
+            && run.MaxSteps == Training.MaxSteps;
     }
 
     /// <summary>The methods, parsed and in paper order.</summary>
@@ -126,10 +100,7 @@ public sealed record ReproSettings
             throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"The validation fraction must be in (0, 1), got {ValidationFraction}."));
         }
 
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(Epochs);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(BatchSize);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(Tangents);
-        ArgumentOutOfRangeException.ThrowIfNegative(Threads);
+        Training.Validate(modelPreset: false);
     }
 
     /// <summary>Parses "a,b, c" into its trimmed, non-empty items.</summary>

@@ -75,7 +75,7 @@ public sealed class VarianceStudy
             throw new ArgumentException("Tangent counts must be at least 1.");
         }
 
-        _runner = new ReproRunner(settings with { Epochs = Math.Max(1, study.TangentRunEpochs) }, loadData);
+        _runner = new ReproRunner(settings with { Training = settings.Training with { Epochs = Math.Max(1, study.TangentRunEpochs) } }, loadData);
     }
 
     /// <summary>Measures everything, writes variance.md, variance.csv and variance-tangents.csv into <paramref name="folder"/>, returns the cosine rows.</summary>
@@ -116,13 +116,13 @@ public sealed class VarianceStudy
     public IReadOnlyList<VarianceRow> MeasureCosines(string dataset, string modelName, TextWriter output)
     {
         SweepData data = _runner.Data(dataset);
-        var options = new TrainerOptions { Model = modelName, Seed = _settings.Seed };
+        TrainerOptions options = _settings.Training with { Model = modelName };
         LocalMixerConfig config = Trainer.ModelConfig(options, data.Training.Train);
         var loader = new BatchLoader(data.Training.Train, new BatchLoaderOptions
         {
-            BatchSize = _settings.BatchSize,
+            BatchSize = _settings.Training.BatchSize,
             Shuffle = true,
-            Seed = unchecked((int)_settings.Seed),
+            Seed = unchecked((int)_settings.Training.Seed),
             Normalization = data.Normalization,
         });
         var batches = new List<(float[] Images, int[] Labels)>();
@@ -138,19 +138,19 @@ public sealed class VarianceStudy
             }
         }
 
-        using Context context = Trainer.CreateContext(_settings.Device, _settings.Threads);
+        using Context context = Trainer.CreateContext(_settings.Training.Device, _settings.Training.Threads);
         using var model = new LocalMixer(context, config);
         var rows = new List<VarianceRow>();
         rows.AddRange(MeasurePhase("init", dataset, modelName, model, batches));
         if (_study.TrainedSteps > 0)
         {
-            using var optimizer = new Optimizer(model, new OptimizerSettings(OptimizerKind.Sgd, 0.9f, (float)_settings.WeightDecay));
+            using var optimizer = new Optimizer(model, new OptimizerSettings(OptimizerKind.Sgd, 0.9f, (float)_settings.Training.WeightDecay));
             long step = 0;
             for (int epoch = 0; step < _study.TrainedSteps; epoch++)
             {
                 foreach (Batch batch in loader.Epoch(epoch + 1000))
                 {
-                    model.ComputeGradients(batch.Images, batch.Labels, TrainingMethod.BP, 1, _settings.Seed, unchecked((uint)step));
+                    model.ComputeGradients(batch.Images, batch.Labels, TrainingMethod.BP, 1, _settings.Training.Seed, unchecked((uint)step));
                     optimizer.Step((float)_study.TrainedLearningRate);
                     if (++step >= _study.TrainedSteps)
                     {
@@ -183,7 +183,7 @@ public sealed class VarianceStudy
                 var zero = groups.ToDictionary(g => g, _ => 0);
                 for (int b = 0; b < batches.Count; b++)
                 {
-                    BatchCosines cosines = GradientCosines.Measure(model, batches[b].Images, batches[b].Labels, method, k ?? 1, _settings.Seed, unchecked((uint)b));
+                    BatchCosines cosines = GradientCosines.Measure(model, batches[b].Images, batches[b].Labels, method, k ?? 1, _settings.Training.Seed, unchecked((uint)b));
                     foreach (string group in groups)
                     {
                         values[group].Add(cosines.PerGroup[group]);
@@ -213,7 +213,7 @@ public sealed class VarianceStudy
         text.AppendLine();
         text.AppendLine(string.Create(CultureInfo.InvariantCulture,
             $"Exact gradient: BP for FG-W and FG-A, LG-BP for LG-FG-W and LG-FG-A; the backprop methods are exact (1). Cosine over the concatenated parameters of each group, " +
-            $"mean over {_study.Batches} training batches of {_settings.BatchSize} (seed {_settings.Seed}). \"all\" = the whole model; \"classifier\" = the final linear layer. ") +
+            $"mean over {_study.Batches} training batches of {_settings.Training.BatchSize} (seed {_settings.Training.Seed}). \"all\" = the whole model; \"classifier\" = the final linear layer. ") +
             "\"(exact = 0)\": the exact gradient of that group was zero on every batch (at initialisation the final classifier is zero, so no gradient of the final loss reaches the blocks, " +
             "for BP and for its forward-gradient estimates alike); the cosine shown is then the convention 1 (both zero) or 0, not a measurement.");
         foreach (var set in rows.GroupBy(r => (r.Phase, r.Dataset, r.Model)))

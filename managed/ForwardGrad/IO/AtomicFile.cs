@@ -18,6 +18,8 @@ internal static class AtomicFile
                 stream.Flush(flushToDisk: true);
             }
 
+            FaultInjection.Reached(FaultInjection.BeforeRename(Path.GetFileName(fullPath)));
+
             File.Move(temporary, fullPath, overwrite: true);
         }
         finally

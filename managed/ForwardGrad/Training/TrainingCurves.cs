@@ -1,4 +1,3 @@
-using System.Globalization;
 using ForwardGrad.IO;
 using ScottPlot;
 using ScottPlot.Plottables;
@@ -38,8 +37,7 @@ public static class TrainingCurves
     }
 
     /// <summary>Reads the rows of a metrics.csv written by <see cref="Trainer"/>.</summary>
-    public static IReadOnlyList<EpochMetrics> ReadMetrics(string path) =>
-        File.ReadLines(path).Skip(1).Where(line => line.Length > 0).Select(ParseRow).ToList();
+    public static IReadOnlyList<EpochMetrics> ReadMetrics(string path) => MetricsFile.Read(path);
 
     private static Plot Panel(string yLabel)
     {
@@ -58,18 +56,5 @@ public static class TrainingCurves
         line.LegendText = label;
         line.LineWidth = 2;
         line.MarkerSize = 6;
-    }
-
-    private static EpochMetrics ParseRow(string line)
-    {
-        string[] f = line.Split(',');
-        if (f.Length < 8)
-        {
-            throw new InvalidDataException($"metrics.csv row '{line}' has {f.Length} fields, expected 8.");
-        }
-
-        double D(int i) => double.Parse(f[i], NumberStyles.Float, CultureInfo.InvariantCulture);
-        return new EpochMetrics(int.Parse(f[0], CultureInfo.InvariantCulture), long.Parse(f[1], CultureInfo.InvariantCulture),
-            D(2), D(3), D(4), D(5), D(6), D(7));
     }
 }

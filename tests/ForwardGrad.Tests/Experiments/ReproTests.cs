@@ -116,7 +116,13 @@ public sealed class ReproTests
     [Test]
     public void VarianceStudyGivesCosinesInRangeWithBackpropExact()
     {
-        var settings = new ReproSettings { Models = ["S/1/1"], Datasets = ["synthetic"], BatchSize = 16, ValidationFraction = 0.25, MaxSteps = 2, Seed = 3 };
+        var settings = new ReproSettings
+        {
+            Models = ["S/1/1"],
+            Datasets = ["synthetic"],
+            ValidationFraction = 0.25,
+            Training = ReproSettings.DefaultTraining with { BatchSize = 16, MaxSteps = 2, Seed = 3 },
+        };
         var study = new VarianceSettings { Batches = 2, Tangents = [1, 4], TrainedSteps = 2, TangentRunEpochs = 1 };
         string output = Path.Combine(_folder, "variance");
         var rows = new VarianceStudy(settings, study, _ => SweepData.Split(TrainingFixtures.Splits(), 0.25, 3)).Run(output, TextWriter.Null);

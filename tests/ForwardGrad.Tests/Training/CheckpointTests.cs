@@ -1,4 +1,5 @@
 using ForwardGrad.Checkpoints;
+using ForwardGrad.Data;
 using ForwardGrad.Model;
 using ForwardGrad.Optim;
 
@@ -19,6 +20,8 @@ public sealed class CheckpointTests
         Directory.Delete(_folder, recursive: true);
     }
 
+    private static readonly ChannelStats Stats = new([0.13], [0.31]);
+
     [Test]
     public void RoundTripsParametersOptimizerStateAndMetadata()
     {
@@ -30,7 +33,7 @@ public sealed class CheckpointTests
         model.ComputeGradients(images, data.Labels, TrainingMethod.BP, 1, 1, 0);
         optimizer.Step(0.01f);
         string path = Path.Combine(_folder, "c.safetensors");
-        Checkpoint.Save(path, model, optimizer, new Dictionary<string, string> { ["step"] = "1", ["method"] = "BP" });
+        Checkpoint.Save(path, model, optimizer, new CheckpointInfo("BP", 1, Stats));
 
         using var copy = new LocalMixer(context, LocalMixerConfig.S1_1 with { Seed = 9 });
         using var copyOptimizer = new Optimizer(copy, new OptimizerSettings(OptimizerKind.AdamW));
@@ -58,10 +61,10 @@ public sealed class CheckpointTests
         using var context = Context.Cpu();
         using var model = new LocalMixer(context, LocalMixerConfig.S1_1);
         string path = Path.Combine(_folder, "c.safetensors");
-        Checkpoint.Save(path, model, null, new Dictionary<string, string> { ["step"] = "1" });
+        Checkpoint.Save(path, model, null, new CheckpointInfo("BP", 1, Stats));
         byte[] before = File.ReadAllBytes(path);
         SafeTensors.StreamWrapper = s => new FailingStream(s, failAfter: 100_000);
-        Assert.That(() => Checkpoint.Save(path, model, null, new Dictionary<string, string> { ["step"] = "2" }), Throws.InstanceOf<IOException>());
+        Assert.That(() => Checkpoint.Save(path, model, null, new CheckpointInfo("BP", 2, Stats)), Throws.InstanceOf<IOException>());
         Assert.That(File.ReadAllBytes(path), Is.EqualTo(before));
         Assert.That(Directory.GetFiles(_folder), Has.Length.EqualTo(1), "the temporary file is removed");
     }
@@ -72,7 +75,7 @@ public sealed class CheckpointTests
         using var context = Context.Cpu();
         using var small = new LocalMixer(context, LocalMixerConfig.S1_1);
         string path = Path.Combine(_folder, "c.safetensors");
-        Checkpoint.Save(path, small, null, new Dictionary<string, string>());
+        Checkpoint.Save(path, small, null, new CheckpointInfo("BP", 0, Stats));
         using var other = new LocalMixer(context, LocalMixerConfig.M1_16);
         string first = other.Parameters[0].Name;
         Assert.That(() => Checkpoint.Load(path).ApplyTo(other),

@@ -53,7 +53,7 @@ public sealed class ProgressAndCurvesTests
         string run = Path.Combine(_folder, "run");
         new Trainer(Tiny with { MaxSteps = 4 }, data).Run(run);
         var reports = new Recorder();
-        new Trainer(Tiny, data).Run(run, Checkpoint.Load(Path.Combine(run, "checkpoint.safetensors")), progress: reports);
+        new Trainer(Tiny, data).Run(run, RunStart.Resume, progress: reports);
 
         Assert.That(reports.Items.Select(p => p.Step), Is.EqualTo(Enumerable.Range(5, 8).Select(i => (long)i)));
         Assert.That(reports.Items[0].Batch, Is.EqualTo(5));

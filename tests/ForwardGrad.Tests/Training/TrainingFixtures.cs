@@ -55,6 +55,28 @@ internal static class TrainingFixtures
         DataFiles.WriteIdxPair(folder, prefix, data.Pixels.ToArray(), labels, 28, 28);
     }
 
+    /// <summary>Writes <see cref="Splits"/> as an mnist-sample folder under <paramref name="folder"/>/data and returns that data folder.</summary>
+    public static string WriteSampleData(string folder, int train = 96, int test = 40)
+    {
+        string dataDir = Path.Combine(folder, "data");
+        WriteIdx(Path.Combine(dataDir, "mnist-sample"), Splits(train, test));
+        return dataDir;
+    }
+
+    /// <summary>
+    /// fgrad train arguments of a small S/1/1 run (6 batches of 16 per epoch on <see cref="Splits"/>); an option in
+    /// <paramref name="more"/> replaces the default one of the same name.
+    /// </summary>
+    public static string[] TinyTrain(string dataDir, params string[] more)
+    {
+        string[][] defaults = [["--data-dir", dataDir], ["--model", "S/1/1"], ["--batch-size", "16"], ["--tangents", "2"], ["--lr", "0.05"], ["--seed", "11"]];
+        return ["train", .. defaults.Where(pair => !more.Contains(pair[0])).SelectMany(pair => pair), .. more];
+    }
+
+    /// <summary>Every file under <paramref name="folder"/> (relative path) with its bytes.</summary>
+    public static Dictionary<string, byte[]> Snapshot(string folder) =>
+        Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories).ToDictionary(f => Path.GetRelativePath(folder, f), File.ReadAllBytes);
+
     public static string TempFolder()
     {
         string path = Path.Combine(Path.GetTempPath(), "fg-training-" + Guid.NewGuid().ToString("N"));
