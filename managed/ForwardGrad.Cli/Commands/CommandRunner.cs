@@ -1,4 +1,3 @@
-using ForwardGrad.Interop;
 
 namespace ForwardGrad.Cli.Commands;
 

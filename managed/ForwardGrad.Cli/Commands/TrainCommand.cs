@@ -1,5 +1,6 @@
 using System.Globalization;
 using ForwardGrad.Checkpoints;
+using ForwardGrad.Cli.Plotting;
 using ForwardGrad.Data;
 using ForwardGrad.Model;
 using ForwardGrad.Training;
@@ -60,9 +61,10 @@ public sealed class TrainCommand : ICommand<TrainOptions>
 
         DatasetSplits data = DatasetCatalog.Load(settings.Dataset, settings.DataDir);
         var trainer = new Trainer(settings, data);
+        string title = $"{TrainingMethods.Parse(settings.Method).PaperName()} {Trainer.ModelConfig(settings, data.Train).Name} on {data.Spec.Name}";
         TrainingResult result = LiveTrainingView.IsAvailable(output)
-            ? LiveTrainingView.Run((log, progress) => trainer.Run(runDirectory, resume, log, progress))
-            : trainer.Run(runDirectory, resume, output.WriteLine);
+            ? LiveTrainingView.Run((log, progress) => TrainingCurves.RunDrawing(trainer, runDirectory, resume, title, log, progress))
+            : TrainingCurves.RunDrawing(trainer, runDirectory, resume, title, output.WriteLine, null);
         if (result.Failure is not null)
         {
             output.WriteLine($"fgrad: {result.Failure}");

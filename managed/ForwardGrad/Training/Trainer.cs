@@ -40,7 +40,7 @@ public sealed record EpochMetrics(int Epoch, long Step, double TrainLoss, double
 public sealed record TrainingProgress(int Epoch, int Epochs, int Batch, int Batches, long Step, long Steps, double Loss, double ImagesPerSecond, TimeSpan Eta);
 
 /// <summary>What a run did.</summary>
-/// <param name="RunDirectory">Folder with config.json, metrics.csv, curves.png, checkpoint.safetensors.</param>
+/// <param name="RunDirectory">Folder with config.json, metrics.csv, checkpoint.safetensors.</param>
 /// <param name="Epochs">Metrics rows written by this invocation.</param>
 /// <param name="FinalTestError">Test error of the last evaluation, percent (NaN if none).</param>
 /// <param name="Steps">Global steps done.</param>
@@ -62,6 +62,12 @@ public sealed class Trainer
         _options = options ?? throw new ArgumentNullException(nameof(options));
         _data = data ?? throw new ArgumentNullException(nameof(data));
     }
+
+    /// <summary>
+    /// Raised on the training thread after each epoch, once its row is in metrics.csv and the checkpoint is saved
+    /// (fgrad redraws curves.png here).
+    /// </summary>
+    public event Action<EpochMetrics>? EpochCompleted;
 
     /// <summary>The model configuration of a run: the preset adapted to the data set, seeded.</summary>
     public static LocalMixerConfig ModelConfig(TrainerOptions options, ImageDataset train) =>
@@ -95,7 +101,7 @@ public sealed class Trainer
 
     /// <summary>
     /// Runs (or, with <paramref name="resume"/>, continues) training into <paramref name="runDirectory"/>.
-    /// At the end of each epoch it appends to metrics.csv, redraws curves.png and saves the checkpoint.
+    /// At the end of each epoch it saves the checkpoint, appends to metrics.csv and raises <see cref="EpochCompleted"/>.
     /// </summary>
     /// <param name="runDirectory">The run folder.</param>
     /// <param name="resume">A checkpoint of this run to continue from, or null to start afresh.</param>
@@ -116,8 +122,6 @@ public sealed class Trainer
         Directory.CreateDirectory(runDirectory);
         string checkpointPath = Path.Combine(runDirectory, "checkpoint.safetensors");
         string metricsPath = Path.Combine(runDirectory, "metrics.csv");
-        string curvesPath = Path.Combine(runDirectory, TrainingCurves.FileName);
-        string curvesTitle = $"{method.PaperName()} {config.Name} on {_data.Spec.Name}";
         File.WriteAllText(Path.Combine(runDirectory, "config.json"), JsonSerializer.Serialize(_options, JsonOptions));
 
         using Context context = CreateContext(_options.Device, _options.Threads);
@@ -239,25 +243,12 @@ public sealed class Trainer
                 lastTestError, epochImages / Math.Max(1e-9, trainSeconds), elapsedBefore + clock.Elapsed.TotalSeconds, lr);
             rows.Add(row);
             File.AppendAllText(metricsPath, row.ToCsv() + Environment.NewLine);
-            DrawCurves(curvesPath, metricsPath, curvesTitle, log);
+            EpochCompleted?.Invoke(row);
             log(string.Create(CultureInfo.InvariantCulture,
                 $"epoch {row.Epoch}/{_options.Epochs}{(epochDone ? "" : " (partial)")}: train loss {row.TrainLoss:F4}, train error {row.TrainError:F2}%, test error {row.TestError:F2}%, {row.ImagesPerSecond:F0} images/s, {row.ElapsedSeconds:F1} s"));
         }
 
         return new TrainingResult(runDirectory, rows, lastTestError, step, failure);
-    }
-
-    /// <summary>Redraws curves.png from the whole metrics.csv; a plot that fails is a warning, not a failed run.</summary>
-    private static void DrawCurves(string curvesPath, string metricsPath, string title, Action<string> log)
-    {
-        try
-        {
-            TrainingCurves.Save(curvesPath, TrainingCurves.ReadMetrics(metricsPath), title);
-        }
-        catch (Exception exception) when (exception is not OutOfMemoryException)
-        {
-            log($"warning: could not draw {curvesPath}: {exception.GetBaseException().Message}");
-        }
     }
 
     private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };

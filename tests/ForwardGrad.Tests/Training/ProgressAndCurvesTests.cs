@@ -1,4 +1,5 @@
 using ForwardGrad.Checkpoints;
+using ForwardGrad.Cli.Plotting;
 using ForwardGrad.Training;
 
 namespace ForwardGrad.Tests.Training;
