@@ -196,7 +196,7 @@ internal static class NativeLibraryResolver
                 catch (Exception exception) when (exception is DllNotFoundException or BadImageFormatException)
                 {
                     // The loader's message names the missing dependency (e.g. libopenblas.so.0) or the wrong architecture.
-                    attempts.Add((path, "exists but could not be loaded: " + exception.Message));
+                    attempts.Add((path, "exists but could not be loaded: " + exception.Message.ReplaceLineEndings(" ").Trim()));
                 }
             }
 
