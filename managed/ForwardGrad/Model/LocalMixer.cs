@@ -181,7 +181,8 @@ public sealed class LocalMixer : IDisposable
 
     /// <summary>
     /// Cosine similarity, per parameter, between the method's estimate and the exact gradient of its own
-    /// objective on one batch. Leaves the gradient buffers holding the estimate.
+    /// objective on one batch. Leaves the gradient buffers holding the estimate. The parameters mean what they mean
+    /// for <see cref="ComputeGradients(ReadOnlySpan{float}, ReadOnlySpan{int}, TrainingMethod, int, ulong, uint, float, float)"/>.
     /// </summary>
     public unsafe float[] GradientCosine(ReadOnlySpan<float> images, ReadOnlySpan<int> labels, TrainingMethod method, int tangents,
         ulong seed, uint step, float headLr = 1.0f, float lastLayerLr = 0.1f)

@@ -61,6 +61,21 @@ public sealed class ProgressAndCurvesTests
     }
 
     [Test]
+    public void EpochCompletedIsRaisedOncePerEpochWithTheRowOfMetricsCsv()
+    {
+        var trainer = new Trainer(Tiny, TrainingFixtures.Splits());
+        var rows = new List<EpochMetrics>();
+        trainer.EpochCompleted += rows.Add;
+        string run = Path.Combine(_folder, "run");
+        TrainingResult result = trainer.Run(run);
+
+        Assert.That(rows.Select(r => r.Epoch), Is.EqualTo(new[] { 1, 2 }));
+        Assert.That(rows, Is.EqualTo(result.Epochs));
+        Assert.That(File.ReadAllLines(Path.Combine(run, "metrics.csv")).Skip(1), Is.EqualTo(rows.Select(r => r.ToCsv())));
+        Assert.That(File.Exists(Path.Combine(run, TrainingCurves.FileName)), Is.False, "the library draws no plots; fgrad does");
+    }
+
+    [Test]
     public void CliTrainWritesCurvesPng()
     {
         string dataDir = Path.Combine(_folder, "data");
