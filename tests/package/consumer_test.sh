@@ -26,14 +26,26 @@ contains() { grep -qF -- "$2" "$1" || { echo "  $1 lacks '$2':"; sed 's/^/  | /'
 # ---------------------------------------------------------------- the app
 APP="$WORK/app"
 mkdir -p "$APP"
+# The feed plus the normal source; ForwardGrad* may come from the feed only (a same-named package elsewhere
+# must not stand in for the one under test).
 cat > "$APP/nuget.config" <<EOF
 <?xml version="1.0" encoding="utf-8"?>
 <configuration>
   <packageSources>
     <add key="forwardgrad-feed" value="$FEED" />
+    <add key="nuget.org" value="https://api.nuget.org/v3/index.json" />
   </packageSources>
+  <packageSourceMapping>
+    <packageSource key="forwardgrad-feed"><package pattern="ForwardGrad*" /></packageSource>
+    <packageSource key="nuget.org"><package pattern="*" /></packageSource>
+  </packageSourceMapping>
 </configuration>
 EOF
+# The CUDA plug-in package, when it was packed, goes in too: it must land next to libforwardgrad.so.
+CUDA_PACKAGE=""
+if compgen -G "$FEED/ForwardGrad.Native.Cuda.*.nupkg" >/dev/null; then
+  CUDA_PACKAGE="<PackageReference Include=\"ForwardGrad.Native.Cuda\" Version=\"$VERSION\" />"
+fi
 cat > "$APP/Consumer.csproj" <<EOF
 <Project Sdk="Microsoft.NET.Sdk">
   <PropertyGroup>
@@ -44,6 +56,7 @@ cat > "$APP/Consumer.csproj" <<EOF
   </PropertyGroup>
   <ItemGroup>
     <PackageReference Include="ForwardGrad" Version="$VERSION" />
+    $CUDA_PACKAGE
   </ItemGroup>
 </Project>
 EOF
@@ -70,11 +83,13 @@ check "app trains LG-FG-A, saves, reloads and evaluates" app_trains
 # Only the library, its bindings and the native runtime come with the package: no plotting or console stacks.
 bin_holds_library_and_runtime_only() {
   local extra; extra=$(cd "$BIN" && find . -type f ! -name 'Consumer*' | sort)
-  local expected; expected=$(printf '%s\n' ./ForwardGrad.Interop.dll ./ForwardGrad.dll ./runtimes/linux-x64/native/libforwardgrad.so | sort)
+  local wanted=(./ForwardGrad.Interop.dll ./ForwardGrad.dll ./runtimes/linux-x64/native/libforwardgrad.so) expected
+  if [ -n "$CUDA_PACKAGE" ]; then wanted+=(./runtimes/linux-x64/native/libforwardgrad_cuda.so); fi
+  expected=$(printf '%s\n' "${wanted[@]}" | sort)
   [ "$extra" = "$expected" ] || { echo "  bin holds:"; echo "$extra" | sed 's/^/  | /'; return 1; }
   echo "  consumer bin: $(du -sb "$BIN" | cut -f1) bytes"
 }
-check "app's bin holds ForwardGrad, its bindings and libforwardgrad.so only" bin_holds_library_and_runtime_only
+check "app's bin holds ForwardGrad, its bindings and the native libraries only" bin_holds_library_and_runtime_only
 
 # A library planted in build/lib above the app is never loaded; without the package's copy, the error names the
 # package and FG_NATIVE_PATH; FG_NATIVE_PATH pointing at the planted copy is an explicit choice and is honoured.
@@ -96,8 +111,11 @@ check "FG_NATIVE_PATH names the library's folder" native_path_honoured
 
 # ---------------------------------------------------------------- the tool
 TOOLS="$WORK/tools"
+# Installed from a folder whose nuget.config clears every source: the feed given by --add-source is the only one.
+mkdir -p "$WORK/tool-install"
+printf '<configuration><packageSources><clear /></packageSources></configuration>\n' > "$WORK/tool-install/nuget.config"
 tool_installs() {
-  (cd "$WORK" && dotnet tool install --tool-path "$TOOLS" --add-source "$FEED" --version "$VERSION" fgrad >"$WORK/tool-install.log" 2>&1) \
+  (cd "$WORK/tool-install" && dotnet tool install --tool-path "$TOOLS" --add-source "$FEED" --version "$VERSION" fgrad >"$WORK/tool-install.log" 2>&1) \
     || { cat "$WORK/tool-install.log"; return 1; }
 }
 check "dotnet tool install fgrad from the feed" tool_installs
