@@ -26,6 +26,8 @@ contains() { grep -qF -- "$2" "$1" || { echo "  $1 lacks '$2':"; sed 's/^/  | /'
 # ---------------------------------------------------------------- the app
 APP="$WORK/app"
 mkdir -p "$APP"
+# MSBuild looks for these in every folder above a project; empty ones here keep any in the temp root out.
+for f in Directory.Build.props Directory.Build.targets Directory.Packages.props; do echo '<Project />' > "$WORK/$f"; done
 # The feed plus the normal source; ForwardGrad* may come from the feed only (a same-named package elsewhere
 # must not stand in for the one under test).
 cat > "$APP/nuget.config" <<EOF
