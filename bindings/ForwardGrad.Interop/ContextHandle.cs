@@ -6,7 +6,7 @@ namespace ForwardGrad.Interop;
 /// Owns one reference to a native <c>fg_context</c>. <c>Dispose</c> frees it
 /// deterministically; the finalizer is only a guard. Buffers keep the context alive while they live.
 /// </summary>
-public sealed class ContextHandle : SafeHandleZeroOrMinusOneIsInvalid
+internal sealed class ContextHandle : SafeHandleZeroOrMinusOneIsInvalid
 {
     /// <summary>An invalid handle; use <see cref="Create"/>.</summary>
     public ContextHandle()

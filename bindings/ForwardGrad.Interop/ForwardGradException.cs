@@ -1,4 +1,4 @@
-namespace ForwardGrad.Interop;
+namespace ForwardGrad;
 
 /// <summary>A native call failed; <see cref="Status"/> is its status and the message comes from <c>fg_last_error</c>.</summary>
 public sealed class ForwardGradException : Exception

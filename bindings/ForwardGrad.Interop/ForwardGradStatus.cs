@@ -1,4 +1,4 @@
-namespace ForwardGrad.Interop;
+namespace ForwardGrad;
 
 /// <summary>Status codes returned by every <c>fg_</c> function (<c>fg_status</c> in forwardgrad.h).</summary>
 public enum ForwardGradStatus

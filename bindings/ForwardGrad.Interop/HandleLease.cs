@@ -7,7 +7,7 @@ namespace ForwardGrad.Interop;
 /// Use with <c>using</c>: <c>using var a = HandleLease.Of(tensorHandle);</c> then pass <c>a.Value</c>.
 /// Leasing a closed handle throws <see cref="ObjectDisposedException"/>.
 /// </summary>
-public ref struct HandleLease
+internal ref struct HandleLease
 {
     private SafeHandle? _handle;
     private bool _referenced;

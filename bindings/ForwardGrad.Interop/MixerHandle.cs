@@ -5,7 +5,7 @@ namespace ForwardGrad.Interop;
 /// Parameter and gradient handles from <c>fg_mixer_param</c> are borrowed: valid while the model lives
 /// and never freed by the caller.
 /// </summary>
-public sealed class MixerHandle : ContextBoundHandle
+internal sealed class MixerHandle : ContextBoundHandle
 {
     /// <summary>Creates a model in <paramref name="context"/>.</summary>
     public static MixerHandle Create(ContextHandle context, in FgMixerConfig config)

@@ -4,7 +4,7 @@ namespace ForwardGrad.Interop;
 
 /// <summary><c>fg_mixer_config</c>: the architecture of a LocalMixer model.</summary>
 [StructLayout(LayoutKind.Sequential)]
-public struct FgMixerConfig
+internal struct FgMixerConfig
 {
     /// <summary>sizeof(fg_mixer_config); <see cref="Create"/> sets it.</summary>
     public uint Size;
@@ -48,7 +48,7 @@ public struct FgMixerConfig
 
 /// <summary><c>fg_param_info</c>: the shape, role and name of one parameter tensor of a model.</summary>
 [StructLayout(LayoutKind.Sequential)]
-public unsafe struct FgParamInfo
+internal unsafe struct FgParamInfo
 {
     /// <summary>Capacity of <see cref="Name"/> in bytes.</summary>
     public const int NameCapacity = 64;
@@ -95,7 +95,7 @@ public unsafe struct FgParamInfo
 
 /// <summary><c>fg_step_options</c>: how one training step computes gradients.</summary>
 [StructLayout(LayoutKind.Sequential)]
-public struct FgStepOptions
+internal struct FgStepOptions
 {
     /// <summary>sizeof(fg_step_options); <see cref="Create"/> sets it.</summary>
     public uint Size;
@@ -131,7 +131,7 @@ public struct FgStepOptions
 
 /// <summary><c>fg_step_stats</c>: losses and accuracy of one step.</summary>
 [StructLayout(LayoutKind.Sequential)]
-public unsafe struct FgStepStats
+internal unsafe struct FgStepStats
 {
     /// <summary>sizeof(fg_step_stats), set by the caller (<see cref="Create"/>).</summary>
     public uint Size;

@@ -1,7 +1,7 @@
 namespace ForwardGrad.Interop;
 
 /// <summary>The <c>#define</c> constants of forwardgrad.h that the bindings were written against.</summary>
-public static class NativeConstants
+internal static class NativeConstants
 {
     /// <summary>FG_ABI_VERSION: the ABI these bindings expect; a library reporting another is refused.</summary>
     public const int AbiVersion = 2;

@@ -8,7 +8,7 @@ namespace ForwardGrad.Interop;
 /// values of <see cref="ContextHandle"/> and <see cref="BufferHandle"/> through <see cref="HandleLease"/>).
 /// Status-returning functions return <see cref="ForwardGradStatus"/>; pass it to <see cref="NativeStatus.Check"/>.
 /// </summary>
-public static unsafe partial class NativeMethods
+internal static unsafe partial class NativeMethods
 {
     /// <summary>The library name the resolver maps to libforwardgrad.so, forwardgrad.dll or libforwardgrad.dylib.</summary>
     public const string LibraryName = "forwardgrad";

@@ -1,7 +1,7 @@
 namespace ForwardGrad.Interop;
 
 /// <summary>Turns native status codes into exceptions.</summary>
-public static class NativeStatus
+internal static class NativeStatus
 {
     /// <summary>
     /// Returns when <paramref name="status"/> is <see cref="ForwardGradStatus.Ok"/>; otherwise throws a

@@ -5,7 +5,7 @@ namespace ForwardGrad.Interop;
 
 /// <summary><c>fg_context_options</c>: how to create a context.</summary>
 [StructLayout(LayoutKind.Sequential)]
-public struct FgContextOptions
+internal struct FgContextOptions
 {
     /// <summary>sizeof(fg_context_options); <see cref="Create"/> sets it.</summary>
     public uint Size;
@@ -35,7 +35,7 @@ public struct FgContextOptions
 
 /// <summary><c>fg_context_properties</c>: what a context reports about itself.</summary>
 [StructLayout(LayoutKind.Sequential)]
-public unsafe struct FgContextProperties
+internal unsafe struct FgContextProperties
 {
     /// <summary>Capacity of <see cref="DeviceName"/> and <see cref="GemmName"/> in bytes.</summary>
     public const int NameCapacity = 128;
@@ -103,7 +103,7 @@ public unsafe struct FgContextProperties
 
 /// <summary><c>fg_gemm_provider_info</c>: the library that runs the CPU backend's GEMMs.</summary>
 [StructLayout(LayoutKind.Sequential)]
-public unsafe struct FgGemmProviderInfo
+internal unsafe struct FgGemmProviderInfo
 {
     /// <summary>Capacity of <see cref="Id"/>, <see cref="KernelIsa"/> and <see cref="CpuIsa"/> in bytes.</summary>
     public const int ShortCapacity = 16;
@@ -147,7 +147,7 @@ public unsafe struct FgGemmProviderInfo
 
 /// <summary><c>fg_optimizer_params</c>: hyper-parameters of one optimizer step.</summary>
 [StructLayout(LayoutKind.Sequential)]
-public struct FgOptimizerParams
+internal struct FgOptimizerParams
 {
     /// <summary>sizeof(fg_optimizer_params); <see cref="Create"/> sets it.</summary>
     public uint Size;
@@ -188,7 +188,7 @@ public struct FgOptimizerParams
 }
 
 /// <summary>Conversions of library-owned C strings.</summary>
-public static class NativeText
+internal static class NativeText
 {
     /// <summary>Reads a NUL-terminated UTF-8 string owned by the library ("" for NULL).</summary>
     public static string FromPointer(nint text) => text == 0 ? string.Empty : Marshal.PtrToStringUTF8(text) ?? string.Empty;

@@ -91,6 +91,19 @@ check "failing summary counts" 'grep -q "^ctest: 12 passed, 1 failed; NUnit: 15 
 FAKE_BLOCK=1 runps test
 check "normal-verbosity summary blocks" '[ "$(rc)" = 1 ] && grep -q "^ctest: 13 passed, 0 failed; NUnit: 70 passed, 1 failed, 42 skipped$" "$T/out" && grep -q "^83 passed, 1 failed$" "$T/out"'
 
+runps pack
+packs_each() { # every project named is packed as a packed build from the CMake lib folder into build/feed
+  for p in "$@"; do
+    grep -q "^dotnet pack $T/root/$p -c Release -nologo -v q -o $T/b/feed --artifacts-path $T/b/pack-artifacts -p:FgPackageBuild=true -p:FgNativeDir=$T/b/lib/Release " "$LOG" || return 1
+  done
+}
+check "pack: the three packages, packed build, the CMake lib folder" '[ "$(rc)" = 0 ] && [ "$(grep -c "^dotnet pack " "$LOG")" = 3 ] && packs_each packaging/ForwardGrad.Native managed/ForwardGrad managed/ForwardGrad.Cli'
+check "pack: no CUDA package without the plug-in" '! grep -q "ForwardGrad.Native.Cuda" "$LOG"'
+check "pack: the development build records the CMake lib folder" 'grep -q "^dotnet build .* -p:FgNativeBuildDir=$T/b/lib/Release " "$LOG"'
+touch "$T/b/lib/Release/libforwardgrad_cuda.so"
+FEED_DIR="$T/feed2" runps pack
+check "pack: the CUDA package when the plug-in was built, FEED_DIR" '[ "$(rc)" = 0 ] && grep -q "^dotnet pack $T/root/packaging/ForwardGrad.Native.Cuda .* -o $T/feed2 " "$LOG"'
+
 runps run train --epochs 3 -x "a b"
 check "run passes args through" 'grep -q "^dotnet $T/root/managed/ForwardGrad.Cli/bin/Release/net10.0/fgrad.dll train --epochs 3 -x a b FG_NATIVE_PATH=" "$LOG"'
 runps run

@@ -1,5 +1,4 @@
 using ForwardGrad.Checkpoints;
-using ForwardGrad.Interop;
 using ForwardGrad.Training;
 
 namespace ForwardGrad.Cli.Commands;

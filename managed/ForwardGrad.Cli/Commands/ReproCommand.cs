@@ -1,3 +1,4 @@
+using ForwardGrad.Cli.Plotting;
 using ForwardGrad.Experiments;
 
 namespace ForwardGrad.Cli.Commands;
@@ -48,7 +49,10 @@ public sealed class ReproCommand : ICommand<ReproOptions>
             return ExitCodes.Success;
         }
 
-        new ReproRunner(settings).RunGrid(options.Out, output);
+        IReadOnlyList<RunRecord> records = new ReproRunner(settings).RunGrid(options.Out, output);
+        string plot = Path.Combine(options.Out, ReproPlot.FileName);
+        ReproPlot.Save(plot, settings, records);
+        output.WriteLine($"plot: {plot}");
         return ExitCodes.Success;
     }
 }

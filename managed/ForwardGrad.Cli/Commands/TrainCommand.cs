@@ -1,5 +1,7 @@
 using System.Globalization;
+using ForwardGrad.Cli.Plotting;
 using ForwardGrad.Data;
+using ForwardGrad.Model;
 using ForwardGrad.Training;
 
 namespace ForwardGrad.Cli.Commands;
@@ -14,9 +16,10 @@ public sealed class TrainCommand : ICommand<TrainOptions>
         var (settings, runDirectory, start) = Plan(options);
         DatasetSplits data = DatasetCatalog.Load(settings.Dataset, settings.DataDir);
         var trainer = new Trainer(settings, data);
+        string title = $"{TrainingMethods.Parse(settings.Method).PaperName()} {Trainer.ModelConfig(settings, data.Train).Name} on {data.Spec.Name}";
         TrainingResult result = LiveTrainingView.IsAvailable(output)
-            ? LiveTrainingView.Run((log, progress) => trainer.Run(runDirectory, start, log, progress))
-            : trainer.Run(runDirectory, start, output.WriteLine);
+            ? LiveTrainingView.Run((log, progress) => TrainingCurves.RunDrawing(trainer, runDirectory, start, title, log, progress))
+            : TrainingCurves.RunDrawing(trainer, runDirectory, start, title, output.WriteLine, null);
         if (result.Failure is not null)
         {
             output.WriteLine($"fgrad: {result.Failure}");

@@ -1,6 +1,6 @@
 namespace ForwardGrad.Experiments;
 
-/// <summary>The paper's Table 3 for MNIST (METHOD.md section 5): test / train error, percent, full MNIST (60,000 training images).</summary>
+/// <summary>The paper's Table 3 for MNIST: test / train error, percent, full MNIST (60,000 training images).</summary>
 public static class PaperResults
 {
     private static readonly Dictionary<(string Method, string Model), (double Test, double Train)> Mnist = new()

@@ -2,25 +2,20 @@ using System.Globalization;
 using System.Text;
 using ForwardGrad.IO;
 using ForwardGrad.Model;
-using ScottPlot;
 
 namespace ForwardGrad.Experiments;
 
-/// <summary>Writes results.md (laid out like the paper's Table 3) and test_error.png for a grid's records.</summary>
+/// <summary>Writes results.md, laid out like the paper's Table 3, for a grid's records.</summary>
 public static class ReproReport
 {
     /// <summary>The markdown table.</summary>
     public const string TableFile = "results.md";
-
-    /// <summary>The bar chart of test error per method.</summary>
-    public const string PlotFile = "test_error.png";
 
     /// <summary>Writes the report of <paramref name="records"/> into <paramref name="folder"/>.</summary>
     public static void Write(string folder, ReproSettings settings, IReadOnlyList<RunRecord> records)
     {
         string markdown = Markdown(settings, records);
         AtomicFile.Write(Path.Combine(folder, TableFile), stream => stream.Write(Encoding.UTF8.GetBytes(markdown)));
-        Plot(Path.Combine(folder, PlotFile), settings, records);
     }
 
     /// <summary>The columns: one per (data set, model), in the grid's order.</summary>
@@ -109,56 +104,4 @@ public static class ReproReport
             text.AppendLine($"| {row} | {string.Join(" | ", names.Select((_, i) => cell(row, i)))} |");
         }
     }
-
-    private static void Plot(string path, ReproSettings settings, IReadOnlyList<RunRecord> records)
-    {
-        var chosen = BestRunSelector.Select(records);
-        var columns = Columns(settings);
-        var methods = settings.ParsedMethods().Select(m => m.PaperName()).ToList();
-        var plot = new Plot();
-        plot.Title("Test error of the run chosen by validation");
-        plot.Axes.Left.Label.Text = "test error (%)";
-        var bars = new List<Bar>();
-        var ticks = new List<Tick>();
-        double top = records.Where(r => !r.Diverged && double.IsFinite(r.TestError)).Select(r => r.TestError).DefaultIfEmpty(10).Max();
-        for (int m = 0; m < methods.Count; m++)
-        {
-            double centre = m * (columns.Count + 1);
-            ticks.Add(new Tick(centre + (columns.Count - 1) / 2.0, methods[m], true));
-            for (int c = 0; c < columns.Count; c++)
-            {
-                double x = centre + c;
-                if (!chosen.TryGetValue((methods[m], columns[c].Model, columns[c].Dataset), out RunRecord? r))
-                {
-                    continue;
-                }
-
-                if (r.Diverged || !double.IsFinite(r.TestError))
-                {
-                    var label = plot.Add.Text("diverged", x, top * 0.02);
-                    label.LabelRotation = -90;
-                    label.LabelFontSize = 10;
-                    continue;
-                }
-
-                bars.Add(new Bar { Position = x, Value = r.TestError, FillColor = Palette(c), Label = r.TestError.ToString("F1", CultureInfo.InvariantCulture) });
-            }
-        }
-
-        var barPlot = plot.Add.Bars(bars);
-        barPlot.ValueLabelStyle.FontSize = 10;
-        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual([.. ticks]);
-        plot.Axes.Margins(bottom: 0, top: 0.3);
-        for (int c = 0; c < columns.Count; c++)
-        {
-            plot.Legend.ManualItems.Add(new LegendItem { LabelText = $"{columns[c].Dataset} {columns[c].Model}", FillColor = Palette(c) });
-        }
-
-        plot.Legend.Alignment = Alignment.UpperLeft;
-        plot.ShowLegend();
-        byte[] png = plot.GetImageBytes(Math.Max(800, methods.Count * (columns.Count + 1) * 40), 500, ImageFormat.Png);
-        AtomicFile.Write(path, stream => stream.Write(png));
-    }
-
-    private static Color Palette(int index) => new ScottPlot.Palettes.Category10().GetColor(index);
 }

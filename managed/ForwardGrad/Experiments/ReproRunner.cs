@@ -30,7 +30,7 @@ public sealed record SweepData(DatasetSplits Full, DatasetSplits Training)
 
 /// <summary>
 /// Runs the grid of <c>fgrad repro</c> into a folder: one run folder per run under runs/, every finished run
-/// appended to runs.csv (so an interrupted grid resumes where it stopped), then results.md and the plot.
+/// appended to runs.csv (so an interrupted grid resumes where it stopped), then results.md.
 /// </summary>
 public sealed class ReproRunner
 {
@@ -116,7 +116,7 @@ public sealed class ReproRunner
         var planned = records.Select(r => r.Key).ToHashSet();
         records.AddRange(RunRecord.ReadAll(csv).Where(r => _settings.Covers(r) && planned.Add(r.Key)));
         ReproReport.Write(outputFolder, _settings, records);
-        output.WriteLine($"results: {Path.Combine(outputFolder, ReproReport.TableFile)}, {csv}, {Path.Combine(outputFolder, ReproReport.PlotFile)}");
+        output.WriteLine($"results: {Path.Combine(outputFolder, ReproReport.TableFile)}, {csv}");
         return records;
     }
 

@@ -3,7 +3,7 @@ using ForwardGrad.Interop;
 namespace ForwardGrad.Model;
 
 /// <summary>
-/// A native LocalMixer model (METHOD.md section 3) in one <see cref="ForwardGrad.Context"/>. It owns its
+/// A native LocalMixer model (the MLP-Mixer variant of the paper, with a local loss after every block) in one <see cref="ForwardGrad.Context"/>. It owns its
 /// parameters and gradients; <see cref="Parameters"/> exposes them as borrowed buffers.
 /// Images are (B, H, W, C) float32, already normalised; labels are int32.
 /// </summary>
@@ -114,7 +114,25 @@ public sealed class LocalMixer : IDisposable
         return result;
     }
 
-    /// <summary>Fills every gradient buffer for one step of <paramref name="method"/> and reports the losses.</summary>
+    /// <summary>
+    /// Fills every gradient buffer for one step of <paramref name="method"/> and reports the losses; an
+    /// <see cref="Optim.Optimizer"/> then applies the gradients. The parameters are not changed here.
+    /// </summary>
+    /// <param name="images">The batch: <c>labels.Length</c> images of <see cref="ImageSize"/> float32 values each,
+    /// laid out (H, W, C) with channels interleaved, already normalised (a <see cref="Data.BatchLoader"/> does both).</param>
+    /// <param name="labels">Class indices in [0, <see cref="LocalMixerConfig.Classes"/>), one per image; their count is the batch size.</param>
+    /// <param name="method">The estimator: a backprop baseline or a forward-gradient method.</param>
+    /// <param name="tangents">K, the random tangents averaged by the forward-gradient methods (at least 1; the backprop methods ignore it).</param>
+    /// <param name="seed">With <paramref name="step"/>, the only input of the tangents' random generator.</param>
+    /// <param name="step">Which tangents this step uses. The tangents are a pure function of (<paramref name="seed"/>,
+    /// <paramref name="step"/>): the caller passes a new value on every call (usually the global step count, as the
+    /// trainer does), and the same pair gives the same tangents again, which is what makes a resumed run exact.</param>
+    /// <param name="headLr">Scale of the gradients of the blocks' local-loss heads (1 in the paper).</param>
+    /// <param name="lastLayerLr">Scale of the final classifier's gradient in the local methods (0.1 in the paper).</param>
+    /// <returns>The final classifier's mean loss and accuracy on the batch, each block's local loss, and the workspace used.</returns>
+    /// <exception cref="ForwardGradException">The shapes do not fit the model (status <see cref="ForwardGradStatus.InvalidArgument"/>),
+    /// or memory ran out.</exception>
+    /// <exception cref="ObjectDisposedException">The model or its context was disposed.</exception>
     public StepStats ComputeGradients(ReadOnlySpan<float> images, ReadOnlySpan<int> labels, TrainingMethod method, int tangents,
         ulong seed, uint step, float headLr = 1.0f, float lastLayerLr = 0.1f)
     {
@@ -124,7 +142,8 @@ public sealed class LocalMixer : IDisposable
     }
 
     /// <summary>
-    /// The same step without managed allocations (for training loops that must not touch the GC): writes
+    /// The step of <see cref="ComputeGradients(ReadOnlySpan{float}, ReadOnlySpan{int}, TrainingMethod, int, ulong, uint, float, float)"/>
+    /// (same parameters and contract) without managed allocations, for training loops that must not touch the GC: writes
     /// each block's local loss into the first min(<see cref="LocalMixerConfig.Blocks"/>, length) entries of
     /// <paramref name="blockLosses"/> (may be empty) and returns the final loss, the batch accuracy and the
     /// activation workspace the step needed.
@@ -162,7 +181,8 @@ public sealed class LocalMixer : IDisposable
 
     /// <summary>
     /// Cosine similarity, per parameter, between the method's estimate and the exact gradient of its own
-    /// objective on one batch. Leaves the gradient buffers holding the estimate.
+    /// objective on one batch. Leaves the gradient buffers holding the estimate. The parameters mean what they mean
+    /// for <see cref="ComputeGradients(ReadOnlySpan{float}, ReadOnlySpan{int}, TrainingMethod, int, ulong, uint, float, float)"/>.
     /// </summary>
     public unsafe float[] GradientCosine(ReadOnlySpan<float> images, ReadOnlySpan<int> labels, TrainingMethod method, int tangents,
         ulong seed, uint step, float headLr = 1.0f, float lastLayerLr = 0.1f)

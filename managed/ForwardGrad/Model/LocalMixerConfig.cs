@@ -3,7 +3,7 @@ using ForwardGrad.Interop;
 namespace ForwardGrad.Model;
 
 /// <summary>
-/// The architecture of a LocalMixer (METHOD.md section 3). The paper presets come from <see cref="Preset"/>;
+/// The architecture of a LocalMixer: image shape, patches, groups, width and depth. The paper presets come from <see cref="Preset"/>;
 /// <see cref="ForData"/> adapts the image shape and class count to a data set.
 /// </summary>
 /// <param name="Name">Preset name such as "M/1/16" (informational).</param>

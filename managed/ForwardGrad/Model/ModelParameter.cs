@@ -32,7 +32,10 @@ public sealed class ModelParameter
     /// <summary>The native name, e.g. "block0.head.weight".</summary>
     public string Name { get; }
 
-    /// <summary>The dimensions, outermost first.</summary>
+    /// <summary>
+    /// The dimensions, outermost first; values are row-major. A weight is stored (in, out), as in Y = X W + b (so
+    /// <c>torch.nn.Linear.weight</c> is its transpose); a grouped layer's weight is (groups, in, out), one block per group.
+    /// </summary>
     public ReadOnlyCollection<long> Shape { get; }
 
     /// <summary>Number of float32 elements.</summary>

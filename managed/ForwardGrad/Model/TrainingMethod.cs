@@ -2,7 +2,10 @@ using ForwardGrad.Interop;
 
 namespace ForwardGrad.Model;
 
-/// <summary>The training methods of METHOD.md section 4, valued as the native FG_METHOD_* constants.</summary>
+/// <summary>
+/// The training methods: the backprop baselines (BP, L-BP, LG-BP) and the forward-gradient estimators with weight (W)
+/// or activity (A) perturbation, global (FG) or local-greedy (LG-FG); valued as the native FG_METHOD_* constants.
+/// </summary>
 public enum TrainingMethod
 {
     /// <summary>BP: exact backprop of the final loss, end to end.</summary>

@@ -18,7 +18,7 @@ namespace ForwardGrad.Training;
 public sealed record TrainingProgress(int Epoch, int Epochs, int Batch, int Batches, long Step, long Steps, double Loss, double ImagesPerSecond, TimeSpan Eta);
 
 /// <summary>What a run did.</summary>
-/// <param name="RunDirectory">Folder with config.json, metrics.csv, curves.png, checkpoint.safetensors.</param>
+/// <param name="RunDirectory">Folder with config.json, metrics.csv, checkpoint.safetensors.</param>
 /// <param name="Epochs">Metrics rows written by this invocation.</param>
 /// <param name="FinalTestError">Test error of the run's last evaluation, percent (NaN if it has none).</param>
 /// <param name="Steps">Global steps done.</param>
@@ -54,6 +54,12 @@ public sealed class Trainer
         _context = context ?? model?.Context;
         _model = model;
     }
+
+    /// <summary>
+    /// Raised on the training thread after each epoch, once its row is in metrics.csv and the checkpoint is saved
+    /// (fgrad redraws curves.png here).
+    /// </summary>
+    public event Action<EpochMetrics>? EpochCompleted;
 
     /// <summary>The model configuration of a run: the preset adapted to the data set, seeded.</summary>
     public static LocalMixerConfig ModelConfig(TrainerOptions options, ImageDataset train)
@@ -115,7 +121,7 @@ public sealed class Trainer
     /// Runs (or, with <see cref="RunStart.Resume"/>, continues) training into <paramref name="runDirectory"/>. Every
     /// option is validated and the model built before the folder is touched; the folder is then locked for the run
     /// (see <see cref="RunFolder"/>). At the end of each epoch it evaluates, saves the checkpoint (with the metrics
-    /// rows so far), rewrites metrics.csv and redraws curves.png.
+    /// rows so far), rewrites metrics.csv and raises <see cref="EpochCompleted"/>.
     /// </summary>
     /// <param name="runDirectory">The run folder.</param>
     /// <param name="start">A new run, a resume of the run in the folder, or a new run replacing it.</param>
@@ -141,7 +147,7 @@ public sealed class Trainer
             LocalMixer model = _model ?? (ownModel = new LocalMixer(context, config));
             using var optimizer = new Optimizer(model, new OptimizerSettings(OptimizerSettings.ParseKind(options.Optimizer), (float)options.Momentum, (float)options.WeightDecay));
             using RunFolder folder = RunFolder.Take(runDirectory, start);
-            var session = new TrainingSession(_data, options, folder, model, optimizer, method, scheduleKind, log, progress);
+            var session = new TrainingSession(_data, options, folder, model, optimizer, method, scheduleKind, log, progress, EpochCompleted);
             return start == RunStart.Resume ? session.Resume() : session.Begin();
         }
         finally

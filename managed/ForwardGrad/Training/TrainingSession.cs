@@ -11,7 +11,8 @@ namespace ForwardGrad.Training;
 /// <summary>One invocation's training in a run folder this process has taken: see <see cref="Trainer.Run"/>.</summary>
 internal sealed class TrainingSession(
     DatasetSplits data, TrainerOptions options, RunFolder folder, LocalMixer model, Optimizer optimizer,
-    TrainingMethod method, ScheduleKind scheduleKind, Action<string> log, IProgress<TrainingProgress>? progress)
+    TrainingMethod method, ScheduleKind scheduleKind, Action<string> log, IProgress<TrainingProgress>? progress,
+    Action<EpochMetrics>? epochCompleted)
 {
     private readonly DatasetSplits _data = data;
     private readonly List<EpochMetrics> _history = [];
@@ -82,7 +83,6 @@ internal sealed class TrainingSession(
 
         var schedule = new LearningRateSchedule(scheduleKind, options.LearningRate, totalSteps, (long)Math.Round(options.WarmupEpochs * batches));
         double explodeLimit = Math.Max(50, 20 * Math.Log(model.Config.Classes));
-        string curvesTitle = $"{method.PaperName()} {model.Config.Name} on {_data.Spec.Name}";
         log($"{method.PaperName()} {model.Config.Name} ({model.ParameterCount:N0} parameters) on {_data.Spec.Name}: {_data.Train.Count} train / {_data.Test.Count} test images, " +
             $"{options.Epochs} epochs x {batches} batches of {options.BatchSize}, K={options.Tangents}, {options.Optimizer} lr {options.LearningRate} {options.Schedule} warmup {options.WarmupEpochs} ep, {model.Context.Backend.ToString().ToLowerInvariant()}");
 
@@ -146,7 +146,7 @@ internal sealed class TrainingSession(
             rows.Add(row);
             _history.Add(row);
             Commit(epoch, epochDone, row.ElapsedSeconds);
-            DrawCurves(curvesTitle);
+            epochCompleted?.Invoke(row);
             log(string.Create(CultureInfo.InvariantCulture,
                 $"epoch {row.Epoch}/{options.Epochs}{(epochDone ? "" : " (partial)")}: train loss {row.TrainLoss:F4}, train error {row.TrainError:F2}%, test error {row.TestError:F2}%, {row.ImagesPerSecond:F0} images/s, {row.ElapsedSeconds:F1} s"));
         }
@@ -183,20 +183,6 @@ internal sealed class TrainingSession(
         return _savedStep >= 0
             ? string.Create(CultureInfo.InvariantCulture, $"{advice} The last good checkpoint (step {_savedStep}) is kept in {folder.CheckpointPath}.")
             : $"{advice} No checkpoint was saved: the run diverged before its first epoch ended.";
-    }
-
-    /// <summary>Redraws curves.png from the rows so far; a plot that fails is a warning, not a failed run.</summary>
-    private void DrawCurves(string title)
-    {
-        string path = Path.Combine(folder.Path, TrainingCurves.FileName);
-        try
-        {
-            TrainingCurves.Save(path, _history, title);
-        }
-        catch (Exception exception) when (exception is not OutOfMemoryException)
-        {
-            log($"warning: could not draw {path}: {exception.GetBaseException().Message}");
-        }
     }
 
     private static string Text(double value) => value.ToString("R", CultureInfo.InvariantCulture);

@@ -100,8 +100,8 @@ const Plugin& plugin() {
             instance.create = nullptr;
         }
         instance.error = std::string("the CUDA plug-in ") + kPluginFile +
-                         " could not be loaded (build with a CUDA toolkit, FG_CUDA=ON, and keep it next to the "
-                         "core library, or set FG_CUDA_PLUGIN). Tried:" +
+                         " could not be loaded (add the ForwardGrad.Native.Cuda package, or build it with a CUDA "
+                         "toolkit, FG_CUDA=ON, and keep it next to the core library, or set FG_CUDA_PLUGIN). Tried:" +
                          tried;
     });
     return instance;

@@ -1,4 +1,5 @@
 using ForwardGrad.Checkpoints;
+using ForwardGrad.Cli.Plotting;
 using ForwardGrad.Training;
 
 namespace ForwardGrad.Tests.Training;
@@ -57,6 +58,21 @@ public sealed class ProgressAndCurvesTests
 
         Assert.That(reports.Items.Select(p => p.Step), Is.EqualTo(Enumerable.Range(5, 8).Select(i => (long)i)));
         Assert.That(reports.Items[0].Batch, Is.EqualTo(5));
+    }
+
+    [Test]
+    public void EpochCompletedIsRaisedOncePerEpochWithTheRowOfMetricsCsv()
+    {
+        var trainer = new Trainer(Tiny, TrainingFixtures.Splits());
+        var rows = new List<EpochMetrics>();
+        trainer.EpochCompleted += rows.Add;
+        string run = Path.Combine(_folder, "run");
+        TrainingResult result = trainer.Run(run);
+
+        Assert.That(rows.Select(r => r.Epoch), Is.EqualTo(new[] { 1, 2 }));
+        Assert.That(rows, Is.EqualTo(result.Epochs));
+        Assert.That(File.ReadAllLines(Path.Combine(run, "metrics.csv")).Skip(1), Is.EqualTo(rows.Select(r => r.ToCsv())));
+        Assert.That(File.Exists(Path.Combine(run, TrainingCurves.FileName)), Is.False, "the library draws no plots; fgrad does");
     }
 
     [Test]

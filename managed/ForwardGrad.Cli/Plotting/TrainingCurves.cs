@@ -1,8 +1,9 @@
 using ForwardGrad.IO;
 using ScottPlot;
 using ScottPlot.Plottables;
+using ForwardGrad.Training;
 
-namespace ForwardGrad.Training;
+namespace ForwardGrad.Cli.Plotting;
 
 /// <summary>Draws a run's learning curves (curves.png): train and test error and train loss per epoch.</summary>
 public static class TrainingCurves
@@ -34,6 +35,38 @@ public static class TrainingCurves
 
         byte[] png = figure.Render(width, height).GetImageBytes(ImageFormat.Png);
         AtomicFile.Write(path, stream => stream.Write(png));
+    }
+
+    /// <summary>
+    /// Runs <paramref name="trainer"/> and redraws curves.png in <paramref name="runDirectory"/> from the whole
+    /// metrics.csv after every epoch; a plot that fails is a warning in <paramref name="log"/>, not a failed run.
+    /// </summary>
+    public static TrainingResult RunDrawing(Trainer trainer, string runDirectory, RunStart start, string title,
+        Action<string> log, IProgress<TrainingProgress>? progress)
+    {
+        ArgumentNullException.ThrowIfNull(trainer);
+        string path = Path.Combine(runDirectory, FileName);
+        void Redraw(EpochMetrics row)
+        {
+            try
+            {
+                Save(path, ReadMetrics(Path.Combine(runDirectory, "metrics.csv")), title);
+            }
+            catch (Exception exception) when (exception is not OutOfMemoryException)
+            {
+                log($"warning: could not draw {path}: {exception.GetBaseException().Message}");
+            }
+        }
+
+        trainer.EpochCompleted += Redraw;
+        try
+        {
+            return trainer.Run(runDirectory, start, log, progress);
+        }
+        finally
+        {
+            trainer.EpochCompleted -= Redraw;
+        }
     }
 
     /// <summary>Reads the rows of a metrics.csv written by <see cref="Trainer"/>.</summary>
