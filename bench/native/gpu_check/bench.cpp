@@ -6,9 +6,11 @@
 // Each time is the median of N runs after a warm-up, with fg_context_synchronize before the clock
 // stops. Nothing here asserts on time. CUDA runs first (when available), then CPU; CPU cases above
 // --cpu-max-gflop per call are skipped (they take seconds each on a CPU).
-// Usage: fg_gpu_bench [--quick] [--backend cpu|cuda|all] [--cpu-max-gflop X]
+// --tf32 also runs the CUDA cases with TF32 GEMMs and reports how far a TF32 GEMM lands from FP32.
+// Usage: fg_gpu_bench [--quick] [--tf32] [--backend cpu|cuda|all] [--cpu-max-gflop X]
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -50,6 +52,7 @@ double layer_flops(const Layer& l, int64_t rows) {
 struct Options {
     bool quick = false;
     bool cpu = true, cuda = true;
+    bool tf32 = false;
     double cpu_max_gflop = 2.0;
     double target_ms = 200;  // timed runs per case: about this long in total
     int min_reps = 3, max_reps = 20;
@@ -116,12 +119,57 @@ std::string fmt(const char* f, double v) {
     return s;
 }
 
-void run_backend(int32_t backend, const Options& o) {
-    const bool is_cpu = backend == FG_BACKEND_CPU;
-    const char* be = is_cpu ? "cpu" : "cuda";
-    fg_context_options co{sizeof(fg_context_options), backend, 0, 0, 1};
+fg_context* create_context(int32_t backend, bool tf32) {
+    fg_context_options co{};
+    co.size = sizeof co;
+    co.backend = backend;
+    co.seed = 1;
+    co.gemm_tf32 = tf32 ? 1 : 0;
     fg_context* c = nullptr;
-    if (fg_context_create(&co, &c) != FG_OK) {
+    return fg_context_create(&co, &c) == FG_OK ? c : nullptr;
+}
+
+// The same n x n x n GEMM (inputs from fg_random_normal: identical on both contexts) in FP32 and
+// TF32: how far TF32 lands, relative to the FP32 result's norm and to its largest element.
+void tf32_accuracy(int64_t n) {
+    std::vector<float> out[2];
+    for (int tf32 = 0; tf32 < 2; ++tf32) {
+        fg_context* c = create_context(FG_BACKEND_CUDA, tf32 == 1);
+        if (!c) {
+            std::printf("TF32 accuracy: context failed: %s\n\n", fg_last_error());
+            return;
+        }
+        {
+            Buf a(c, n * n, 1), b(c, n * n, 2), y(c, n * n, 3);
+            out[tf32].resize(static_cast<size_t>(n * n));
+            if (fg_gemm(c, FG_NO_TRANS, FG_NO_TRANS, n, n, n, 1.0f, a, b, 0.0f, y) != FG_OK ||
+                fg_buffer_download(y, 0, out[tf32].data(), out[tf32].size() * 4) != FG_OK) {
+                std::printf("TF32 accuracy: GEMM failed: %s\n\n", fg_last_error());
+                fg_context_free(c);
+                return;
+            }
+        }
+        fg_context_free(c);
+    }
+    double diff2 = 0, ref2 = 0, max_diff = 0, max_ref = 0;
+    for (size_t i = 0; i < out[0].size(); ++i) {
+        const double d = double(out[1][i]) - double(out[0][i]);
+        diff2 += d * d;
+        ref2 += double(out[0][i]) * double(out[0][i]);
+        max_diff = std::max(max_diff, std::fabs(d));
+        max_ref = std::max(max_ref, std::fabs(double(out[0][i])));
+    }
+    std::printf("TF32 vs FP32, %lldx%lldx%lld GEMM of N(0,1) inputs: relative Frobenius error %.2e, largest "
+                "difference %.2e (%.2e of the largest |C|)\n\n",
+                (long long)n, (long long)n, (long long)n, std::sqrt(diff2 / std::max(ref2, 1e-300)), max_diff,
+                max_diff / std::max(max_ref, 1e-300));
+}
+
+void run_backend(int32_t backend, bool tf32, const Options& o) {
+    const bool is_cpu = backend == FG_BACKEND_CPU;
+    const char* be = is_cpu ? "cpu" : (tf32 ? "cuda-tf32" : "cuda");
+    fg_context* c = create_context(backend, tf32);
+    if (!c) {
         std::printf("## %s: context failed: %s\n\n", be, fg_last_error());
         return;
     }
@@ -129,7 +177,9 @@ void run_backend(int32_t backend, const Options& o) {
     p.size = sizeof p;
     fg_context_info(c, &p);
     std::printf("## %s: %s, GEMM %s\n", be, p.device_name, p.gemm_name);
-    if (!is_cpu) std::printf("FP32 throughout: cuBLAS default math mode (TF32 tensor cores not enabled by the ABI).\n");
+    if (!is_cpu)
+        std::printf("%s\n", tf32 ? "GEMMs on TF32 tensor cores (fg_context_options.gemm_tf32 = 1)."
+                                  : "FP32 throughout: cuBLAS default math mode (TF32 off).");
     const int64_t peak_n = is_cpu ? (o.quick ? 1024 : 2048) : (o.quick ? 4096 : 8192);
     const double peak = peak_gflops(c, peak_n, o);
 
@@ -207,13 +257,14 @@ int main(int argc, char** argv) {
     Options o;
     for (int i = 1; i < argc; ++i) {
         if (!std::strcmp(argv[i], "--quick")) o.quick = true;
+        else if (!std::strcmp(argv[i], "--tf32")) o.tf32 = true;
         else if (!std::strcmp(argv[i], "--backend") && i + 1 < argc) {
             const std::string v = argv[++i];
             o.cpu = v == "cpu" || v == "all";
             o.cuda = v == "cuda" || v == "all";
         } else if (!std::strcmp(argv[i], "--cpu-max-gflop") && i + 1 < argc) o.cpu_max_gflop = std::atof(argv[++i]);
         else {
-            std::fprintf(stderr, "usage: %s [--quick] [--backend cpu|cuda|all] [--cpu-max-gflop X]\n", argv[0]);
+            std::fprintf(stderr, "usage: %s [--quick] [--tf32] [--backend cpu|cuda|all] [--cpu-max-gflop X]\n", argv[0]);
             return 2;
         }
     }
@@ -227,9 +278,16 @@ int main(int argc, char** argv) {
     char reason[512] = {0};
     fg_backend_probe(FG_BACKEND_CUDA, &available, reason, sizeof reason);
     if (o.cuda) {
-        if (available) run_backend(FG_BACKEND_CUDA, o);
-        else std::printf("## cuda: not available: %s\n\n", reason);
+        if (available) {
+            run_backend(FG_BACKEND_CUDA, false, o);
+            if (o.tf32) {
+                tf32_accuracy(o.quick ? 1024 : 4096);
+                run_backend(FG_BACKEND_CUDA, true, o);
+            }
+        } else {
+            std::printf("## cuda: not available: %s\n\n", reason);
+        }
     }
-    if (o.cpu) run_backend(FG_BACKEND_CPU, o);
+    if (o.cpu) run_backend(FG_BACKEND_CPU, false, o);
     return 0;
 }

@@ -52,6 +52,7 @@ public sealed class TrainCommand : ICommand<TrainOptions>
                 Seed = options.Seed,
                 Device = options.Device,
                 Threads = options.Threads,
+                Tf32 = options.Tf32,
                 MaxSteps = options.MaxSteps,
             };
             runDirectory = options.Out ?? Path.Combine("runs",

@@ -67,11 +67,14 @@ public sealed class Trainer
     public static LocalMixerConfig ModelConfig(TrainerOptions options, ImageDataset train) =>
         LocalMixerConfig.Preset(options.Model).ForData(train.Height, train.Width, train.Channels, train.ClassCount) with { Seed = options.Seed };
 
-    /// <summary>Creates a context for "cpu" or "cuda"; <paramref name="threads"/> &gt; 0 sets the CPU's thread count.</summary>
-    public static Context CreateContext(string device, int threads = 0) => device.Trim().ToLowerInvariant() switch
+    /// <summary>
+    /// Creates a context for "cpu" or "cuda"; <paramref name="threads"/> &gt; 0 sets the CPU's thread count,
+    /// <paramref name="tf32"/> puts CUDA GEMMs on TF32 tensor cores.
+    /// </summary>
+    public static Context CreateContext(string device, int threads = 0, bool tf32 = false) => device.Trim().ToLowerInvariant() switch
     {
         "cpu" => Context.Cpu(new ContextOptions { Threads = threads }),
-        "cuda" or "gpu" => Context.Cuda(),
+        "cuda" or "gpu" => Context.Cuda(options: new ContextOptions { Tf32 = tf32 }),
         _ => throw new ArgumentException($"Unknown device '{device}'; known: cpu, cuda."),
     };
 
@@ -120,7 +123,7 @@ public sealed class Trainer
         string curvesTitle = $"{method.PaperName()} {config.Name} on {_data.Spec.Name}";
         File.WriteAllText(Path.Combine(runDirectory, "config.json"), JsonSerializer.Serialize(_options, JsonOptions));
 
-        using Context context = CreateContext(_options.Device, _options.Threads);
+        using Context context = CreateContext(_options.Device, _options.Threads, _options.Tf32);
         using var model = new LocalMixer(context, config);
         using var optimizer = new Optimizer(model, new OptimizerSettings(kind, (float)_options.Momentum, (float)_options.WeightDecay));
         var loader = new BatchLoader(_data.Train, new BatchLoaderOptions
