@@ -67,6 +67,7 @@ size_t plan_workspace(const fg_mixer& m, int32_t method, int64_t K, int64_t B, c
     w.xbar = cv.take(elements({B, d.C}));
     w.loss = cv.take(B);
     w.logits = cv.take(elements({B, d.N}));
+    w.means = cv.take(FG_MAX_BLOCKS + 1);
     w.d = cv.take(static_cast<uint64_t>(std::max<int64_t>(K, 1)) * R * d.G);
     if (bp || act) w.gA = cv.take(RC);
     if (bp) {
