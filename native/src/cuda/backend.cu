@@ -84,7 +84,7 @@ std::string device_unsupported_reason(int device) {
 
 }  // namespace
 
-CudaBackend::CudaBackend(int32_t device, bool tf32) : device_(device) {
+CudaBackend::CudaBackend(int32_t device, bool tf32) : device_(device), tf32_(tf32) {
     int count = 0;
     cudaError_t e = cudaGetDeviceCount(&count);
     if (e != cudaSuccess)
@@ -132,10 +132,8 @@ void CudaBackend::describe(fg_context_properties& out) {
     std::snprintf(out.device_name, sizeof out.device_name, "%s (sm_%d%d)", prop.name, prop.major, prop.minor);
     int version = 0;
     cublasGetVersion(cublas_, &version);
-    cublasMath_t math = CUBLAS_DEFAULT_MATH;
-    cublasGetMathMode(cublas_, &math);
     std::snprintf(out.gemm_name, sizeof out.gemm_name, "cuBLAS %d.%d.%d%s", version / 10000, (version / 100) % 100,
-                  version % 100, (math & CUBLAS_TF32_TENSOR_OP_MATH) ? " (TF32)" : "");
+                  version % 100, tf32_ ? " (TF32)" : "");
     size_t free_bytes = 0, total_bytes = 0;
     FG_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
     out.total_memory = total_bytes;

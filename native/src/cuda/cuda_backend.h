@@ -93,6 +93,7 @@ private:
                            bool accumulate);
 
     int32_t device_;
+    bool tf32_;
     bool memory_pools_ = false;  // cudaMallocAsync / cudaFreeAsync: no device-wide sync on free
     cudaStream_t stream_ = nullptr;
     cublasHandle_t cublas_ = nullptr;
