@@ -56,7 +56,7 @@ void announce_jit(const std::string& message) {
 // Why device `device` cannot run this plug-in's kernels ("" when it can). Compares the device's
 // compute capability with the embedded targets, then asks the runtime to load a kernel for it
 // (which also catches a driver too old for the embedded PTX).
-std::string device_unsupported_reason(int device) {
+std::string check_device_support(int device) {
     cudaDeviceProp prop{};
     cudaError_t e = cudaGetDeviceProperties(&prop, device);
     if (e != cudaSuccess)
@@ -80,6 +80,21 @@ std::string device_unsupported_reason(int device) {
     }
     if (decision.fit == ArchFit::kPtxJit) announce_jit(decision.message);
     return "";
+}
+
+// check_device_support once per device: every test's probe asks again.
+std::string device_unsupported_reason(int device) {
+    constexpr int kCached = 64;
+    if (device < 0 || device >= kCached) return check_device_support(device);
+    static std::mutex mutex;
+    static bool checked[kCached] = {};
+    static std::string reasons[kCached];
+    std::lock_guard<std::mutex> lock(mutex);
+    if (!checked[device]) {
+        reasons[device] = check_device_support(device);
+        checked[device] = true;
+    }
+    return reasons[device];
 }
 
 }  // namespace
