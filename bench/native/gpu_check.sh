@@ -1,109 +1,142 @@
 #!/usr/bin/env bash
-# Proves the CUDA backend on a GPU machine in one go: builds with CUDA for the GPU found, runs the
-# CPU-vs-CUDA parity check, the kernel benchmark and (when GoogleTest exists) ctest, and writes
-#   OUTDIR/summary.md      GPU, nvcc, step results, parity counts and failures, benchmark table
-#   OUTDIR/nvidia-smi.txt  OUTDIR/nvcc.txt
-#   OUTDIR/configure.log build.log parity.log bench.log [ctest.log]
-# Usage (from the repository root): bench/native/gpu_check.sh OUTDIR [--cpu-only]
-#   --cpu-only  no GPU checks, FG_CUDA=OFF, quick benchmark: walks the same build path on any machine
+# Proves the CUDA backend on a GPU machine in one go: builds with CUDA, runs the CPU-vs-CUDA parity
+# check, the whole native GoogleTest suite (its CUDA cases included) and the kernel benchmark, and
+# writes
+#   OUTDIR/summary.md      GPU and compute capability, toolchain, step results, every test's
+#                          verdict, parity counts and failures, the benchmark table
+#   OUTDIR/nvidia-smi.txt  OUTDIR/nvcc.txt  OUTDIR/host-compiler.log
+#   OUTDIR/gtest-build.log configure.log build.log parity.log ctest.log bench.log
+# Usage (from the repository root):
+#   bench/native/gpu_check.sh --prepare         on a machine with GoogleTest sources (Debian's
+#       googletest package: /usr/src/googletest): copies them into third_party/googletest, which
+#       is git-ignored; carry that folder to the GPU machine, which needs no GoogleTest installed
+#   bench/native/gpu_check.sh OUTDIR            the check (needs a GPU, nvcc and CMake)
+#   bench/native/gpu_check.sh OUTDIR --dry-run  every step that needs no GPU, on any machine: the
+#       host-compiler probe, GoogleTest from source, configure and build (with CUDA where nvcc
+#       exists), the parity check and the test suite (their CUDA cases skip), the quick benchmark
 # Exit: 0 all steps passed; 1 a step failed (named on stdout and in summary.md);
-#       2 no GPU present (before anything is built); 3 a GPU but no nvcc.
-# Environment: FG_GPU_CHECK_BUDGET seconds for the whole run (default 540), FG_GPU_CHECK_BUILD
-# build folder (default build-gpu), FG_NVIDIA_SMI the nvidia-smi command, FG_GPU_CHECK_TESTS ON/OFF
-# to force GoogleTest detection.
+#       2 no GPU present (before anything is built); 3 a GPU but no nvcc or no host compiler it accepts.
+# Environment: FG_GPU_CHECK_BUDGET seconds for the whole run (default 480), FG_GPU_CHECK_BUILD build
+# folder (default build-gpu, build-gpu-dry for --dry-run), FG_NVIDIA_SMI the nvidia-smi command,
+# FG_GPU_CHECK_ARCHS CMAKE_CUDA_ARCHITECTURES (default: the project's, plus the GPU's own when
+# those cannot run on it natively), FG_GPU_CHECK_CUDA=OFF a dry run without CUDA,
+# FG_GPU_CHECK_TARGETS build only these targets (without fg_tests, ctest runs the parity test alone),
+# FG_GTEST_SOURCE GoogleTest sources to build when none is installed (default third_party/googletest),
+# FG_GPU_CHECK_GTEST=source build those even where GoogleTest is installed.
 set -u -o pipefail
 
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+
+if [ "${1:-}" = "--prepare" ]; then
+    src=${FG_GTEST_SOURCE:-/usr/src/googletest}
+    [ -f "$src/CMakeLists.txt" ] || {
+        echo "no GoogleTest sources at $src (apt-get install googletest, or set FG_GTEST_SOURCE)" >&2
+        exit 1
+    }
+    rm -rf "$ROOT/third_party/googletest"
+    mkdir -p "$ROOT/third_party"
+    cp -r "$src" "$ROOT/third_party/googletest" || exit 1
+    echo "GoogleTest sources copied from $src to third_party/googletest (carry it to the GPU machine)"
+    exit 0
+fi
+
 if [ $# -lt 1 ] || [ "${1#-}" != "$1" ]; then
-    echo "usage: $0 OUTDIR [--cpu-only]" >&2
+    echo "usage: $0 OUTDIR [--dry-run]  |  $0 --prepare" >&2
     exit 64
 fi
-CPU_ONLY=0
-[ "${2:-}" = "--cpu-only" ] && CPU_ONLY=1
+DRY=0
+case "${2:-}" in
+"") ;;
+--dry-run) DRY=1 ;;
+*)
+    echo "unknown option '$2' (use --dry-run)" >&2
+    exit 64
+    ;;
+esac
 START=$SECONDS
-BUDGET=${FG_GPU_CHECK_BUDGET:-540}
+BUDGET=${FG_GPU_CHECK_BUDGET:-480}
 SMI=${FG_NVIDIA_SMI:-nvidia-smi}
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 mkdir -p "$1" || exit 1
 OUT=$(cd "$1" && pwd)
-if [ $CPU_ONLY = 1 ]; then BUILD=${FG_GPU_CHECK_BUILD:-build-gpu-cpuonly}; else BUILD=${FG_GPU_CHECK_BUILD:-build-gpu}; fi
+if [ $DRY = 1 ]; then BUILD=${FG_GPU_CHECK_BUILD:-build-gpu-dry}; else BUILD=${FG_GPU_CHECK_BUILD:-build-gpu}; fi
 case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
+JOBS=$(nproc 2>/dev/null || echo 4)
+# shellcheck source=gpu_check/toolchain.sh
+. "$ROOT/bench/native/gpu_check/toolchain.sh"
 
 # ---------------------------------------------------------------- GPU and toolchain (nothing built yet)
 no_gpu() {
     echo "no GPU present: $1"
     exit 2
 }
-GPU_NAME="none (--cpu-only)" NVCC_VERSION="not used (--cpu-only)" ARCH=""
-if [ $CPU_ONLY = 0 ]; then
+GPU_NAME="none (dry run)" NVCC_VERSION="not found" ARCH="" NVCC="" CUDA=OFF
+if [ $DRY = 1 ]; then
+    export CUDA_VISIBLE_DEVICES=-1  # a dry run uses no GPU, even where there is one
+else
     command -v "$SMI" >/dev/null 2>&1 || no_gpu "$SMI not found (no NVIDIA driver on this machine)"
     smi_list=$(timeout 30 "$SMI" -L 2>&1)
     rc=$?
     [ $rc -eq 0 ] || no_gpu "'$SMI -L' failed (exit $rc): $(head -n 1 <<<"$smi_list")"
     grep -q '^GPU [0-9]' <<<"$smi_list" || no_gpu "'$SMI -L' lists no GPU: $(head -n 1 <<<"$smi_list")"
-
-    NVCC=$(command -v nvcc 2>/dev/null || true)
-    if [ -z "$NVCC" ]; then
-        for d in /usr/local/cuda/bin $(ls -d /usr/local/cuda-*/bin 2>/dev/null | sort -rV) /opt/cuda/bin; do
-            if [ -x "$d/nvcc" ]; then NVCC=$d/nvcc; break; fi
-        done
-    fi
-    if [ -z "$NVCC" ]; then
-        echo "no CUDA compiler: a GPU is present but nvcc is neither on PATH nor in /usr/local/cuda*/bin"
-        exit 3
-    fi
-    export PATH="$(dirname "$NVCC"):$PATH"
-    NVCC_VERSION=$("$NVCC" --version 2>&1 | grep -o 'release [0-9.]*, V[0-9.]*' | head -n 1)
-    nvcc_major=$(grep -o 'release [0-9]*' <<<"$NVCC_VERSION" | cut -d' ' -f2)
-    # Debian's nvcc 11.8 rejects the default g++; nvcc 12/13 need no override.
-    if [ "$nvcc_major" = 11 ] && [ -z "${CUDAHOSTCXX:-}" ] && command -v clang++-14 >/dev/null 2>&1; then
-        export CUDAHOSTCXX=clang++-14
-    fi
     ARCH=$(timeout 30 "$SMI" --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -n 1 | tr -d ' .\r')
     if ! [[ "$ARCH" =~ ^[0-9]+$ ]]; then
-        echo "warning: nvidia-smi gave no compute_cap; building for sm_90 (H100/H200)"
+        echo "warning: nvidia-smi gave no compute_cap; assuming sm_90 (H100/H200)"
         ARCH=90
     fi
     GPU_NAME=$(timeout 30 "$SMI" --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null | head -n 1)
-    GPU_NAME="$GPU_NAME, compute capability ${ARCH:0:-1}.${ARCH: -1}"
+    GPU_NAME="$GPU_NAME; compute capability ${ARCH:0:-1}.${ARCH: -1} (sm_$ARCH); $(grep -c '^GPU [0-9]' <<<"$smi_list") GPU(s)"
     { timeout 30 "$SMI"; echo; echo "$smi_list"; } >"$OUT/nvidia-smi.txt" 2>&1
-    "$NVCC" --version >"$OUT/nvcc.txt" 2>&1
-    echo "GPU: $GPU_NAME"
-    echo "nvcc: $NVCC ($NVCC_VERSION)${CUDAHOSTCXX:+, CUDAHOSTCXX=$CUDAHOSTCXX}"
 fi
 
-# GoogleTest: build the native tests only where it is installed.
-TESTS=${FG_GPU_CHECK_TESTS:-}
-if [ -z "$TESTS" ]; then
-    TESTS=OFF
-    found=$(timeout 20 find /usr/lib /usr/lib64 /usr/local/lib /usr/local/lib64 /usr/share /opt -maxdepth 5 \
-        \( -name GTestConfig.cmake -o -name 'libgtest.a' -o -name 'libgtest.so*' \) 2>/dev/null | head -n 1)
-    [ -n "$found" ] && TESTS=ON
+if [ "${FG_GPU_CHECK_CUDA:-ON}" != OFF ]; then NVCC=$(find_nvcc); fi
+if [ -n "$NVCC" ]; then
+    export PATH="$(dirname "$NVCC"):$PATH"
+    "$NVCC" --version >"$OUT/nvcc.txt" 2>&1
+    NVCC_VERSION="$NVCC ($(grep -o 'release [0-9.]*, V[0-9.]*' "$OUT/nvcc.txt" | head -n 1))"
+    if ! HOST_CXX=$(pick_host_compiler "$NVCC" "$OUT/host-compiler.log"); then
+        echo "nvcc accepts none of the host compilers tried (see $OUT/host-compiler.log)"
+        tail -n 20 "$OUT/host-compiler.log"
+        [ $DRY = 1 ] || exit 3
+    else
+        CUDA=ON
+        if [ "$HOST_CXX" = default ]; then unset CUDAHOSTCXX; else export CUDAHOSTCXX=$HOST_CXX; fi
+    fi
+elif [ $DRY = 0 ]; then
+    echo "no CUDA compiler: a GPU is present but nvcc is neither on PATH nor in /usr/local/cuda*/bin"
+    exit 3
 fi
-echo "GoogleTest: $TESTS; build folder: $BUILD; time budget: ${BUDGET}s"
+ARCHS=${FG_GPU_CHECK_ARCHS:-$(cuda_architectures_for "$ARCH")}
+echo "GPU: $GPU_NAME"
+echo "nvcc: $NVCC_VERSION${CUDAHOSTCXX:+, CUDAHOSTCXX=$CUDAHOSTCXX}; CUDA build: $CUDA${ARCHS:+ (architectures $ARCHS)}"
 
 # ---------------------------------------------------------------- steps
 STEPS=()  # "name|result|seconds|log"
 FAILED=()
+STEP_SECS=0
 
 # run_step NAME CAP_SECONDS LOG CMD...: runs CMD with its output in LOG, bounded by CAP and by what
 # is left of the budget; sets STEP_RC and STEP_SECS.
 run_step() {
     local name=$1 cap=$2 log=$3
     shift 3
-    local left=$((BUDGET - (SECONDS - START) - 20))
+    local left=$((BUDGET - (SECONDS - START) - 15))
     local limit=$((cap < left ? cap : left))
     STEP_SECS=0
+    STEP_LIMIT=$limit
     if [ $limit -lt 10 ]; then
         STEP_RC=124
+        echo "time budget spent before this step" >"$log"
         echo "== $name: not started, time budget spent"
         return
     fi
     echo "== $name (limit ${limit}s): $*"
     local t0=$SECONDS
+    if declare -F "$1" >/dev/null; then  # a function of toolchain.sh: timeout needs a program
+        set -- bash -c '. "$0"; "$@"' "$ROOT/bench/native/gpu_check/toolchain.sh" "$@"
+    fi
     timeout --kill-after=10 "$limit" "$@" >"$log" 2>&1
     STEP_RC=$?
     STEP_SECS=$((SECONDS - t0))
-    STEP_LIMIT=$limit
 }
 
 # record NAME RESULT LOG [failed]: one line of the steps table; prints the log's tail on failure.
@@ -135,16 +168,18 @@ result_of() {
 write_summary() {
     local s=$OUT/summary.md
     {
-        echo "# ForwardGrad GPU check"
+        echo "# ForwardGrad GPU check$([ $DRY = 1 ] && echo ' (dry run: no GPU used)')"
         echo
         echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'), host $(hostname 2>/dev/null)"
         echo "- GPU: $GPU_NAME"
-        echo "- nvcc: $NVCC_VERSION${CUDAHOSTCXX:+ (host compiler $CUDAHOSTCXX)}"
+        echo "- nvcc: $NVCC_VERSION; host compiler: ${CUDAHOSTCXX:-the default of nvcc}; CUDA architectures: ${ARCHS:-none}"
         echo "- cmake: $(cmake --version 2>/dev/null | head -n 1)"
         grep -h -o 'ForwardGrad CPU GEMM: .*\|ForwardGrad CUDA backend: .*' "$OUT/configure.log" 2>/dev/null | sed 's/^/- /'
-        echo "- CPU: $(nproc 2>/dev/null) cores, $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ //')"
-        echo "- GoogleTest tests built: $TESTS"
-        echo "- total time: $((SECONDS - START)) s"
+        grep -h -o '^CUDA backend: .*' "$OUT/parity.log" 2>/dev/null | head -n 1 | sed 's/^/- /'
+        grep -h '^forwardgrad CUDA: ' "$OUT"/*.log 2>/dev/null | sort -u | head -n 3 | sed 's/^/- /'
+        echo "- CPU: $JOBS cores, $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ //')"
+        echo "- GoogleTest: $GTEST_FROM"
+        echo "- total time: $((SECONDS - START)) s of a ${BUDGET} s budget"
         echo
         echo "## Steps"
         echo
@@ -170,12 +205,9 @@ write_summary() {
         fi
         if [ -f "$OUT/ctest.log" ]; then
             echo
-            echo "## ctest"
+            echo "## Native test suite (ctest)"
             echo
-            echo '```'
-            grep -h 'tests passed\|tests failed\|(Failed)\|(Timeout)\|Not Run\|Total Test time' "$OUT/ctest.log" | head -n 40
-            echo "skipped: $(grep -c '(Skipped)' "$OUT/ctest.log") (on a GPU machine CUDA tests should not skip)"
-            echo '```'
+            ctest_verdicts "$OUT/ctest.log"
         fi
         if [ -f "$OUT/bench.log" ]; then
             echo
@@ -201,48 +233,84 @@ finish() {
     exit 0
 }
 
+GTEST_FROM="not needed"
 command -v cmake >/dev/null 2>&1 || {
-    STEP_SECS=0
     echo "cmake not found" >"$OUT/configure.log"
     record configure "FAILED (cmake not found)" "$OUT/configure.log" failed
     finish
 }
 
-# 1. configure
-cfg=(cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DFG_BUILD_TESTS=$TESTS -DFG_BUILD_BENCHMARKS=OFF
-    -DFG_BUILD_GPU_CHECK=ON)
-if [ $CPU_ONLY = 1 ]; then
-    cfg+=(-DFG_CUDA=OFF)
+# 1. GoogleTest: the installed one, else built from the carried sources, else no test suite.
+TESTS=ON
+GTEST_ARGS=()
+if [ "${FG_GPU_CHECK_GTEST:-}" != source ] && gtest_installed; then
+    GTEST_FROM="installed on this machine"
 else
-    cfg+=(-DFG_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES="$ARCH" -DCMAKE_CUDA_COMPILER="$NVCC")
+    GTEST_SRC=${FG_GTEST_SOURCE:-$ROOT/third_party/googletest}
+    if [ -f "$GTEST_SRC/CMakeLists.txt" ]; then
+        GTEST_PREFIX=$BUILD/googletest-install
+        run_step googletest 150 "$OUT/gtest-build.log" build_googletest "$GTEST_SRC" "$BUILD/googletest-build" \
+            "$GTEST_PREFIX" "$JOBS"
+        if [ $STEP_RC -eq 0 ]; then
+            GTEST_FROM="built from $GTEST_SRC"
+            GTEST_ARGS=(-DCMAKE_PREFIX_PATH="$GTEST_PREFIX" -DGTest_ROOT="$GTEST_PREFIX")
+            record googletest "PASS (from source)" "$OUT/gtest-build.log"
+        else
+            TESTS=OFF
+            GTEST_FROM="build from $GTEST_SRC failed: no test suite"
+            record googletest "$(result_of $STEP_RC)" "$OUT/gtest-build.log" failed
+        fi
+    else
+        TESTS=OFF
+        GTEST_FROM="none: not installed and no sources at $GTEST_SRC (run --prepare where googletest is installed)"
+        echo "warning: GoogleTest $GTEST_FROM"
+    fi
 fi
+
+# 2. configure
+cfg=(cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DFG_BUILD_TESTS=$TESTS -DFG_BUILD_BENCHMARKS=OFF
+    -DFG_BUILD_GPU_CHECK=ON -DFG_CUDA=$CUDA ${GTEST_ARGS[@]+"${GTEST_ARGS[@]}"})
+[ $CUDA = ON ] && cfg+=(-DCMAKE_CUDA_ARCHITECTURES="$ARCHS" -DCMAKE_CUDA_COMPILER="$NVCC")
 run_step configure 120 "$OUT/configure.log" "${cfg[@]}"
 if [ $STEP_RC -ne 0 ]; then
     record configure "$(result_of $STEP_RC)" "$OUT/configure.log" failed
     finish
 fi
-record configure PASS "$OUT/configure.log"
+if [ $TESTS = ON ] && grep -q 'GoogleTest not found' "$OUT/configure.log"; then
+    TESTS=OFF
+    GTEST_FROM="$GTEST_FROM, but CMake did not find it: no test suite"
+    record configure "FAILED (GoogleTest not found by CMake)" "$OUT/configure.log" failed
+else
+    record configure PASS "$OUT/configure.log"
+fi
 
-# 2. build (all targets: the library, the CUDA plug-in, the check tools, the tests when configured)
-run_step build 300 "$OUT/build.log" cmake --build "$BUILD" -j "$(nproc 2>/dev/null || echo 4)"
+# 3. build (the library, the CUDA plug-in, the check tools, the test suite), then one CUDA runtime only
+targets=()
+for t in ${FG_GPU_CHECK_TARGETS:-}; do targets+=(--target "$t"); done
+run_step build 300 "$OUT/build.log" cmake --build "$BUILD" -j "$JOBS" ${targets[@]+"${targets[@]}"}
 if [ $STEP_RC -ne 0 ]; then
     record build "$(result_of $STEP_RC)" "$OUT/build.log" failed
     finish
 fi
-if [ $CPU_ONLY = 0 ] && ! ls "$BUILD"/lib/libforwardgrad_cuda.* >/dev/null 2>&1; then
-    echo "the build finished without lib/libforwardgrad_cuda" >>"$OUT/build.log"
-    record build "FAILED (no CUDA plug-in built)" "$OUT/build.log" failed
-    finish
+if [ $CUDA = ON ]; then
+    if ! runtime=$(check_one_cuda_runtime "$BUILD" 2>&1); then
+        echo "$runtime" >>"$OUT/build.log"
+        record build "FAILED ($runtime)" "$OUT/build.log" failed
+        finish
+    fi
+    record build "PASS ($runtime)" "$OUT/build.log"
+else
+    record build PASS "$OUT/build.log"
 fi
-record build PASS "$OUT/build.log"
 
-# 3. parity: every op, CPU vs CUDA
+# 4. parity: every op, CPU vs CUDA
 run_step parity 150 "$OUT/parity.log" "$BUILD/bin/fg_gpu_parity"
 case $STEP_RC in
 0) record parity "PASS ($(grep -o '[0-9]* PASS' "$OUT/parity.log" | head -n 1))" "$OUT/parity.log" ;;
 77)
-    if [ $CPU_ONLY = 1 ]; then
-        record parity "SKIPPED (no CUDA backend, as expected with --cpu-only)" "$OUT/parity.log"
+    if [ $DRY = 1 ]; then
+        record parity "SKIPPED (no GPU: $(grep -h -m1 '^no CUDA device:' "$OUT/parity.log" | cut -c 17- | cut -c 1-120))" \
+            "$OUT/parity.log"
     else
         record parity "FAILED: a GPU is present but $(head -n 1 "$OUT/parity.log")" "$OUT/parity.log" failed
     fi
@@ -251,25 +319,29 @@ case $STEP_RC in
 *) record parity "$(result_of $STEP_RC)" "$OUT/parity.log" failed ;;
 esac
 
-# 4. benchmark (CUDA first, then the CPU cases that fit its per-call cap)
-bench_args=()
-[ $CPU_ONLY = 1 ] && bench_args=(--quick)
-run_step bench 240 "$OUT/bench.log" "$BUILD/bin/fg_gpu_bench" ${bench_args[@]+"${bench_args[@]}"}
-if [ $STEP_RC -eq 0 ]; then
-    record bench "PASS ($(grep -c '^| \(cpu\|cuda\) | ' "$OUT/bench.log") rows)" "$OUT/bench.log"
-else
-    record bench "$(result_of $STEP_RC), partial table kept" "$OUT/bench.log" failed
+# 5. the GoogleTest suite, CPU and CUDA cases (the summary lists every skipped test); where the
+# build was limited to other targets, the tests of what was built (the parity check again)
+if [ $TESTS = ON ]; then
+    if [ -x "$BUILD/bin/fg_tests" ]; then select=(-E '^gpu_check\.'); else select=(-R '^gpu_check\.parity$'); fi
+    run_step ctest 200 "$OUT/ctest.log" sh -c 'cd "$1" && shift && exec ctest --output-on-failure --timeout 150 "$@"' \
+        sh "$BUILD" -j "$((JOBS < 8 ? JOBS : 8))" "${select[@]}"
+    counts=$(ctest_counts "$OUT/ctest.log")
+    if [ $STEP_RC -ne 0 ]; then
+        record ctest "$(result_of $STEP_RC) ($counts)" "$OUT/ctest.log" failed
+    else
+        record ctest "PASS ($counts)" "$OUT/ctest.log"
+    fi
 fi
 
-# 5. the GoogleTest suite, when built (its CUDA cases run here); last: it gets what time is left
-if [ "$TESTS" = ON ] && [ -f "$BUILD/CTestTestfile.cmake" ]; then
-    run_step ctest 180 "$OUT/ctest.log" sh -c 'cd "$1" && exec ctest --output-on-failure -j 4 --timeout 150 -E "^gpu_check\."' \
-        sh "$BUILD"
-    if [ $STEP_RC -eq 0 ]; then
-        record ctest "PASS ($(grep -h 'tests passed' "$OUT/ctest.log" | head -n 1))" "$OUT/ctest.log"
-    else
-        record ctest "$(result_of $STEP_RC) ($(grep -h 'tests passed' "$OUT/ctest.log" | head -n 1))" "$OUT/ctest.log" failed
-    fi
+# 6. benchmark (CUDA first, then the CPU cases that fit its per-call cap); last, so it gets what is left
+# FP32 and TF32 CUDA cases with TF32's error against FP32, then the smaller CPU cases for comparison
+bench_args=(--tf32 --cpu-max-gflop 0.5)
+[ $DRY = 1 ] && bench_args=(--quick)
+run_step bench 150 "$OUT/bench.log" "$BUILD/bin/fg_gpu_bench" ${bench_args[@]+"${bench_args[@]}"}
+if [ $STEP_RC -eq 0 ]; then
+    record bench "PASS ($(grep -c '^| \(cpu\|cuda\|cuda-tf32\) | ' "$OUT/bench.log") rows)" "$OUT/bench.log"
+else
+    record bench "$(result_of $STEP_RC), partial table kept" "$OUT/bench.log" failed
 fi
 
 finish

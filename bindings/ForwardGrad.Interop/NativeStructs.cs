@@ -22,14 +22,18 @@ internal struct FgContextOptions
     /// <summary>Default seed for parameter initialisation and tangents.</summary>
     public ulong Seed;
 
+    /// <summary>CUDA: 1 = GEMMs on TF32 tensor cores, 0 = FP32 (the default); ignored on CPU.</summary>
+    public int GemmTf32;
+
     /// <summary>Options with <see cref="Size"/> filled in.</summary>
-    public static unsafe FgContextOptions Create(int backend, int device, int cpuThreads, ulong seed) => new()
+    public static unsafe FgContextOptions Create(int backend, int device, int cpuThreads, ulong seed, bool gemmTf32 = false) => new()
     {
         Size = (uint)sizeof(FgContextOptions),
         Backend = backend,
         Device = device,
         CpuThreads = cpuThreads,
         Seed = seed,
+        GemmTf32 = gemmTf32 ? 1 : 0,
     };
 }
 

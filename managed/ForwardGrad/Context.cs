@@ -17,7 +17,7 @@ public sealed class Context : IDisposable
         ArgumentNullException.ThrowIfNull(options);
         ArgumentOutOfRangeException.ThrowIfNegative(options.Threads, nameof(options));
         ArgumentOutOfRangeException.ThrowIfNegative(device);
-        var native = FgContextOptions.Create((int)backend, device, options.Threads, options.Seed);
+        var native = FgContextOptions.Create((int)backend, device, options.Threads, options.Seed, options.Tf32);
         _handle = ContextHandle.Create(in native);
         Backend = backend;
         Device = device;

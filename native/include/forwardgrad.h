@@ -107,6 +107,9 @@ typedef struct fg_context_options {
                             count, or FG_CPU_LOOP_THREADS when that is set. The loops' results do not
                             depend on their thread count (tested bit for bit). */
     uint64_t seed;       /* default seed for parameter initialisation and tangents */
+    int32_t gemm_tf32;   /* CUDA: 1 = GEMMs on TF32 tensor cores (faster, ~1e-3 relative error in
+                            each product), 0 = FP32 like the CPU reference; ignored on CPU. Callers
+                            built before this field set a smaller size and get 0. */
 } fg_context_options;
 
 typedef struct fg_context_properties {

@@ -75,6 +75,24 @@ public sealed class InteropTests
     }
 
     [Test]
+    public void ContextOptions_Tf32_IsValidatedAndIgnoredOnCpu()
+    {
+        var options = FgContextOptions.Create(NativeConstants.BackendCpu, 0, 0, 0, gemmTf32: true);
+        Assert.That(options.GemmTf32, Is.EqualTo(1));
+        using (var context = ContextHandle.Create(options))
+        {
+            Assert.That(context.IsInvalid, Is.False);
+        }
+
+        options.GemmTf32 = 2;
+        AssertInvalid(NativeMethods.fg_context_create(in options, out _), "gemm_tf32 must be 0 or 1");
+
+        using var managed = Context.Cpu(new ContextOptions { Tf32 = true });
+        Assert.That(managed.Options.Tf32, Is.True);
+        Assert.That(managed.Info.GemmName, Does.Not.Contain("TF32"));
+    }
+
+    [Test]
     public void ContextProperties_LayoutIsAcceptedByTheLibrary()
     {
         using var context = ContextHandle.Create(FgContextOptions.Create(NativeConstants.BackendCpu, 0, 0, 42));
@@ -94,7 +112,7 @@ public sealed class InteropTests
     {
         Assert.Multiple(() =>
         {
-            Assert.That(sizeof(FgContextOptions), Is.EqualTo(24));
+            Assert.That(sizeof(FgContextOptions), Is.EqualTo(32));  // 28 bytes of fields, padded to the ulong alignment
             Assert.That(sizeof(FgContextProperties), Is.EqualTo(16 + 5 * 8 + 2 * 128));
             Assert.That(sizeof(FgOptimizerParams), Is.EqualTo(48));
             Assert.That(sizeof(FgMixerConfig), Is.EqualTo(56));

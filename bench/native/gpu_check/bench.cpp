@@ -6,9 +6,12 @@
 // Each time is the median of N runs after a warm-up, with fg_context_synchronize before the clock
 // stops. Nothing here asserts on time. CUDA runs first (when available), then CPU; CPU cases above
 // --cpu-max-gflop per call are skipped (they take seconds each on a CPU).
-// Usage: fg_gpu_bench [--quick] [--backend cpu|cuda|all] [--cpu-max-gflop X]
+// --tf32 also runs the CUDA cases with TF32 GEMMs and reports how far a TF32 GEMM, and one training
+// step's gradients, land from FP32.
+// Usage: fg_gpu_bench [--quick] [--tf32] [--backend cpu|cuda|all] [--cpu-max-gflop X]
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -50,6 +53,7 @@ double layer_flops(const Layer& l, int64_t rows) {
 struct Options {
     bool quick = false;
     bool cpu = true, cuda = true;
+    bool tf32 = false;
     double cpu_max_gflop = 2.0;
     double target_ms = 200;  // timed runs per case: about this long in total
     int min_reps = 3, max_reps = 20;
@@ -116,12 +120,141 @@ std::string fmt(const char* f, double v) {
     return s;
 }
 
-void run_backend(int32_t backend, const Options& o) {
-    const bool is_cpu = backend == FG_BACKEND_CPU;
-    const char* be = is_cpu ? "cpu" : "cuda";
-    fg_context_options co{sizeof(fg_context_options), backend, 0, 0, 1};
+fg_context* create_context(int32_t backend, bool tf32) {
+    fg_context_options co{};
+    co.size = sizeof co;
+    co.backend = backend;
+    co.seed = 1;
+    co.gemm_tf32 = tf32 ? 1 : 0;
     fg_context* c = nullptr;
-    if (fg_context_create(&co, &c) != FG_OK) {
+    return fg_context_create(&co, &c) == FG_OK ? c : nullptr;
+}
+
+// The same n x n x n GEMM (inputs from fg_random_normal: identical on both contexts) in FP32 and
+// TF32: how far TF32 lands, relative to the FP32 result's norm and to its largest element.
+void tf32_accuracy(int64_t n) {
+    std::vector<float> out[2];
+    for (int tf32 = 0; tf32 < 2; ++tf32) {
+        fg_context* c = create_context(FG_BACKEND_CUDA, tf32 == 1);
+        if (!c) {
+            std::printf("TF32 accuracy: context failed: %s\n\n", fg_last_error());
+            return;
+        }
+        {
+            Buf a(c, n * n, 1), b(c, n * n, 2), y(c, n * n, 3);
+            out[tf32].resize(static_cast<size_t>(n * n));
+            if (fg_gemm(c, FG_NO_TRANS, FG_NO_TRANS, n, n, n, 1.0f, a, b, 0.0f, y) != FG_OK ||
+                fg_buffer_download(y, 0, out[tf32].data(), out[tf32].size() * 4) != FG_OK) {
+                std::printf("TF32 accuracy: GEMM failed: %s\n\n", fg_last_error());
+                fg_context_free(c);
+                return;
+            }
+        }
+        fg_context_free(c);
+    }
+    double diff2 = 0, ref2 = 0, max_diff = 0, max_ref = 0;
+    for (size_t i = 0; i < out[0].size(); ++i) {
+        const double d = double(out[1][i]) - double(out[0][i]);
+        diff2 += d * d;
+        ref2 += double(out[0][i]) * double(out[0][i]);
+        max_diff = std::max(max_diff, std::fabs(d));
+        max_ref = std::max(max_ref, std::fabs(double(out[0][i])));
+    }
+    std::printf("TF32 vs FP32, %lldx%lldx%lld GEMM of N(0,1) inputs: relative Frobenius error %.2e, largest "
+                "difference %.2e (%.2e of the largest |C|)\n\n",
+                (long long)n, (long long)n, (long long)n, std::sqrt(diff2 / std::max(ref2, 1e-300)), max_diff,
+                max_diff / std::max(max_ref, 1e-300));
+}
+
+// One training step's gradients (`method`, same model, batch and tangents) on an FP32 and a TF32
+// context: every parameter's gradient downloaded and compared, the M/8/16 model at batch 64.
+struct StepResult {
+    float loss = 0;  // the blocks' mean local loss (the final head starts at zero: its loss is ln 10)
+    std::vector<std::vector<float>> grads;
+    std::vector<std::string> names;
+};
+
+bool mixer_step(bool tf32, int32_t method, StepResult& r) {
+    fg_context* c = create_context(FG_BACKEND_CUDA, tf32);
+    if (!c) return false;
+    fg_mixer_config cfg{};
+    cfg.size = sizeof cfg;
+    cfg.image_height = cfg.image_width = 32;
+    cfg.image_channels = 3;
+    cfg.classes = 10;
+    cfg.blocks = 4;
+    cfg.grid = 8;
+    cfg.channels = 512;
+    cfg.groups = 16;
+    cfg.seed = 7;
+    const int64_t batch = 64;
+    fg_mixer* m = nullptr;
+    bool ok = fg_mixer_create(c, &cfg, &m) == FG_OK;
+    if (ok) {
+        Buf images(c, batch * 32 * 32 * 3, 90);
+        std::vector<int32_t> labels(static_cast<size_t>(batch));
+        for (int64_t n = 0; n < batch; ++n) labels[static_cast<size_t>(n)] = static_cast<int32_t>((n * 7) % 10);
+        fg_buffer* lab = nullptr;
+        ok = fg_buffer_alloc(c, labels.size() * 4, &lab) == FG_OK &&
+             fg_buffer_upload(lab, 0, labels.data(), labels.size() * 4) == FG_OK;
+        fg_step_options so{};
+        so.size = sizeof so;
+        so.method = method;
+        so.tangents = 4;
+        so.seed = 3;
+        so.head_lr = 1.0f;
+        so.last_layer_lr = 0.1f;
+        fg_step_stats st{};
+        st.size = sizeof st;
+        ok = ok && fg_mixer_gradients(m, batch, images, lab, &so, &st) == FG_OK;
+        int32_t tensors = 0;
+        int64_t elements = 0;
+        ok = ok && fg_mixer_param_count(m, &tensors, &elements) == FG_OK;
+        for (int32_t i = 0; ok && i < tensors; ++i) {
+            fg_param_info info{};
+            info.size = sizeof info;
+            fg_buffer *param = nullptr, *grad = nullptr;
+            ok = fg_mixer_param_info(m, i, &info) == FG_OK && fg_mixer_param(m, i, &param, &grad) == FG_OK;
+            std::vector<float> g(static_cast<size_t>(info.elements));
+            ok = ok && fg_buffer_download(grad, 0, g.data(), g.size() * 4) == FG_OK;
+            r.grads.push_back(std::move(g));
+            r.names.emplace_back(info.name);
+        }
+        for (int32_t k = 0; k < st.blocks; ++k) r.loss += st.block_loss[k] / static_cast<float>(st.blocks);
+        fg_buffer_free(lab);
+    }
+    if (!ok) std::printf("TF32 step effect: %s\n", fg_last_error());
+    fg_mixer_free(m);
+    fg_context_free(c);
+    return ok;
+}
+
+void tf32_step_effect(int32_t method, const char* name) {
+    StepResult fp32, tf32;
+    if (!mixer_step(false, method, fp32) || !mixer_step(true, method, tf32)) return;
+    double diff2 = 0, ref2 = 0, worst_cos = 1;
+    std::string worst;
+    for (size_t t = 0; t < fp32.grads.size(); ++t) {
+        double dot = 0, a2 = 0, b2 = 0;
+        for (size_t i = 0; i < fp32.grads[t].size(); ++i) {
+            const double a = fp32.grads[t][i], b = tf32.grads[t][i];
+            dot += a * b, a2 += a * a, b2 += b * b, diff2 += (a - b) * (a - b);
+        }
+        ref2 += a2;
+        const double cos = a2 > 0 && b2 > 0 ? dot / std::sqrt(a2 * b2) : 1.0;
+        if (cos < worst_cos) worst_cos = cos, worst = fp32.names[t];
+    }
+    std::printf("TF32 vs FP32, one %s step of M/8/16 at batch 64: mean block loss %.7f vs %.7f; all gradients' relative L2 "
+                "difference %.2e; lowest per-tensor cosine %.6f (%s)\n",
+                name, tf32.loss, fp32.loss, std::sqrt(diff2 / std::max(ref2, 1e-300)), worst_cos,
+                worst.empty() ? "-" : worst.c_str());
+}
+
+void run_backend(int32_t backend, bool tf32, const Options& o) {
+    const bool is_cpu = backend == FG_BACKEND_CPU;
+    const char* be = is_cpu ? "cpu" : (tf32 ? "cuda-tf32" : "cuda");
+    fg_context* c = create_context(backend, tf32);
+    if (!c) {
         std::printf("## %s: context failed: %s\n\n", be, fg_last_error());
         return;
     }
@@ -129,7 +262,9 @@ void run_backend(int32_t backend, const Options& o) {
     p.size = sizeof p;
     fg_context_info(c, &p);
     std::printf("## %s: %s, GEMM %s\n", be, p.device_name, p.gemm_name);
-    if (!is_cpu) std::printf("FP32 throughout: cuBLAS default math mode (TF32 tensor cores not enabled by the ABI).\n");
+    if (!is_cpu)
+        std::printf("%s\n", tf32 ? "GEMMs on TF32 tensor cores (fg_context_options.gemm_tf32 = 1)."
+                                  : "FP32 throughout: cuBLAS default math mode (TF32 off).");
     const int64_t peak_n = is_cpu ? (o.quick ? 1024 : 2048) : (o.quick ? 4096 : 8192);
     const double peak = peak_gflops(c, peak_n, o);
 
@@ -207,13 +342,14 @@ int main(int argc, char** argv) {
     Options o;
     for (int i = 1; i < argc; ++i) {
         if (!std::strcmp(argv[i], "--quick")) o.quick = true;
+        else if (!std::strcmp(argv[i], "--tf32")) o.tf32 = true;
         else if (!std::strcmp(argv[i], "--backend") && i + 1 < argc) {
             const std::string v = argv[++i];
             o.cpu = v == "cpu" || v == "all";
             o.cuda = v == "cuda" || v == "all";
         } else if (!std::strcmp(argv[i], "--cpu-max-gflop") && i + 1 < argc) o.cpu_max_gflop = std::atof(argv[++i]);
         else {
-            std::fprintf(stderr, "usage: %s [--quick] [--backend cpu|cuda|all] [--cpu-max-gflop X]\n", argv[0]);
+            std::fprintf(stderr, "usage: %s [--quick] [--tf32] [--backend cpu|cuda|all] [--cpu-max-gflop X]\n", argv[0]);
             return 2;
         }
     }
@@ -227,9 +363,19 @@ int main(int argc, char** argv) {
     char reason[512] = {0};
     fg_backend_probe(FG_BACKEND_CUDA, &available, reason, sizeof reason);
     if (o.cuda) {
-        if (available) run_backend(FG_BACKEND_CUDA, o);
-        else std::printf("## cuda: not available: %s\n\n", reason);
+        if (available) {
+            run_backend(FG_BACKEND_CUDA, false, o);
+            if (o.tf32) {
+                tf32_accuracy(o.quick ? 1024 : 4096);
+                tf32_step_effect(FG_METHOD_LGBP, "LG-BP");
+                tf32_step_effect(FG_METHOD_LGFGA, "LG-FG-A (K = 4)");
+                std::printf("\n");
+                run_backend(FG_BACKEND_CUDA, true, o);
+            }
+        } else {
+            std::printf("## cuda: not available: %s\n\n", reason);
+        }
     }
-    if (o.cpu) run_backend(FG_BACKEND_CPU, o);
+    if (o.cpu) run_backend(FG_BACKEND_CPU, false, o);
     return 0;
 }

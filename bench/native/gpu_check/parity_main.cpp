@@ -171,7 +171,7 @@ int main(int argc, char** argv) {
     Env env;
     for (int s = 0; s < 2; ++s) {
         const int32_t backend = s == CPU || cpu_vs_cpu ? FG_BACKEND_CPU : FG_BACKEND_CUDA;
-        fg_context_options o{sizeof(fg_context_options), backend, device, 0, 1};
+        fg_context_options o{sizeof(fg_context_options), backend, device, 0, 1, 0};
         fg_status st = fg_context_create(&o, &env.ctx[s]);
         if (st != FG_OK) {
             // The probe said yes, so this is a failure, not a skip.

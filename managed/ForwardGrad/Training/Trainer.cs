@@ -71,11 +71,11 @@ public sealed class Trainer
 
     /// <summary>
     /// Creates a context for "cpu" or "cuda"; <paramref name="threads"/> &gt; 0 sets the CPU's thread count, at most
-    /// <see cref="TrainerOptions.MaxThreads"/>.
+    /// <see cref="TrainerOptions.MaxThreads"/>; <paramref name="tf32"/> puts CUDA GEMMs on TF32 tensor cores.
     /// </summary>
-    public static Context CreateContext(string device, int threads = 0) => TrainerOptions.ParseDevice(device) switch
+    public static Context CreateContext(string device, int threads = 0, bool tf32 = false) => TrainerOptions.ParseDevice(device) switch
     {
-        Backend.Cuda => Context.Cuda(),
+        Backend.Cuda => Context.Cuda(options: new ContextOptions { Tf32 = tf32 }),
         _ => Context.Cpu(new ContextOptions { Threads = TrainerOptions.CapThreads(threads, out _) }),
     };
 
@@ -139,7 +139,7 @@ public sealed class Trainer
         var scheduleKind = LearningRateSchedule.ParseKind(options.Schedule);
         TrainingMethod method = TrainingMethods.Parse(options.Method);
 
-        Context? ownContext = _context is null ? CreateContext(options.Device, options.Threads) : null;
+        Context? ownContext = _context is null ? CreateContext(options.Device, options.Threads, options.Tf32) : null;
         LocalMixer? ownModel = null;
         try
         {

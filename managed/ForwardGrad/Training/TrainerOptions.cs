@@ -67,6 +67,9 @@ public sealed record TrainerOptions
     /// <summary>CPU threads for BLAS and the element-wise loops; 0: the library's default (all usable CPUs).</summary>
     public int Threads { get; init; }
 
+    /// <summary>CUDA: GEMMs on TF32 tensor cores (see <see cref="ContextOptions.Tf32"/>).</summary>
+    public bool Tf32 { get; init; }
+
     /// <summary>Stop after this many steps in total (smoke runs); null: run every epoch.</summary>
     public long? MaxSteps { get; init; }
 

@@ -1,4 +1,6 @@
 // C ABI: version, status, errors, backends, contexts, buffers, GEMM.
+#include <algorithm>
+#include <cstddef>
 #include <cstring>
 #include <string>
 
@@ -75,14 +77,20 @@ FG_API fg_status fg_context_create(const fg_context_options* options, fg_context
         if (!out_context) invalid("out_context is NULL");
         *out_context = nullptr;
         if (!options) invalid("options is NULL");
-        if (options->size < sizeof(fg_context_options))
+        // Fields after seed came later: a caller built against the shorter struct gets them as 0.
+        const size_t oldest = offsetof(fg_context_options, seed) + sizeof(options->seed);
+        if (options->size < oldest)
             invalid("options->size is " + std::to_string(options->size) + ", expected sizeof(fg_context_options) = " +
                     std::to_string(sizeof(fg_context_options)));
-        if (options->cpu_threads < 0) invalid("options->cpu_threads must be >= 0 (0 = default)");
-        if (options->device < 0) invalid("options->device must be >= 0");
+        fg_context_options o{};
+        std::memcpy(&o, options, std::min<size_t>(options->size, sizeof o));
+        if (o.cpu_threads < 0) invalid("options->cpu_threads must be >= 0 (0 = default)");
+        if (o.device < 0) invalid("options->device must be >= 0");
+        if (o.gemm_tf32 != 0 && o.gemm_tf32 != 1)
+            invalid("options->gemm_tf32 must be 0 or 1 (got " + std::to_string(o.gemm_tf32) + ")");
         auto context = std::make_unique<fg_context>();
-        context->options = *options;
-        context->backend = fg::create_backend(*options);
+        context->options = o;
+        context->backend = fg::create_backend(o);
         *out_context = context.release();
     });
 }

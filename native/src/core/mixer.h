@@ -71,8 +71,10 @@ struct Workspace {
     float* h = nullptr;            // (R, C) linear output before its LN
     float* ln_mean = nullptr;      // (R*G) LN means, never read back
     float* xbar = nullptr;         // (B, C)
-    float* loss = nullptr;         // (B)
-    float* logits = nullptr;       // (B, N)
+    float* loss = nullptr;         // (B) per-example losses of the head being evaluated
+    // Read back together once per step (read_losses), so carved next to each other:
+    float* logits = nullptr;       // (B, N) the final classifier's logits
+    float* means = nullptr;        // (FG_MAX_BLOCKS + 1) batch-mean losses: block k's head, the final at blocks
     float* d = nullptr;            // (K, R, G) directional derivatives
     float* tan[4] = {};            // (K, R, C) each: tangent buffers the layers' output tangents rotate through
     float* noise = nullptr;        // (K, R, C) one layer's activity noise, for backends that do not draw it as
@@ -131,8 +133,9 @@ struct fg_mixer {
     size_t ws_capacity = 0;
     fg::mixer::Workspace ws;
 
-    // Host copies of per-example losses and logits for the stats, sized once per batch size.
-    std::vector<float> host_loss, host_logits;
+    // Host copy of ws.logits .. ws.means for the stats, and which of the losses this step wrote.
+    std::vector<float> host_results;
+    std::vector<bool> loss_written;
     std::vector<int32_t> host_labels;
 
     ~fg_mixer();
@@ -163,14 +166,16 @@ LayerSpec layer_spec(const fg_mixer& m, int64_t R, int64_t k, int32_t layer);
 const float* layer_input(const fg_mixer& m, int64_t k, int32_t layer, const float* x, const BlockActs& a);
 // Patchifies the images into ws.patches.
 void load_patches(fg_mixer& m, const Run& run);
-// Fused local loss of a head on x (B,P,C) (xdot (K,B,P,C) or null), writing ws.loss/ws.logits,
-// d (K,B,P,groups) if d, the head gradient times grad_scale if want_head, dx (B,P,C) if dx.
-// Returns the batch-mean loss (downloads ws.loss).
-float head_loss(fg_mixer& m, const Run& run, int32_t head_w, int64_t groups, const float* x, const float* xdot,
-                float* d, bool want_head, float grad_scale, float* dx);
-// Final classifier loss and accuracy into stats (downloads the logits); arguments as head_loss.
+// Fused local loss of block k's head on x (B,P,C) (xdot (K,B,P,C) or null), its batch-mean loss
+// into ws.means, d (K,B,P,groups) if d, the head gradient times grad_scale if want_head,
+// dx (B,P,C) if dx. Nothing is read back here (read_losses does, once per step).
+void head_loss(fg_mixer& m, const Run& run, int64_t k, int32_t head_w, int64_t groups, const float* x,
+               const float* xdot, float* d, bool want_head, float grad_scale, float* dx);
+// The final classifier's loss and logits into ws.means and ws.logits; arguments as head_loss.
 void final_loss(fg_mixer& m, const Run& run, const float* x, const float* xdot, float* d, float grad_scale,
-                float* dx, fg_step_stats& stats);
+                float* dx);
+// After a step: one download of every loss and the final logits into stats (losses, accuracy).
+void read_losses(fg_mixer& m, const Run& run, fg_step_stats& stats);
 // Offset in ws.vw of the (K, count) weight tangents of backbone parameter `param`.
 int64_t tangent_offset(const fg_mixer& m, int64_t K, int32_t param);
 // Philox tensor ids.

@@ -81,10 +81,12 @@ void gradients(fg_mixer& m, const Run& run, fg_step_stats& stats) {
     stats.blocks = static_cast<int32_t>(m.dims.blocks);
     stats.workspace_bytes = prepare_workspace(m, run);
     load_patches(m, run);
+    m.loss_written.assign(static_cast<size_t>(m.dims.blocks + 1), false);
     if (is_backprop(run.method))
         backprop_gradients(m, run, stats);
     else
         forward_gradients(m, run, stats);
+    read_losses(m, run, stats);
 }
 
 void check_stats(const fg_step_stats* s) {

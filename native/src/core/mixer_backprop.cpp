@@ -41,17 +41,16 @@ void block_backward(fg_mixer& m, const Run& run, int64_t k, const float* x, cons
     if (want_dx) be.add_bias(1, RC, 1, ws.grad_out, ws.grad_b);  // residual + token path
 }
 
-// Block k's local loss: the head gradient (times head_lr), its loss into stats and, with
+// Block k's local loss: the head gradient (times head_lr), its batch-mean loss into ws.means and, with
 // dx_out, the loss gradient w.r.t. the block output written (accumulate = false) or added to dx_out.
-void block_head(fg_mixer& m, const Run& run, int64_t k, const BlockActs& a, float* dx_out, bool accumulate,
-                fg_step_stats& stats) {
+void block_head(fg_mixer& m, const Run& run, int64_t k, const BlockActs& a, float* dx_out, bool accumulate) {
     Backend& be = m.context->be();
     Workspace& ws = m.ws;
     const int64_t RC = run.R * m.dims.C;
     const int32_t head = m.blocks[static_cast<size_t>(k)].head;
     const bool direct = dx_out && !accumulate && !m.dims.inter_ln;
     float* dx = dx_out ? (direct ? dx_out : ws.grad_a) : nullptr;
-    stats.block_loss[k] = head_loss(m, run, head, m.dims.G, block_feature(m, a), nullptr, nullptr, true, run.head_lr, dx);
+    head_loss(m, run, k, head, m.dims.G, block_feature(m, a), nullptr, nullptr, true, run.head_lr, dx);
     if (!dx_out || direct) return;
     if (m.dims.inter_ln) be.layernorm_vjp(run.R, m.dims.C, a.on, a.on_rstd, ws.grad_a, ws.grad_a);
     if (accumulate)
@@ -70,11 +69,11 @@ void backprop_gradients(fg_mixer& m, const Run& run, fg_step_stats& stats) {
         for (int64_t k = 0; k < blocks; ++k) {
             BlockActs& a = ws.slots[static_cast<size_t>(k % 2)];
             block_forward(m, run, k, x, nullptr, a);
-            block_head(m, run, k, a, ws.grad_out, false, stats);
+            block_head(m, run, k, a, ws.grad_out, false);
             block_backward(m, run, k, x, a, false);
             x = a.group.a;
         }
-        final_loss(m, run, x, nullptr, nullptr, run.last_lr, nullptr, stats);
+        final_loss(m, run, x, nullptr, nullptr, run.last_lr, nullptr);
         return;
     }
     const float* x = nullptr;
@@ -82,12 +81,12 @@ void backprop_gradients(fg_mixer& m, const Run& run, fg_step_stats& stats) {
         block_forward(m, run, k, x, nullptr, ws.slots[static_cast<size_t>(k)]);
         x = ws.slots[static_cast<size_t>(k)].group.a;
     }
-    final_loss(m, run, x, nullptr, nullptr, 1.0f, ws.grad_out, stats);
+    final_loss(m, run, x, nullptr, nullptr, 1.0f, ws.grad_out);
     const bool lbp = run.method == FG_METHOD_LBP;
     for (int64_t k = blocks - 1; k >= 0; --k) {
         const BlockActs& a = ws.slots[static_cast<size_t>(k)];
         const float* xk = k >= 1 ? ws.slots[static_cast<size_t>(k - 1)].group.a : nullptr;
-        block_head(m, run, k, a, lbp ? ws.grad_out : nullptr, true, stats);
+        block_head(m, run, k, a, lbp ? ws.grad_out : nullptr, true);
         block_backward(m, run, k, xk, a, k >= 1);
     }
 }

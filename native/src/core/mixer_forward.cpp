@@ -133,42 +133,51 @@ const float* block_feature_tangents(const fg_mixer& m, const BlockActs& a) {
     return m.dims.inter_ln ? a.on_tan : a.out_tan;
 }
 
-float head_loss(fg_mixer& m, const Run& run, int32_t head_w, int64_t groups, const float* x, const float* xdot,
-                float* d, bool want_head, float grad_scale, float* dx) {
+void head_loss(fg_mixer& m, const Run& run, int64_t k, int32_t head_w, int64_t groups, const float* x,
+               const float* xdot, float* d, bool want_head, float grad_scale, float* dx) {
     fg_context& c = *m.context;
     const Dims& dm = m.dims;
     Param& W = m.params[static_cast<size_t>(head_w)];
     Param& b = m.params[static_cast<size_t>(head_w) + 1];
     const bool tangents = d && xdot && run.K > 0;
+    // Only the final classifier's logits are kept (for the accuracy); a block head's go to scratch.
+    float* logits = k == dm.blocks ? m.ws.logits : nullptr;
     ops::local_loss(c, run.B, dm.P, dm.C, groups, dm.N, tangents ? run.K : 0, x, tangents ? xdot : nullptr, W.w(),
-                    b.w(), run.labels, m.ws.loss, m.ws.logits, tangents ? d : nullptr, want_head ? W.g() : nullptr,
+                    b.w(), run.labels, m.ws.loss, logits, tangents ? d : nullptr, want_head ? W.g() : nullptr,
                     want_head ? b.g() : nullptr, dx);
+    // the batch mean stays on the device: no synchronisation per head
+    c.be().sum_mid(1, 1, run.B, m.ws.loss, 1.0f / static_cast<float>(run.B), m.ws.means + k, false);
     if (want_head) {
         scale_in_place(c, W.g(), W.count(), grad_scale);
         scale_in_place(c, b.g(), b.count(), grad_scale);
     }
-    m.host_loss.resize(static_cast<size_t>(run.B));
-    c.be().download(m.host_loss.data(), m.ws.loss, m.host_loss.size() * sizeof(float));
-    double sum = 0;
-    for (float l : m.host_loss) sum += l;
-    return static_cast<float>(sum / static_cast<double>(run.B));
+    m.loss_written[static_cast<size_t>(k)] = true;
 }
 
-void final_loss(fg_mixer& m, const Run& run, const float* x, const float* xdot, float* d, float grad_scale, float* dx,
-                fg_step_stats& stats) {
-    stats.loss = head_loss(m, run, m.final_w, 1, x, xdot, d, true, grad_scale, dx);
-    const int64_t N = m.dims.N;
-    m.host_logits.resize(static_cast<size_t>(run.B * N));
-    m.context->be().download(m.host_logits.data(), m.ws.logits, m.host_logits.size() * sizeof(float));
+void final_loss(fg_mixer& m, const Run& run, const float* x, const float* xdot, float* d, float grad_scale,
+                float* dx) {
+    head_loss(m, run, m.dims.blocks, m.final_w, 1, x, xdot, d, true, grad_scale, dx);
+}
+
+void read_losses(fg_mixer& m, const Run& run, fg_step_stats& stats) {
+    const int64_t blocks = m.dims.blocks, B = run.B, N = m.dims.N;
+    const int64_t means_at = m.ws.means - m.ws.logits;  // B * N and the carver's padding
+    m.host_results.resize(static_cast<size_t>(means_at + blocks + 1));
+    m.context->be().download(m.host_results.data(), m.ws.logits, m.host_results.size() * sizeof(float));
+    const float* means = m.host_results.data() + means_at;
+    for (int64_t k = 0; k < blocks; ++k)
+        if (m.loss_written[static_cast<size_t>(k)]) stats.block_loss[k] = means[k];
+    if (!m.loss_written[static_cast<size_t>(blocks)]) return;
+    stats.loss = means[blocks];
     int64_t right = 0;
-    for (int64_t n = 0; n < run.B; ++n) {
-        const float* l = m.host_logits.data() + n * N;
+    for (int64_t n = 0; n < B; ++n) {
+        const float* l = m.host_results.data() + n * N;
         int64_t best = 0;
         for (int64_t j = 1; j < N; ++j)
             if (l[j] > l[best]) best = j;
         right += best == m.host_labels[static_cast<size_t>(n)];
     }
-    stats.accuracy = static_cast<float>(right) / static_cast<float>(run.B);
+    stats.accuracy = static_cast<float>(right) / static_cast<float>(B);
 }
 
 }  // namespace fg::mixer

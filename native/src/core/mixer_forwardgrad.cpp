@@ -91,20 +91,19 @@ void forward_gradients(fg_mixer& m, const Run& run, fg_step_stats& stats) {
         BlockActs& a = slot(k);
         block_forward(m, run, k, x, local ? nullptr : x_tan, a);
         // Local methods take d (K,B,P,G) from the block's loss; heads always get their exact gradient.
-        stats.block_loss[k] = head_loss(m, run, m.blocks[static_cast<size_t>(k)].head, m.dims.G, block_feature(m, a),
-                                        local ? block_feature_tangents(m, a) : nullptr, local ? ws.d : nullptr, true,
-                                        run.head_lr, nullptr);
+        head_loss(m, run, k, m.blocks[static_cast<size_t>(k)].head, m.dims.G, block_feature(m, a),
+                  local ? block_feature_tangents(m, a) : nullptr, local ? ws.d : nullptr, true, run.head_lr, nullptr);
         if (run.method == FG_METHOD_LGFGA) fga_block(m, run, k, x, a, false);
         if (run.method == FG_METHOD_LGFGW) fgw_block_local(m, run, k);
         x = a.group.a;
         x_tan = a.out_tan;
     }
     if (local) {
-        final_loss(m, run, x, nullptr, nullptr, run.last_lr, nullptr, stats);
+        final_loss(m, run, x, nullptr, nullptr, run.last_lr, nullptr);
         return;
     }
     // Global: d (K,B,P,1) of the final loss, whose classifier gets its plain exact gradient.
-    final_loss(m, run, x, x_tan, ws.d, 1.0f, nullptr, stats);
+    final_loss(m, run, x, x_tan, ws.d, 1.0f, nullptr);
     if (activity) {
         for (int64_t k = 0; k < blocks; ++k)
             fga_block(m, run, k, k >= 1 ? slot(k - 1).group.a : nullptr, slot(k), true);

@@ -77,6 +77,7 @@ size_t plan_workspace(const fg_mixer& m, int32_t method, int64_t K, int64_t B, c
     w.xbar = cv.take(elements({B, d.C}));
     w.loss = cv.take(B);
     w.logits = cv.take(elements({B, d.N}));
+    w.means = cv.take(FG_MAX_BLOCKS + 1);
     w.d = cv.take(static_cast<uint64_t>(std::max<int64_t>(K, 1)) * R * d.G);
     if (fg && K > 0) {
         // Live at once: a layer's input and output tangents, the LN of the input [pre_ln], and, where

@@ -93,7 +93,7 @@ const Plugin& plugin() {
             }
             instance.probe = reinterpret_cast<fg_cuda_plugin_probe_fn>(find_symbol(library, "fg_cuda_plugin_probe"));
             instance.create =
-                reinterpret_cast<fg_cuda_plugin_create_fn>(find_symbol(library, "fg_cuda_plugin_create"));
+                reinterpret_cast<fg_cuda_plugin_create_fn>(find_symbol(library, "fg_cuda_plugin_create_with_options"));
             if (instance.probe && instance.create) return;
             tried += "\n  " + path + ": not a forwardgrad_cuda plug-in (entry points missing)";
             instance.probe = nullptr;
@@ -134,7 +134,7 @@ std::unique_ptr<Backend> create_backend(const fg_context_options& options) {
     if (!p.create) fail(FG_ERR_UNSUPPORTED, p.error);
     Backend* backend = nullptr;
     char error[512] = {0};
-    fg_status status = p.create(options.device, &backend, error, sizeof error);
+    fg_status status = p.create(&options, &backend, error, sizeof error);
     if (status != FG_OK || !backend) fail(status != FG_OK ? status : FG_ERR_INTERNAL, error);
     return std::unique_ptr<Backend>(backend);
 }

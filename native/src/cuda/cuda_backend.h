@@ -1,20 +1,37 @@
 // The CUDA backend: the same primitives as the CPU backend (the reference), on one device and
 // one stream of it. GEMMs through cuBLAS, the rest as fused kernels, one .cu per primitive family
-// (gemm.cu, reduce.cu, layernorm.cu, ...). Nothing synchronises inside a primitive.
+// (gemm.cu, reduce.cu, layernorm.cu, ...). Nothing synchronises inside a primitive, and every
+// entry point makes the context's device current for its duration (DeviceGuard), so a context
+// may be driven from any host thread.
 // This file is compiled only into the forwardgrad_cuda plug-in.
 #pragma once
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 
+#include <cstdint>
+#include <mutex>
 #include <string>
 
 #include "../core/backend.h"
 
 namespace fg {
 
+// Makes `device` current on this host thread and restores the previous device on exit.
+class DeviceGuard {
+public:
+    explicit DeviceGuard(int device);
+    ~DeviceGuard();
+    DeviceGuard(const DeviceGuard&) = delete;
+    DeviceGuard& operator=(const DeviceGuard&) = delete;
+
+private:
+    int previous_ = -1;
+};
+
 class CudaBackend final : public Backend {
 public:
-    explicit CudaBackend(int32_t device);
+    // tf32: GEMMs on TF32 tensor cores (fg_context_options.gemm_tf32).
+    CudaBackend(int32_t device, bool tf32);
     ~CudaBackend() override;
 
     int32_t kind() const override { return FG_BACKEND_CUDA; }
@@ -65,13 +82,24 @@ public:
 
     cudaStream_t stream() const { return stream_; }
     cublasHandle_t cublas() const { return cublas_; }
-    // Use TF32 tensor cores for GEMMs (off by default: FP32 matches the CPU reference).
-    void set_tf32(bool on);
 
 private:
+    // The backend's own scratch, one grow-only area per use so that nested uses do not overlap;
+    // stream-ordered, valid until the next call for the same slot. Not counted in live_bytes.
+    enum ScratchSlot { kReducePartials = 0, kEstimatorScales = 1, kScratchSlots = 2 };
+    void* scratch(ScratchSlot slot, size_t bytes);
+    // sum_mid's kernels, without the device guard (reduce.cu).
+    void sum_mid_on_stream(int64_t outer, int64_t mid, int64_t inner, const float* x, float scale, float* out,
+                           bool accumulate);
+
     int32_t device_;
+    bool tf32_;
+    bool memory_pools_ = false;  // cudaMallocAsync / cudaFreeAsync: no device-wide sync on free
     cudaStream_t stream_ = nullptr;
     cublasHandle_t cublas_ = nullptr;
+    std::mutex scratch_mutex_;
+    void* scratch_[kScratchSlots] = {nullptr, nullptr};
+    size_t scratch_bytes_[kScratchSlots] = {0, 0};
 };
 
 // Throws fg::Error(FG_ERR_BACKEND) naming the call when a CUDA / cuBLAS call fails.
@@ -83,11 +111,21 @@ void cublas_check(cublasStatus_t s, const char* what);
 #define FG_CUDA_LAUNCH_CHECK(name) ::fg::cuda_check(cudaGetLastError(), name)
 
 // Grid size for `count` elements at `threads` per block, capped for grid-stride loops.
+constexpr int64_t kMaxGridBlocks = 65535 * 8;
 inline unsigned grid_for(int64_t count, int threads = 256) {
     int64_t blocks = (count + threads - 1) / threads;
     if (blocks < 1) blocks = 1;
-    if (blocks > 65535 * 8) blocks = 65535 * 8;
+    if (blocks > kMaxGridBlocks) blocks = kMaxGridBlocks;
     return static_cast<unsigned>(blocks);
+}
+
+// Calls f(Index{}) with Index = int32_t when every index of a grid-stride loop over `extent`
+// elements fits in 32 bits (including the last stride past the end: extent + grid * block stays
+// below 2^31), else int64_t. 32-bit division and modulo are several times cheaper on the GPU.
+template <class F>
+void with_index_type(int64_t extent, F&& f) {
+    if (extent < (int64_t{1} << 30)) f(int32_t{});
+    else f(int64_t{});
 }
 
 }  // namespace fg

@@ -4,6 +4,8 @@
 namespace fg {
 
 void CudaBackend::gemm(const GemmArgs& g) {
+    if (g.m == 0 || g.n == 0 || g.batch == 0) return;
+    const DeviceGuard guard(device_);
     const cublasOperation_t op_a = g.trans_a ? CUBLAS_OP_T : CUBLAS_OP_N;
     const cublasOperation_t op_b = g.trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
     if (g.batch == 1) {

@@ -33,6 +33,8 @@ struct SegmentLoop {
 };
 
 // x, y (rows, dim); mean, rstd (rows). Two passes over the row: mean, then variance around it.
+// Sums and the normalisation in double, as the CPU reference: a row with a large mean keeps its
+// small variance exactly enough.
 template <int W>
 __global__ void ln_forward_kernel(int64_t rows, int64_t dim, const float* __restrict__ x, float* __restrict__ y,
                                   float* __restrict__ mean, float* __restrict__ rstd) {
@@ -41,30 +43,31 @@ __global__ void ln_forward_kernel(int64_t rows, int64_t dim, const float* __rest
         const int64_t r = wb * s.per_warp + s.seg;
         const bool active = r < rows;
         const float* xr = x + (active ? r : 0) * dim;
-        float sum = 0.0f;
+        double sum = 0.0;
         if (active)
             for (int64_t i = s.lane; i < dim; i += W) sum += xr[i];
-        const float mu = segment_sum<W>(sum) / static_cast<float>(dim);
-        float sq = 0.0f;
+        const double mu = segment_sum<W>(sum) / static_cast<double>(dim);
+        double sq = 0.0;
         if (active)
             for (int64_t i = s.lane; i < dim; i += W) {
-                const float c = xr[i] - mu;
+                const double c = static_cast<double>(xr[i]) - mu;
                 sq += c * c;
             }
-        const float var = segment_sum<W>(sq) / static_cast<float>(dim);
-        const float rs = 1.0f / sqrtf(var + FG_LN_EPS);
+        const double var = segment_sum<W>(sq) / static_cast<double>(dim);
+        const double rs = 1.0 / sqrt(var + static_cast<double>(FG_LN_EPS));
         if (!active) continue;
         float* yr = y + r * dim;
-        for (int64_t i = s.lane; i < dim; i += W) yr[i] = (xr[i] - mu) * rs;
+        for (int64_t i = s.lane; i < dim; i += W) yr[i] = static_cast<float>((static_cast<double>(xr[i]) - mu) * rs);
         if (s.lane == 0) {
-            mean[r] = mu;
-            rstd[r] = rs;
+            mean[r] = static_cast<float>(mu);
+            rstd[r] = static_cast<float>(rs);
         }
     }
 }
 
-// out_u = rstd * (in_u - mean(in_u) - y * mean(y * in_u)) for units u < K*rows, unit u using
-// row u % rows of y and rstd. JVP (K tangents) and VJP (K = 1) alike; out may alias in.
+// out_u = rstd * (in_u - a - y * b), a = mean(in_u), b = mean(y * in_u) (both summed in double,
+// then rounded to float as the CPU reference does), for units u < K*rows, unit u using row
+// u % rows of y and rstd. JVP (K tangents) and VJP (K = 1) alike; out may alias in.
 template <int W>
 __global__ void ln_project_kernel(int64_t units, int64_t rows, int64_t dim, const float* __restrict__ y,
                                   const float* __restrict__ rstd, const float* in, float* out) {
@@ -75,15 +78,15 @@ __global__ void ln_project_kernel(int64_t units, int64_t rows, int64_t dim, cons
         const int64_t r = active ? u % rows : 0;
         const float* yr = y + r * dim;
         const float* ir = in + (active ? u : 0) * dim;
-        float sum = 0.0f, ysum = 0.0f;
+        double sum = 0.0, ysum = 0.0;
         if (active)
             for (int64_t i = s.lane; i < dim; i += W) {
-                const float t = ir[i];
+                const double t = ir[i];
                 sum += t;
-                ysum += yr[i] * t;
+                ysum += static_cast<double>(yr[i]) * t;
             }
-        const float a = segment_sum<W>(sum) / static_cast<float>(dim);
-        const float b = segment_sum<W>(ysum) / static_cast<float>(dim);
+        const float a = static_cast<float>(segment_sum<W>(sum) / static_cast<double>(dim));
+        const float b = static_cast<float>(segment_sum<W>(ysum) / static_cast<double>(dim));
         if (!active) continue;
         const float rs = rstd[r];
         float* orow = out + u * dim;
@@ -94,6 +97,8 @@ __global__ void ln_project_kernel(int64_t units, int64_t rows, int64_t dim, cons
 }  // namespace
 
 void CudaBackend::layernorm_forward(int64_t rows, int64_t dim, const float* x, float* y, float* mean, float* rstd) {
+    if (rows == 0) return;
+    const DeviceGuard guard(device_);
     with_segment_width(dim, [&](auto w) {
         constexpr int W = decltype(w)::value;
         ln_forward_kernel<W><<<blocks_for(rows, W), kThreads, 0, stream_>>>(rows, dim, x, y, mean, rstd);
@@ -103,7 +108,8 @@ void CudaBackend::layernorm_forward(int64_t rows, int64_t dim, const float* x, f
 
 void CudaBackend::layernorm_jvp(int64_t rows, int64_t dim, int64_t tangents, const float* y, const float* rstd,
                                 const float* xdot, float* ydot) {
-    if (tangents == 0) return;
+    if (tangents == 0 || rows == 0) return;
+    const DeviceGuard guard(device_);
     with_segment_width(dim, [&](auto w) {
         constexpr int W = decltype(w)::value;
         ln_project_kernel<W><<<blocks_for(tangents * rows, W), kThreads, 0, stream_>>>(tangents * rows, rows, dim,
@@ -114,6 +120,8 @@ void CudaBackend::layernorm_jvp(int64_t rows, int64_t dim, int64_t tangents, con
 
 void CudaBackend::layernorm_vjp(int64_t rows, int64_t dim, const float* y, const float* rstd, const float* dy,
                                 float* dx) {
+    if (rows == 0) return;
+    const DeviceGuard guard(device_);
     with_segment_width(dim, [&](auto w) {
         constexpr int W = decltype(w)::value;
         ln_project_kernel<W><<<blocks_for(rows, W), kThreads, 0, stream_>>>(rows, rows, dim, y, rstd, dy, dx);

@@ -12,7 +12,8 @@ namespace {
 
 constexpr int kThreads = 256;
 
-// logits, s (B, N); labels, loss (B); loss may be null. Max-subtracted log-sum-exp.
+// logits, s (B, N); labels, loss (B); loss may be null. Max-subtracted log-sum-exp, the sum of
+// exponentials and the loss in double as in the CPU reference.
 // The row loop is warp-uniform so every lane reaches every shuffle.
 __global__ void softmax_xent_kernel(int64_t batch, int64_t classes, const float* __restrict__ logits,
                                     const int32_t* __restrict__ labels, float* __restrict__ loss,
@@ -31,12 +32,15 @@ __global__ void softmax_xent_kernel(int64_t batch, int64_t classes, const float*
         float mx = -INFINITY;
         for (int64_t j = lane; j < classes; j += 32) mx = fmaxf(mx, l[j]);
         mx = warp_max(mx);
-        float sum = 0.0f;
+        double sum = 0.0;
         for (int64_t j = lane; j < classes; j += 32) sum += expf(l[j] - mx);
         sum = segment_sum<32>(sum);
-        const float inv = 1.0f / sum;
-        for (int64_t j = lane; j < classes; j += 32) sn[j] = expf(l[j] - mx) * inv - (j == y ? 1.0f : 0.0f);
-        if (lane == 0 && loss) loss[n] = mx + logf(sum) - l[y];
+        const float inv = static_cast<float>(1.0 / sum);
+        for (int64_t j = lane; j < classes; j += 32) {
+            const float p = __fmul_rn(expf(l[j] - mx), inv);  // rounded before the -1, as on the CPU
+            sn[j] = j == y ? p - 1.0f : p;
+        }
+        if (lane == 0 && loss) loss[n] = static_cast<float>(static_cast<double>(mx) + log(sum) - static_cast<double>(l[y]));
     }
 }
 
@@ -69,6 +73,8 @@ __global__ void group_dot_kernel(int64_t outputs, int64_t batch, int64_t patches
 
 void CudaBackend::softmax_xent(int64_t batch, int64_t classes, const float* logits, const int32_t* labels,
                                float* loss, float* s) {
+    if (batch == 0) return;
+    const DeviceGuard guard(device_);
     softmax_xent_kernel<<<grid_for(batch, kThreads / 32), kThreads, 0, stream_>>>(batch, classes, logits, labels,
                                                                                    loss, s);
     FG_CUDA_LAUNCH_CHECK("softmax_xent_kernel");
@@ -78,6 +84,7 @@ void CudaBackend::group_dot(int64_t tangents, int64_t batch, int64_t patches, in
                             const float* xdot, const float* v, float scale, float* d) {
     const int64_t outputs = tangents * batch * patches * groups;
     if (outputs == 0) return;
+    const DeviceGuard guard(device_);
     const int64_t cg = channels / groups;
     auto launch = [&](auto w) {
         constexpr int W = decltype(w)::value;

@@ -37,6 +37,7 @@ __global__ void adamw_kernel(int64_t count, float* p, const float* g, float* m, 
 void CudaBackend::optimizer_update(const fg_optimizer_params& hp, int64_t count, float* param, const float* grad,
                                    float* state1, float* state2, bool apply_decay) {
     if (count == 0) return;
+    const DeviceGuard guard(device_);
     const unsigned grid = grid_for(count);
     if (hp.kind == FG_OPT_ADAMW) {
         const double step = static_cast<double>(hp.step);

@@ -24,6 +24,7 @@ __global__ void random_normal_kernel(float* out, uint64_t count, uint64_t seed, 
 
 void CudaBackend::random_normal(float* out, uint64_t count, uint64_t seed, uint32_t step, uint32_t tensor_id) {
     if (count == 0) return;
+    const DeviceGuard guard(device_);
     const int threads = 256;
     random_normal_kernel<<<grid_for(static_cast<int64_t>((count + 3) / 4), threads), threads, 0, stream_>>>(
         out, count, seed, step, tensor_id);

@@ -1,13 +1,14 @@
-// Warp-level helpers shared by the row-wise kernels (LayerNorm, softmax, group dot products).
+// Warp-level helpers shared by the row-wise kernels (LayerNorm, softmax, group dot products, sums).
 #pragma once
 #include <cstdint>
 #include <type_traits>
 
 namespace fg {
 
-// Sum over the W lanes of this lane's aligned segment (xor partners stay inside the segment).
-template <int W>
-__device__ __forceinline__ float segment_sum(float v) {
+// Sum over the W lanes of this lane's aligned segment (xor partners stay inside the segment);
+// the same butterfly on every lane, so all lanes of a segment get the same bits.
+template <int W, class T>
+__device__ __forceinline__ T segment_sum(T v) {
 #pragma unroll
     for (int o = W / 2; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
     return v;
