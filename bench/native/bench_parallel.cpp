@@ -1,8 +1,9 @@
-// Do the element-wise loops' threads (native/src/cpu/parallel.h) and BLAS's threads fight over the
-// cores? The loops' workers block between loops and OpenBLAS's threads spin (sched_yield) for a while
-// after each GEMM, so there are two directions to measure, each with the loops on 1 thread and on 2:
-//   BM_LoopAfterGemm/<op>/loops:<t>   an element-wise op timed right after a 512^3 GEMM, while
-//                                     OpenBLAS's threads still spin: does the spinning slow the loop?
+// Do the element-wise loops' threads (native/src/cpu/parallel.h) and the GEMM provider's threads fight
+// over the cores? The loops' workers block between loops; OpenBLAS's idle threads sleep at once (the
+// library sets OPENBLAS_THREAD_TIMEOUT=4 unless the user set it; a larger value makes them spin with
+// sched_yield after each GEMM). Two directions to measure, each with the loops on 1 thread and on 2:
+//   BM_LoopAfterGemm/<op>/loops:<t>   an element-wise op timed right after a 512^3 GEMM: do the GEMM's
+//                                     threads, still spinning or going to sleep, slow the loop?
 //   BM_LoopIdle/<op>/loops:<t>        the same op with no GEMM before it (a loop after a loop).
 //   BM_GemmAfterLoop/loops:<t>        a 512^3 GEMM timed right after the noise draw on t threads:
 //                                     do the loop's workers slow the GEMM?

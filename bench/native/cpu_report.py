@@ -103,6 +103,25 @@ def main():
             rows.append([case, f"{b['real_time']:.2f}", f"{plain['real_time']:.2f}", f"{plain['real_time'] / b['real_time'] * 100:.0f}%"])
     print(table(["layer", "fused ms", "plain GEMM ms", "fused rate / GEMM rate"], rows) + "\n")
 
+    # 6. the loop threads beside the GEMM provider's threads
+    print("### Loop threads beside the GEMM threads (`bench_parallel.cpp`, microseconds)\n")
+    r = run(args.bench, "BM_(LoopAfterGemm|LoopIdle|GemmAfterLoop)/", 0.3)
+    rows = []
+    for op in ("0", "1", "2", "3"):
+        cells = []
+        label = ""
+        for kind in ("LoopIdle", "LoopAfterGemm"):
+            for loops in ("1", "2"):
+                b = r.get(f"BM_{kind}/op:{op}/loops:{loops}/manual_time")
+                label = b.get("label", label) if b else label
+                cells.append(f"{b['real_time']:.0f}" if b else "n/a")
+        rows.append([label] + cells)
+    print(table(["op (M/8/16 activation)", "idle, 1 loop thread", "idle, 2", "after a GEMM, 1", "after a GEMM, 2"], rows))
+    gemm = [r.get(f"BM_GemmAfterLoop/loops:{t}/manual_time") for t in ("1", "2")]
+    if all(gemm):
+        print(f"\n512^3 GEMM right after the noise draw on 1 / 2 loop threads: {gemm[0]['real_time'] * 1e3:.0f} / "
+              f"{gemm[1]['real_time'] * 1e3:.0f} us.\n")
+
     # 5. against an older build
     if args.baseline:
         base_env = os.environ.copy()
