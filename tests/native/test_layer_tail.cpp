@@ -26,43 +26,71 @@ TEST(FusedLayerTails, EveryForwardGradientMethodMatchesTheSeparatePrimitives) {
         {"C=96, G=4, pre and inter LN", ln, 10},
         {"C=40, G=8, 3 blocks, 7 images", mixer_config(12, 12, 1, 5, 3, 3, 40, 8), 7},
     };
-    auto fused = cpu_context_with_env("FG_CPU_FUSED", "1");
-    auto separate = cpu_context_with_env("FG_CPU_FUSED", "0");
-    ASSERT_NE(fused->ctx, nullptr) << fg_last_error();
-    ASSERT_NE(separate->ctx, nullptr) << fg_last_error();
+    // The reference: separate primitives, noise drawn again. Against it: fused tails drawing again, fused tails
+    // keeping LG-FG-A's noise, separate primitives keeping it.
+    auto reference = cpu_context_with_env({{"FG_CPU_FUSED", "0"}, {"FG_KEEP_NOISE_MB", "0"}});
+    ASSERT_NE(reference->ctx, nullptr) << fg_last_error();
+    struct Variant {
+        const char* name;
+        std::unique_ptr<Context> ctx;
+    };
+    Variant variants[] = {
+        {"fused, drawn again", cpu_context_with_env({{"FG_CPU_FUSED", "1"}, {"FG_KEEP_NOISE_MB", "0"}})},
+        {"fused, kept", cpu_context_with_env({{"FG_CPU_FUSED", "1"}, {"FG_KEEP_NOISE_MB", "64"}})},
+        {"separate, kept", cpu_context_with_env({{"FG_CPU_FUSED", "0"}, {"FG_KEEP_NOISE_MB", "64"}})},
+    };
     for (const TailCase& tc : cases) {
-        Mixer mf(*fused, tc.cfg), ms(*separate, tc.cfg);
-        ASSERT_NE(mf.m, nullptr) << fg_last_error();
+        Mixer ms(*reference, tc.cfg);
         ASSERT_NE(ms.m, nullptr) << fg_last_error();
-        Batch bf(*fused, tc.cfg, tc.batch, 5), bs(*separate, tc.cfg, tc.batch, 5);
-        for (int32_t method : {FG_METHOD_FGW, FG_METHOD_FGA, FG_METHOD_LGFGW, FG_METHOD_LGFGA})
-            for (int32_t tangents : {1, 3}) {
-                const fg_step_options o = step_options(method, tangents, 2);
-                fg_step_stats sf{}, ss{};
-                sf.size = ss.size = sizeof(fg_step_stats);
-                FG_ASSERT_OK(fg_mixer_gradients(mf, tc.batch, bf.img, bf.lab, &o, &sf));
-                FG_ASSERT_OK(fg_mixer_gradients(ms, tc.batch, bs.img, bs.lab, &o, &ss));
-                const std::string label =
-                    std::string(tc.name) + ", method " + std::to_string(method) + ", K=" + std::to_string(tangents);
-                EXPECT_EQ(std::memcmp(&sf.loss, &ss.loss, sizeof(float)), 0) << label;
-                for (int32_t i = 0; i < mf.count(); ++i)
-                    EXPECT_TRUE(bit_identical(mf.get(i, true), ms.get(i, true), label + ", " + mf.info(i).name));
-            }
+        Batch bs(*reference, tc.cfg, tc.batch, 5);
+        for (Variant& v : variants) {
+            ASSERT_NE(v.ctx->ctx, nullptr) << fg_last_error();
+            Mixer mf(*v.ctx, tc.cfg);
+            ASSERT_NE(mf.m, nullptr) << fg_last_error();
+            Batch bf(*v.ctx, tc.cfg, tc.batch, 5);
+            for (int32_t method : {FG_METHOD_FGW, FG_METHOD_FGA, FG_METHOD_LGFGW, FG_METHOD_LGFGA})
+                for (int32_t tangents : {1, 3}) {
+                    const fg_step_options o = step_options(method, tangents, 2);
+                    fg_step_stats sf{}, ss{};
+                    sf.size = ss.size = sizeof(fg_step_stats);
+                    FG_ASSERT_OK(fg_mixer_gradients(mf, tc.batch, bf.img, bf.lab, &o, &sf));
+                    FG_ASSERT_OK(fg_mixer_gradients(ms, tc.batch, bs.img, bs.lab, &o, &ss));
+                    const std::string label = std::string(tc.name) + ", " + v.name + ", method " +
+                                              std::to_string(method) + ", K=" + std::to_string(tangents);
+                    EXPECT_EQ(std::memcmp(&sf.loss, &ss.loss, sizeof(float)), 0) << label;
+                    for (int32_t i = 0; i < mf.count(); ++i)
+                        EXPECT_TRUE(bit_identical(mf.get(i, true), ms.get(i, true), label + ", " + mf.info(i).name));
+                }
+        }
     }
 }
 
-// The fused path keeps no noise buffer: the same step needs less workspace than the separate primitives.
+// Drawing the noise again, the fused path needs no noise buffer: the same step needs less workspace than the
+// separate primitives. Keeping LG-FG-A's noise costs one (K, R, C) buffer per layer of a block.
 TEST(FusedLayerTails, DrawTheNoiseWithoutABuffer) {
     const fg_mixer_config cfg = mixer_config(16, 16, 3, 10, 2, 4, 128, 4);
-    auto fused = cpu_context_with_env("FG_CPU_FUSED", "1");
-    auto separate = cpu_context_with_env("FG_CPU_FUSED", "0");
+    auto fused = cpu_context_with_env({{"FG_CPU_FUSED", "1"}, {"FG_KEEP_NOISE_MB", "0"}});
+    auto separate = cpu_context_with_env({{"FG_CPU_FUSED", "0"}, {"FG_KEEP_NOISE_MB", "0"}});
+    auto keeping = cpu_context_with_env({{"FG_CPU_FUSED", "1"}, {"FG_KEEP_NOISE_MB", "64"}});
+    Mixer mk(*keeping, cfg);
+    ASSERT_NE(mk.m, nullptr) << fg_last_error();
+    uint64_t bk = 0;
+    FG_ASSERT_OK(fg_mixer_workspace_bytes(mk, FG_METHOD_LGFGA, 4, 32, &bk));
     Mixer mf(*fused, cfg), ms(*separate, cfg);
     ASSERT_NE(mf.m, nullptr) << fg_last_error();
     ASSERT_NE(ms.m, nullptr) << fg_last_error();
     uint64_t bf = 0, bs = 0;
     FG_ASSERT_OK(fg_mixer_workspace_bytes(mf, FG_METHOD_LGFGA, 4, 32, &bf));
     FG_ASSERT_OK(fg_mixer_workspace_bytes(ms, FG_METHOD_LGFGA, 4, 32, &bs));
-    EXPECT_EQ(bs - bf, 4u * 32 * 16 * 128 * sizeof(float));  // K x R x C floats
+    EXPECT_EQ(bs - bf, 4u * 32 * 16 * 128 * sizeof(float));      // K x R x C floats
+    EXPECT_EQ(bk - bf, 3u * 4 * 32 * 16 * 128 * sizeof(float));  // one per layer of the block
+    // FG-A would keep every block's noise: it always draws again.
+    uint64_t gk = 0, gf = 0;
+    FG_ASSERT_OK(fg_mixer_workspace_bytes(mk, FG_METHOD_FGA, 4, 32, &gk));
+    Mixer mf2(*fused, cfg);
+    ASSERT_NE(mf2.m, nullptr) << fg_last_error();
+    FG_ASSERT_OK(fg_mixer_workspace_bytes(mf2, FG_METHOD_FGA, 4, 32, &gf));
+    EXPECT_EQ(gk, gf);
 }
 
 }  // namespace

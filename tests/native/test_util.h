@@ -6,7 +6,9 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <initializer_list>
 #include <memory>
+#include <utility>
 #include <cstdint>
 #include <random>
 #include <string>
@@ -129,21 +131,29 @@ inline ::testing::AssertionResult all_close(const std::vector<float>& got, const
     return all_close(got, to_double(want), rtol, atol, label);
 }
 
-// A CPU context created while environment variable `name` is `value` (read at context creation, e.g.
-// FG_CPU_LOOP_THREADS, FG_CPU_FUSED); the variable is unset again afterwards.
-inline std::unique_ptr<Context> cpu_context_with_env(const char* name, const std::string& value) {
+// A CPU context created while the environment variables `vars` (name, value) are set (they are read at
+// context creation, e.g. FG_CPU_LOOP_THREADS, FG_CPU_FUSED, FG_KEEP_NOISE_MB); unset again afterwards.
+inline std::unique_ptr<Context> cpu_context_with_env(std::initializer_list<std::pair<const char*, std::string>> vars) {
+    for (const auto& [name, value] : vars) {
 #if defined(_WIN32)
-    _putenv_s(name, value.c_str());
+        _putenv_s(name, value.c_str());
 #else
-    setenv(name, value.c_str(), 1);
+        setenv(name, value.c_str(), 1);
 #endif
+    }
     auto c = std::make_unique<Context>(FG_BACKEND_CPU);
+    for (const auto& [name, value] : vars) {
 #if defined(_WIN32)
-    _putenv_s(name, "");
+        _putenv_s(name, "");
 #else
-    unsetenv(name);
+        unsetenv(name);
 #endif
+    }
     return c;
+}
+
+inline std::unique_ptr<Context> cpu_context_with_env(const char* name, const std::string& value) {
+    return cpu_context_with_env({{name, value}});
 }
 
 // Whether two float vectors are equal bit for bit; names the first difference.

@@ -37,16 +37,23 @@ public static class TrainingCurves
         AtomicFile.Write(path, stream => stream.Write(png));
     }
 
+    /// <summary>At most one redraw in this interval while a run goes on: drawing costs about as much as a small
+    /// model's epoch, and a watcher needs no more.</summary>
+    public static readonly TimeSpan RedrawInterval = TimeSpan.FromSeconds(5);
+
     /// <summary>
     /// Runs <paramref name="trainer"/> and redraws curves.png in <paramref name="runDirectory"/> from the whole
-    /// metrics.csv after every epoch; a plot that fails is a warning in <paramref name="log"/>, not a failed run.
+    /// metrics.csv: after the first epoch, then at most every <see cref="RedrawInterval"/>, and once more when the run
+    /// ends. A plot that fails is a warning in <paramref name="log"/>, not a failed run.
     /// </summary>
     public static TrainingResult RunDrawing(Trainer trainer, string runDirectory, RunStart start, string title,
         Action<string> log, IProgress<TrainingProgress>? progress)
     {
         ArgumentNullException.ThrowIfNull(trainer);
         string path = Path.Combine(runDirectory, FileName);
-        void Redraw(EpochMetrics row)
+        var sinceDraw = System.Diagnostics.Stopwatch.StartNew();
+        bool drawn = false, pending = false;
+        void Draw()
         {
             try
             {
@@ -56,16 +63,35 @@ public static class TrainingCurves
             {
                 log($"warning: could not draw {path}: {exception.GetBaseException().Message}");
             }
+
+            drawn = true;
+            pending = false;
+            sinceDraw.Restart();
         }
 
-        trainer.EpochCompleted += Redraw;
+        void OnEpoch(EpochMetrics row)
+        {
+            pending = true;
+            if (!drawn || sinceDraw.Elapsed >= RedrawInterval)
+            {
+                Draw();
+            }
+        }
+
+        trainer.EpochCompleted += OnEpoch;
         try
         {
-            return trainer.Run(runDirectory, start, log, progress);
+            TrainingResult result = trainer.Run(runDirectory, start, log, progress);
+            if (pending)
+            {
+                Draw();
+            }
+
+            return result;
         }
         finally
         {
-            trainer.EpochCompleted -= Redraw;
+            trainer.EpochCompleted -= OnEpoch;
         }
     }
 

@@ -1,6 +1,8 @@
 // C ABI: version, status, errors, backends, contexts, buffers, GEMM.
 #include <algorithm>
 #include <cstddef>
+#include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -90,6 +92,9 @@ FG_API fg_status fg_context_create(const fg_context_options* options, fg_context
             invalid("options->gemm_tf32 must be 0 or 1 (got " + std::to_string(o.gemm_tf32) + ")");
         auto context = std::make_unique<fg_context>();
         context->options = o;
+        context->keep_noise_max_bytes = fg_context::kDefaultKeepNoiseBytes;
+        if (const char* keep = std::getenv("FG_KEEP_NOISE_MB"))
+            context->keep_noise_max_bytes = static_cast<uint64_t>(std::max(0L, std::atol(keep))) << 20;
         context->backend = fg::create_backend(o);
         *out_context = context.release();
     });

@@ -135,6 +135,7 @@ public:
         bool noise = false;
         uint64_t seed = 0;
         uint32_t step = 0, noise_id = 0;
+        float* noise_out = nullptr;  // (K, R, m) or null: where to keep the noise for the estimate
         float* z = nullptr;
         float* mean = nullptr;  // (ln_rows)
         float* rstd = nullptr;  // (ln_rows)
@@ -143,25 +144,26 @@ public:
     virtual void norm_relu_jvp(const NormReluJvp& p, float* noise_scratch) {
         layernorm_forward(p.ln_rows, p.ln_dim, p.h, p.z, p.mean, p.rstd);
         if (p.tangents > 0 && p.h_tangents) layernorm_jvp(p.ln_rows, p.ln_dim, p.tangents, p.z, p.rstd, p.t, p.t);
-        const float* u = nullptr;
+        float* u = nullptr;
         if (p.tangents > 0 && p.noise) {
-            random_normal(noise_scratch, static_cast<uint64_t>(p.tangents * p.rows * p.width), p.seed, p.step,
-                          p.noise_id);
-            u = noise_scratch;
+            u = p.noise_out ? p.noise_out : noise_scratch;
+            random_normal(u, static_cast<uint64_t>(p.tangents * p.rows * p.width), p.seed, p.step, p.noise_id);
         }
         relu_jvp(p.rows * p.width, p.tangents, p.z, p.residual, p.h_tangents ? p.t : nullptr, u,
                  p.tangents > 0 ? p.residual_dot : nullptr, p.a, p.tangents > 0 ? p.t : nullptr);
     }
 
     // The activity estimate of one layer with respect to its pre-LN output:
-    // gz = LN_vjp(z, rstd, fga_scale(mode, u, a, d)), u the layer's noise as above. Shapes as fga_scale
-    // with (B, P, C) = (batch, patches, width); z, rstd the layer's LN output and statistics.
+    // gz = LN_vjp(z, rstd, fga_scale(mode, u, a, d)), u the layer's noise as above: noise_in where the forward
+    // pass kept it, else drawn again. Shapes as fga_scale with (B, P, C) = (batch, patches, width); z, rstd the
+    // layer's LN output and statistics.
     struct FgaNormVjp {
         int32_t mode = FG_SCALE_GROUP;
         int64_t tangents = 0, batch = 0, patches = 0, width = 0, groups = 1;
         int64_t ln_rows = 0, ln_dim = 0;
         uint64_t seed = 0;
         uint32_t step = 0, noise_id = 0;
+        const float* noise_in = nullptr;  // (K, R, m) the noise norm_relu_jvp kept, or null
         const float* a = nullptr;
         const float* d = nullptr;
         const float* z = nullptr;
@@ -169,12 +171,16 @@ public:
         float* gz = nullptr;
     };
     virtual void fga_norm_vjp(const FgaNormVjp& p, float* noise_scratch) {
-        random_normal(noise_scratch, static_cast<uint64_t>(p.tangents * p.batch * p.patches * p.width), p.seed,
-                      p.step, p.noise_id);
-        fga_scale(p.mode, p.tangents, p.batch, p.patches, p.width, p.groups, noise_scratch, p.a, p.d, p.gz);
+        const float* u = p.noise_in;
+        if (!u) {
+            random_normal(noise_scratch, static_cast<uint64_t>(p.tangents * p.batch * p.patches * p.width), p.seed,
+                          p.step, p.noise_id);
+            u = noise_scratch;
+        }
+        fga_scale(p.mode, p.tangents, p.batch, p.patches, p.width, p.groups, u, p.a, p.d, p.gz);
         layernorm_vjp(p.ln_rows, p.ln_dim, p.z, p.rstd, p.gz, p.gz);
     }
-    // Whether the two above need no noise_scratch (they draw the noise as they go).
+    // Whether the two above need no noise_scratch when the noise is not kept (they draw it as they go).
     virtual bool fuses_noise() const { return false; }
 
     // ---- optimizers (src/*/optim.*), one parameter tensor per call; see fg_optimizer_params.

@@ -20,6 +20,10 @@ struct fg_context {
     std::mutex scratch_mutex;
     void* scratch = nullptr;
     size_t scratch_bytes = 0;
+    // The most a local activity method's step keeps of one block's noise for its estimate; above it the noise
+    // is drawn again instead (FG_KEEP_NOISE_MB at context creation; default kDefaultKeepNoiseBytes).
+    uint64_t keep_noise_max_bytes = 0;
+    static constexpr uint64_t kDefaultKeepNoiseBytes = uint64_t(64) << 20;
 
     fg::Backend& be() { return *backend; }
     // Allocates through the backend and counts the bytes.

@@ -8,8 +8,9 @@ namespace fg::mixer {
 
 namespace {
 
-// Activity perturbation of one layer: G_Z = fga_scale(u, act, d) (R, C) with the layer's noise u drawn
-// again from its Philox counters; the exact VJP of the post-linear LN (per group for the group layer);
+// Activity perturbation of one layer: G_Z = fga_scale(u, act, d) (R, C) with the layer's noise u as the
+// forward pass kept it, or drawn again from its Philox counters; the exact VJP of the post-linear LN (per
+// group for the group layer);
 // dW, db = linear backward with no dx.
 void fga_layer(fg_mixer& m, const Run& run, int64_t k, int32_t layer, int32_t mode, int64_t d_groups, const float* d,
                const float* x, const BlockActs& a) {
@@ -21,7 +22,7 @@ void fga_layer(fg_mixer& m, const Run& run, int64_t k, int32_t layer, int32_t mo
     Backend::FgaNormVjp p;
     p.mode = mode, p.tangents = run.K, p.batch = run.B, p.patches = m.dims.P, p.width = m.dims.C, p.groups = d_groups;
     p.ln_rows = sp.ln_rows, p.ln_dim = sp.ln_dim;
-    p.seed = run.seed, p.step = run.step, p.noise_id = noise_id(k, layer);
+    p.seed = run.seed, p.step = run.step, p.noise_id = noise_id(k, layer), p.noise_in = m.ws.kept_noise[layer];
     p.a = L.a, p.d = d, p.z = L.z, p.rstd = L.z_rstd, p.gz = m.ws.grad_z;
     c.be().fga_norm_vjp(p, m.ws.noise);
     const float* xin = m.dims.pre_ln ? L.xn : layer_input(m, k, layer, x, a);

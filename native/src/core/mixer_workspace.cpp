@@ -2,8 +2,9 @@
 // every block's primal activations until the end of the step; local methods (and FG-W, which keeps
 // none) run one block at a time in two alternating slots, so their size does not depend on the depth.
 // K stacked tangents never stay per layer: each layer's pass through a few rotating (K, R, C) buffers,
-// and the activity noise is drawn again for the estimate instead of being kept, so K adds the same
-// few buffers whatever the depth.
+// and the activity noise is drawn again for the estimate instead of being kept (LG-FG-A keeps one
+// block's noise when it fits fg_context::keep_noise_max_bytes), so K adds the same few buffers
+// whatever the depth.
 #include <algorithm>
 
 #include "mixer.h"
@@ -87,7 +88,14 @@ size_t plan_workspace(const fg_mixer& m, int32_t method, int64_t K, int64_t B, c
         for (int i = 0; i < ntan; ++i) w.tan[i] = cv.take(KRC);
     }
     if (act) {
-        if (!m.context->be().fuses_noise()) w.noise = cv.take(KRC);
+        // LG-FG-A keeps one block's noise when it is small enough; FG-A would keep every block's, so never does.
+        const int layers = d.blocks > 1 ? 3 : 2;
+        const bool keep = method == FG_METHOD_LGFGA &&
+                          layers * KRC * sizeof(float) <= m.context->keep_noise_max_bytes;
+        if (keep)
+            for (int i = 0; i < 3; ++i) w.kept_noise[i] = i == kTokenLayer && d.blocks == 1 ? nullptr : cv.take(KRC);
+        else if (!m.context->be().fuses_noise())
+            w.noise = cv.take(KRC);
         w.grad_z = cv.take(RC);
     }
     if (bp) {

@@ -1,7 +1,8 @@
 // The fused layer tails on the CPU (Backend::norm_relu_jvp, Backend::fga_norm_vjp): a layer's LN, its
 // JVP, the activity noise, the perturbed ReLU (forward), or the noise, the FG-A scaling and the LN VJP
 // (estimate), run over a few rows at a time while they sit in cache, instead of one pass over all of
-// memory per primitive. The noise is drawn where it is used and never stored. Every value is the one
+// memory per primitive. The noise is drawn where it is used: kept for the estimate when the mixer gives
+// it room (NormReluJvp::noise_out), else drawn again there. Every value is the one
 // the primitives give (same row kernels, row_kernels.h, and the same normals, bit for bit).
 #include <algorithm>
 #include <vector>
@@ -32,7 +33,7 @@ void CpuBackend::norm_relu_jvp(const NormReluJvp& p, float* noise_scratch) {
     const int64_t rb = block_rows(m);
     const NormReluJvp q = p;
     for_range((R + rb - 1) / rb, std::max<int64_t>(1, cpu::row_grain(m) / rb), [=](int64_t b0, int64_t b1) {
-        float* u = q.noise && K > 0 ? thread_buffer(static_cast<size_t>(rb * m)) : nullptr;
+        float* block_noise = q.noise && K > 0 && !q.noise_out ? thread_buffer(static_cast<size_t>(rb * m)) : nullptr;
         for (int64_t blk = b0; blk < b1; ++blk) {
             const int64_t r0 = blk * rb, r1 = std::min(R, r0 + rb), n = (r1 - r0) * m, e0 = r0 * m;
             for (int64_t lr = r0 * per_row; lr < r1 * per_row; ++lr)
@@ -48,6 +49,8 @@ void CpuBackend::norm_relu_jvp(const NormReluJvp& p, float* noise_scratch) {
                     for (int64_t lr = r0 * per_row; lr < r1 * per_row; ++lr)
                         cpu::ln_project_row(dim, q.z + lr * dim, q.rstd[lr], t + (lr - r0 * per_row) * dim,
                                             t + (lr - r0 * per_row) * dim);
+                // the noise where it is kept, else in a block-sized buffer that is used at once
+                float* u = q.noise && K > 0 ? (q.noise_out ? q.noise_out + k * count + e0 : block_noise) : nullptr;
                 if (u) cpu::normals_range(u, k * count + e0, n, K * count, q.seed, q.step, q.noise_id);
                 const bool zdot = q.h_tangents;
                 for (int64_t i = 0; i < n; ++i) {
@@ -66,14 +69,18 @@ void CpuBackend::fga_norm_vjp(const FgaNormVjp& p, float* noise_scratch) {
     const int64_t rb = block_rows(m);
     const FgaNormVjp q = p;
     for_range((R + rb - 1) / rb, std::max<int64_t>(1, cpu::row_grain(m) / rb), [=](int64_t b0, int64_t b1) {
-        float* u = thread_buffer(static_cast<size_t>(K * rb * m));  // tangent k's block at u + k * rb * m
+        // Tangent k's noise for the block: in the kept noise (stride count), or drawn again into a block buffer.
+        float* drawn = q.noise_in ? nullptr : thread_buffer(static_cast<size_t>(K * rb * m));
         for (int64_t blk = b0; blk < b1; ++blk) {
             const int64_t r0 = blk * rb, r1 = std::min(R, r0 + rb), n = (r1 - r0) * m;
-            for (int64_t k = 0; k < K; ++k)
-                cpu::normals_range(u + k * rb * m, k * count + r0 * m, n, K * count, q.seed, q.step, q.noise_id);
+            const float* u = q.noise_in ? q.noise_in + r0 * m : drawn;
+            const int64_t u_stride = q.noise_in ? static_cast<int64_t>(count) : rb * m;
+            if (drawn)
+                for (int64_t k = 0; k < K; ++k)
+                    cpu::normals_range(drawn + k * rb * m, k * count + r0 * m, n, K * count, q.seed, q.step, q.noise_id);
             for (int64_t r = r0; r < r1; ++r)
-                cpu::fga_scale_row(q.mode, K, r, R, q.patches, m, q.groups, u + (r - r0) * m, rb * m, q.a + r * m, q.d,
-                                   q.gz + r * m);
+                cpu::fga_scale_row(q.mode, K, r, R, q.patches, m, q.groups, u + (r - r0) * m, u_stride, q.a + r * m,
+                                   q.d, q.gz + r * m);
             for (int64_t lr = r0 * per_row; lr < r1 * per_row; ++lr)
                 cpu::ln_project_row(dim, q.z + lr * dim, q.rstd[lr], q.gz + lr * dim, q.gz + lr * dim);
         }
