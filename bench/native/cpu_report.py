@@ -53,11 +53,20 @@ def main():
                     help="environment of the baseline's runs only, e.g. OPENBLAS_CORETYPE=Prescott to reproduce a "
                          "build that ran OpenBLAS's SSE3 fallback")
     ap.add_argument("--rounds", type=int, default=3, help="alternating rounds of the baseline comparison")
+    ap.add_argument("--baseline-only", action="store_true", help="only the comparison with --baseline")
     args = ap.parse_args()
     print(f"CPU: {cpu_model()}, {os.cpu_count()} logical CPUs; `nproc` threads by default. "
           f"Environment: OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}, "
           f"FG_GEMM_PROVIDER={os.environ.get('FG_GEMM_PROVIDER', '(unset: auto)')}.\n")
 
+    if not args.baseline_only:
+        report_this_build(args)
+    if args.baseline:
+        compare_with_baseline(args)
+    return 0
+
+
+def report_this_build(args):
     # 1. providers
     prov = run(args.bench, "BM_GemmProviders/", 1)
     ids = ["openblas", "onednn", "internal"]
@@ -122,25 +131,26 @@ def main():
         print(f"\n512^3 GEMM right after the noise draw on 1 / 2 loop threads: {gemm[0]['real_time'] * 1e3:.0f} / "
               f"{gemm[1]['real_time'] * 1e3:.0f} us.\n")
 
+
+
+def compare_with_baseline(args):
     # 5. against an older build
-    if args.baseline:
-        base_env = os.environ.copy()
-        base_env.update(kv.split("=", 1) for kv in args.baseline_env)
-        note = f" with {' '.join(args.baseline_env)}" if args.baseline_env else ""
-        print(f"### Steps against the older build{note} (alternating processes, medians)\n")
-        pattern = "BM_MixerStep/(S1_1|M1_16)/(BP|LGBP|LGFGA/K1)/cpu/"
-        times = {"new": {}, "old": {}}
-        for _ in range(args.rounds):
-            for which, bench, env in (("old", args.baseline, base_env), ("new", args.bench, None)):
-                for name, b in run(bench, pattern, 1, env).items():
-                    times[which].setdefault(name, []).append(b["real_time"])
-        rows = []
-        for name in sorted(times["new"]):
-            if name in times["old"]:
-                new, old = statistics.median(times["new"][name]), statistics.median(times["old"][name])
-                rows.append(["/".join(name.split("/")[1:-2]), f"{old:.2f}", f"{new:.2f}", f"{old / new:.2f}x"])
-        print(table(["step", "older build ms", "this build ms", "speed-up"], rows) + "\n")
-    return 0
+    base_env = os.environ.copy()
+    base_env.update(kv.split("=", 1) for kv in args.baseline_env)
+    note = f" with {' '.join(args.baseline_env)}" if args.baseline_env else ""
+    print(f"### Steps against the older build{note} (alternating processes, medians)\n")
+    pattern = "BM_MixerStep/(S1_1|M1_16)/(BP|LGBP|LGFGA/K1)/cpu/"
+    times = {"new": {}, "old": {}}
+    for _ in range(args.rounds):
+        for which, bench, env in (("old", args.baseline, base_env), ("new", args.bench, None)):
+            for name, b in run(bench, pattern, 1, env).items():
+                times[which].setdefault(name, []).append(b["real_time"])
+    rows = []
+    for name in sorted(times["new"]):
+        if name in times["old"]:
+            new, old = statistics.median(times["new"][name]), statistics.median(times["old"][name])
+            rows.append(["/".join(name.split("/")[1:-2]), f"{old:.2f}", f"{new:.2f}", f"{old / new:.2f}x"])
+    print(table(["step", "older build ms", "this build ms", "speed-up"], rows) + "\n")
 
 
 if __name__ == "__main__":

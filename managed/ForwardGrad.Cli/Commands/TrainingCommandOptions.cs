@@ -14,7 +14,7 @@ public abstract class TrainingCommandOptions : CommandOptions
     public string? DataDir { get; set; }
 
     /// <summary>Tangents K.</summary>
-    [Option("tangents", HelpText = "Tangents K per step (forward-gradient methods); stacked in one GEMM (default 4).")]
+    [Option("tangents", HelpText = "Tangents K per step (forward-gradient methods); stacked in one GEMM (default 3); repro's default is 4.")]
     public int? Tangents { get; set; }
 
     /// <summary>Batch size.</summary>
@@ -46,7 +46,7 @@ public abstract class TrainingCommandOptions : CommandOptions
     public long? MaxSteps { get; set; }
 
     /// <summary>Epochs.</summary>
-    [Option("epochs", HelpText = "Epochs (default: train 30, repro 5; with --resume the run's own, and a larger value extends it).")]
+    [Option("epochs", HelpText = "Epochs (default: train 60, repro 5; with --resume the run's own, and a larger value extends it).")]
     public int? Epochs { get; set; }
 
     /// <summary><paramref name="baseline"/> with every option given on the command line put in.</summary>

@@ -26,10 +26,10 @@ public sealed record TrainerOptions
     public string Method { get; init; } = "LG-FG-A";
 
     /// <summary>Tangents K per step (forward-gradient methods), stacked in one GEMM.</summary>
-    public int Tangents { get; init; } = 4;
+    public int Tangents { get; init; } = 3;
 
     /// <summary>Epochs.</summary>
-    public int Epochs { get; init; } = 30;
+    public int Epochs { get; init; } = 60;
 
     /// <summary>Batch size.</summary>
     public int BatchSize { get; init; } = 128;
