@@ -10,20 +10,8 @@ namespace ForwardGrad.Tests.Training;
 
 /// <summary>Options, data sets and checkpoints are checked where they enter, with one line naming the problem.</summary>
 [TestFixture]
-public sealed class InputValidationTests
+public sealed class InputValidationTests : SampleDataFixture
 {
-    private string _folder = "";
-    private string _dataDir = "";
-
-    [SetUp]
-    public void SetUp()
-    {
-        _folder = TrainingFixtures.TempFolder();
-        _dataDir = TrainingFixtures.WriteSampleData(_folder);
-    }
-
-    [TearDown]
-    public void TearDown() => Directory.Delete(_folder, recursive: true);
 
     [TestCase("--lr", "NaN", "--lr must be a finite number > 0; got NaN.")]
     [TestCase("--lr", "Infinity", "--lr must be a finite number > 0; got Infinity.")]
@@ -38,8 +26,8 @@ public sealed class InputValidationTests
     [TestCase("--epochs", "0", "--epochs must be a positive integer; got 0.")]
     public void BadOption_IsOneLineWithTheValueAsGiven_AndNothingIsWritten(string flag, string value, string message)
     {
-        string run = Path.Combine(_folder, "run");
-        var (code, _, error) = CliRunner.Run(TrainingFixtures.TinyTrain(_dataDir, flag, value, "--out", run));
+        string run = Path.Combine(Folder, "run");
+        var (code, _, error) = CliRunner.Run(TrainingFixtures.TinyTrain(DataDir, flag, value, "--out", run));
 
         Assert.That(code, Is.EqualTo(1));
         Assert.That(error.Split('\n')[0], Is.EqualTo("fgrad: error: " + message));
@@ -49,8 +37,8 @@ public sealed class InputValidationTests
     [Test]
     public void ThreadsAboveTheCap_AreLoweredWithAMessage_AndTheRunRecordsWhatItUsed()
     {
-        string run = Path.Combine(_folder, "run");
-        var (code, output, error) = CliRunner.Run(TrainingFixtures.TinyTrain(_dataDir, "--threads", "10000", "--max-steps", "1", "--out", run));
+        string run = Path.Combine(Folder, "run");
+        var (code, output, error) = CliRunner.Run(TrainingFixtures.TinyTrain(DataDir, "--threads", "10000", "--max-steps", "1", "--out", run));
 
         Assert.That(code, Is.Zero, error);
         int cap = 4 * Environment.ProcessorCount;
@@ -64,8 +52,8 @@ public sealed class InputValidationTests
     [TestCase(96, 0, "the test set of mnist-sample")]
     public void DataSetWithoutImages_IsRefusedBeforeAnythingIsWritten(int train, int test, string named)
     {
-        string dataDir = TrainingFixtures.WriteSampleData(Path.Combine(_folder, "empty"), train, test);
-        string run = Path.Combine(_folder, "run");
+        string dataDir = TrainingFixtures.WriteSampleData(Path.Combine(Folder, "empty"), train, test);
+        string run = Path.Combine(Folder, "run");
         var (code, _, error) = CliRunner.Run(TrainingFixtures.TinyTrain(dataDir, "--out", run));
 
         Assert.That(code, Is.EqualTo(1));
@@ -76,14 +64,14 @@ public sealed class InputValidationTests
     [Test]
     public void EvalOfACheckpointForOtherImages_IsRefusedNamingBothShapes()
     {
-        string path = Path.Combine(_folder, "cifar-shaped.safetensors");
+        string path = Path.Combine(Folder, "cifar-shaped.safetensors");
         using (var context = Context.Cpu())
         using (var model = new LocalMixer(context, LocalMixerConfig.S1_1.ForData(32, 32, 3, 10)))
         {
             Checkpoint.Save(path, model, null, new CheckpointInfo("BP", 1, new ChannelStats([0.5, 0.5, 0.5], [0.25, 0.25, 0.25])));
         }
 
-        var (code, _, error) = CliRunner.Run("eval", "--checkpoint", path, "--dataset", "mnist-sample", "--data-dir", _dataDir);
+        var (code, _, error) = CliRunner.Run("eval", "--checkpoint", path, "--dataset", "mnist-sample", "--data-dir", DataDir);
 
         Assert.That(code, Is.EqualTo(1));
         Assert.That(error.Split('\n')[0], Does.Contain("was made for 32x32x3 images and 10 classes, but mnist-sample has 28x28x1 images"));
@@ -92,15 +80,15 @@ public sealed class InputValidationTests
     [Test]
     public void NonFiniteWeights_AreRefusedByEvalAndByResume()
     {
-        string run = Path.Combine(_folder, "run");
-        Assert.That(CliRunner.Run(TrainingFixtures.TinyTrain(_dataDir, "--max-steps", "3", "--out", run)).ExitCode, Is.Zero);
+        string run = Path.Combine(Folder, "run");
+        Assert.That(CliRunner.Run(TrainingFixtures.TinyTrain(DataDir, "--max-steps", "3", "--out", run)).ExitCode, Is.Zero);
         string path = Path.Combine(run, RunFolder.CheckpointFileName);
         Checkpoint good = Checkpoint.Load(path);
         var tensors = good.Tensors.Values.ToList();
         tensors[0].Data[5] = float.NaN;
         SafeTensors.Write(path, tensors, good.Metadata);
 
-        var eval = CliRunner.Run("eval", "--checkpoint", run, "--data-dir", _dataDir);
+        var eval = CliRunner.Run("eval", "--checkpoint", run, "--data-dir", DataDir);
         var resume = CliRunner.Run("train", "--resume", run);
 
         foreach (var (code, _, error) in new[] { eval, resume })
@@ -113,15 +101,15 @@ public sealed class InputValidationTests
     [Test]
     public void DamagedTensorBytes_FailTheChecksumOnLoad()
     {
-        string run = Path.Combine(_folder, "run");
-        Assert.That(CliRunner.Run(TrainingFixtures.TinyTrain(_dataDir, "--max-steps", "3", "--out", run)).ExitCode, Is.Zero);
+        string run = Path.Combine(Folder, "run");
+        Assert.That(CliRunner.Run(TrainingFixtures.TinyTrain(DataDir, "--max-steps", "3", "--out", run)).ExitCode, Is.Zero);
         string path = Path.Combine(run, RunFolder.CheckpointFileName);
         byte[] bytes = File.ReadAllBytes(path);
         bytes[^100] ^= 0x01; // one bit of one weight: still a finite float
         File.WriteAllBytes(path, bytes);
 
         Assert.That(() => Checkpoint.Load(path), Throws.InstanceOf<CheckpointException>().With.Message.Contains("does not match the SHA-256"));
-        var (code, _, error) = CliRunner.Run("eval", "--checkpoint", run, "--data-dir", _dataDir);
+        var (code, _, error) = CliRunner.Run("eval", "--checkpoint", run, "--data-dir", DataDir);
         Assert.That(code, Is.EqualTo(1));
         Assert.That(error, Does.Contain("does not match the SHA-256"));
     }
@@ -138,7 +126,7 @@ public sealed class InputValidationTests
         byte[] file = new byte[8 + json.Length + dataBytes];
         BinaryPrimitives.WriteUInt64LittleEndian(file, (ulong)json.Length);
         json.CopyTo(file, 8);
-        string path = Path.Combine(_folder, "crafted.safetensors");
+        string path = Path.Combine(Folder, "crafted.safetensors");
         File.WriteAllBytes(path, file);
 
         if (problem.Length == 0)

@@ -8,25 +8,13 @@ namespace ForwardGrad.Tests.Training;
 
 /// <summary>Resume is complete: after a kill anywhere, and with the options a resume may or may not change.</summary>
 [TestFixture]
-public sealed class ResumeTests
+public sealed class ResumeTests : SampleDataFixture
 {
-    private string _folder = "";
-    private string _dataDir = "";
-
-    [SetUp]
-    public void SetUp()
-    {
-        _folder = TrainingFixtures.TempFolder();
-        _dataDir = TrainingFixtures.WriteSampleData(_folder);
-    }
-
-    [TearDown]
-    public void TearDown() => Directory.Delete(_folder, recursive: true);
 
     // One thread everywhere: the child process and this one then compute the same sums in the same order
     // (the CPU backend's float results can differ in the last bits between thread counts).
     private string[] Tiny(params string[] more) =>
-        TrainingFixtures.TinyTrain(_dataDir, [.. more.Contains("--epochs") ? [] : new[] { "--epochs", "3" }, .. more.Contains("--threads") ? [] : new[] { "--threads", "1" }, .. more]);
+        TrainingFixtures.TinyTrain(DataDir, [.. more.Contains("--epochs") ? [] : new[] { "--epochs", "3" }, .. more.Contains("--threads") ? [] : new[] { "--threads", "1" }, .. more]);
 
     // 3 epochs x 6 steps. Each point is killed early and at the run's last occurrence.
     private static IEnumerable<TestCaseData> KillPoints()
@@ -53,10 +41,10 @@ public sealed class ResumeTests
     [TestCaseSource(nameof(KillPoints))]
     public void KilledAt_ResumeEndsWithTheUninterruptedRun(string point, int occurrence)
     {
-        string whole = Path.Combine(_folder, "whole");
+        string whole = Path.Combine(Folder, "whole");
         Assert.That(CliRunner.Run(Tiny("--out", whole)).ExitCode, Is.Zero);
 
-        string killed = Path.Combine(_folder, "killed");
+        string killed = Path.Combine(Folder, "killed");
         var (code, output, error) = FgradProcess.Run(new Dictionary<string, string> { [FaultInjection.Variable] = $"{point}:{occurrence}" }, Tiny("--out", killed));
         Assert.That(code, Is.EqualTo(137), $"the process was killed at {point}:{occurrence}\n{output}\n{error}");
 
@@ -78,10 +66,10 @@ public sealed class ResumeTests
     [Test]
     public void Resume_AppliesWhereTheDataIsNow_TheThreadsAndMoreEpochs_AndRecordsThem()
     {
-        string run = Path.Combine(_folder, "run");
+        string run = Path.Combine(Folder, "run");
         Assert.That(CliRunner.Run(Tiny("--max-steps", "3", "--out", run)).ExitCode, Is.Zero);
-        string moved = Path.Combine(_folder, "moved");
-        Directory.Move(_dataDir, moved);
+        string moved = Path.Combine(Folder, "moved");
+        Directory.Move(DataDir, moved);
 
         var (code, output, error) = CliRunner.Run("train", "--resume", run, "--data-dir", moved, "--threads", "2", "--epochs", "4");
 
@@ -102,7 +90,7 @@ public sealed class ResumeTests
     [TestCase("--seed", "3", "seed 11 -> 3")]
     public void Resume_RefusesAnOptionThatChangesResults_AndTouchesNothing(string flag, string value, string named)
     {
-        string run = Path.Combine(_folder, "run");
+        string run = Path.Combine(Folder, "run");
         Assert.That(CliRunner.Run(Tiny("--max-steps", "3", "--out", run)).ExitCode, Is.Zero);
         var before = TrainingFixtures.Snapshot(run);
 
@@ -116,7 +104,7 @@ public sealed class ResumeTests
     [Test]
     public void Resume_WithTheRecordedValueOfAnOption_IsAccepted()
     {
-        string run = Path.Combine(_folder, "run");
+        string run = Path.Combine(Folder, "run");
         Assert.That(CliRunner.Run(Tiny("--max-steps", "3", "--out", run)).ExitCode, Is.Zero);
         var (code, _, error) = CliRunner.Run("train", "--resume", run, "--lr", "0.05", "--method", "lg-fg-a", "--model", "s-1-1", "--max-steps", "4");
         Assert.That(code, Is.Zero, error);
@@ -125,8 +113,8 @@ public sealed class ResumeTests
     [Test]
     public void Resume_RefusesACheckpointOfAnotherMethodThanTheConfig()
     {
-        string run = Path.Combine(_folder, "run");
-        string other = Path.Combine(_folder, "other");
+        string run = Path.Combine(Folder, "run");
+        string other = Path.Combine(Folder, "other");
         Assert.That(CliRunner.Run(Tiny("--max-steps", "3", "--out", run)).ExitCode, Is.Zero);
         Assert.That(CliRunner.Run(Tiny("--method", "BP", "--max-steps", "3", "--out", other)).ExitCode, Is.Zero);
         File.Copy(Path.Combine(other, RunFolder.CheckpointFileName), Path.Combine(run, RunFolder.CheckpointFileName), overwrite: true);
@@ -140,7 +128,7 @@ public sealed class ResumeTests
     [Test]
     public void Resume_OfAFinishedRun_ReportsItsFinalTestError()
     {
-        string run = Path.Combine(_folder, "run");
+        string run = Path.Combine(Folder, "run");
         var first = CliRunner.Run(Tiny("--epochs", "1", "--out", run));
         Assert.That(first.ExitCode, Is.Zero, first.Error);
         double recorded = MetricsFile.Read(Path.Combine(run, MetricsFile.FileName))[^1].TestError;
@@ -155,7 +143,7 @@ public sealed class ResumeTests
     [Test]
     public void DivergenceInTheFirstEpoch_DoesNotNameACheckpointThatDoesNotExist()
     {
-        string run = Path.Combine(_folder, "run");
+        string run = Path.Combine(Folder, "run");
         var (code, output, _) = CliRunner.Run(Tiny("--method", "BP", "--lr", "10000", "--warmup-epochs", "0", "--out", run));
 
         Assert.That(code, Is.EqualTo(1));
@@ -167,7 +155,7 @@ public sealed class ResumeTests
     public void DivergenceAfterACheckpoint_NamesItAndItsStep()
     {
         var data = TrainingFixtures.Splits();
-        string run = Path.Combine(_folder, "run");
+        string run = Path.Combine(Folder, "run");
         var options = new TrainerOptions { Model = "S/1/1", Method = "BP", Epochs = 3, BatchSize = 16, LearningRate = 0.05, Seed = 11, MaxSteps = 6 };
         Assert.That(new Trainer(options, data).Run(run).Failure, Is.Null);
         string config = Path.Combine(run, RunConfig.FileName);

@@ -6,24 +6,14 @@ namespace ForwardGrad.Tests.Training;
 
 /// <summary>A run folder belongs to one run: refusals, the lock, --overwrite, stale temporary files.</summary>
 [TestFixture]
-public sealed class RunFolderTests
+public sealed class RunFolderTests : SampleDataFixture
 {
-    private string _folder = "";
-    private string _dataDir = "";
     private string _run = "";
 
     [SetUp]
-    public void SetUp()
-    {
-        _folder = TrainingFixtures.TempFolder();
-        _dataDir = TrainingFixtures.WriteSampleData(_folder);
-        _run = Path.Combine(_folder, "run");
-    }
+    public void NameTheRun() => _run = Path.Combine(Folder, "run");
 
-    [TearDown]
-    public void TearDown() => Directory.Delete(_folder, recursive: true);
-
-    private (int Code, string Output, string Error) Train(params string[] more) => CliRunner.Run(TrainingFixtures.TinyTrain(_dataDir, more));
+    private (int Code, string Output, string Error) Train(params string[] more) => CliRunner.Run(TrainingFixtures.TinyTrain(DataDir, more));
 
     [Test]
     public void InvalidOptions_LeaveAnExistingRunUntouched()
@@ -91,7 +81,7 @@ public sealed class RunFolderTests
     [Test]
     public void SecondProcess_IsRefusedWhileTheFirstTrains_AndTheFirstRunIsIntact()
     {
-        using Process first = FgradProcess.Start(null, TrainingFixtures.TinyTrain(_dataDir, "--epochs", "1000", "--threads", "1", "--out", _run));
+        using Process first = FgradProcess.Start(null, TrainingFixtures.TinyTrain(DataDir, "--epochs", "1000", "--threads", "1", "--out", _run));
         try
         {
             var clock = Stopwatch.StartNew();

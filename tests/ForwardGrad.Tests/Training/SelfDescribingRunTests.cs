@@ -14,26 +14,14 @@ namespace ForwardGrad.Tests.Training;
 
 /// <summary>Checkpoints and run folders say what they are; one options type with the documented defaults; the caller's model.</summary>
 [TestFixture]
-public sealed partial class SelfDescribingRunTests
+public sealed partial class SelfDescribingRunTests : SampleDataFixture
 {
     private static readonly ChannelStats Stats = new([0.1307], [0.3081]);
-    private string _folder = "";
-    private string _dataDir = "";
-
-    [SetUp]
-    public void SetUp()
-    {
-        _folder = TrainingFixtures.TempFolder();
-        _dataDir = TrainingFixtures.WriteSampleData(_folder);
-    }
-
-    [TearDown]
-    public void TearDown() => Directory.Delete(_folder, recursive: true);
 
     [Test]
     public void CheckpointSavedByACallersOwnCode_CarriesModelMethodStepNormalizationAndVersions()
     {
-        string path = Path.Combine(_folder, "mine.safetensors");
+        string path = Path.Combine(Folder, "mine.safetensors");
         using (var context = Context.Cpu())
         using (var model = new LocalMixer(context, LocalMixerConfig.S1_1 with { Seed = 4 }))
         {
@@ -48,7 +36,7 @@ public sealed partial class SelfDescribingRunTests
         Assert.That(loaded.Metadata["library_version"], Is.EqualTo(BuildInfo.Version).And.Not.Empty);
         Assert.That(loaded.Metadata["native_version"], Is.EqualTo(Backends.LibraryVersion));
 
-        var (code, output, error) = CliRunner.Run("eval", "--checkpoint", path, "--data-dir", _dataDir);
+        var (code, output, error) = CliRunner.Run("eval", "--checkpoint", path, "--data-dir", DataDir);
         Assert.That(code, Is.Zero, error);
         Assert.That(output, Does.StartWith("LG-FG-A S/1/1 step 7 on mnist-sample (40 test images): test error "));
     }
@@ -56,8 +44,8 @@ public sealed partial class SelfDescribingRunTests
     [Test]
     public void ConfigJson_HasSnakeCaseKeys_AndRecordsVersionsGemmThreadsAndNormalization()
     {
-        string run = Path.Combine(_folder, "run");
-        var (code, _, error) = CliRunner.Run(TrainingFixtures.TinyTrain(_dataDir, "--threads", "1", "--max-steps", "2", "--out", run));
+        string run = Path.Combine(Folder, "run");
+        var (code, _, error) = CliRunner.Run(TrainingFixtures.TinyTrain(DataDir, "--threads", "1", "--max-steps", "2", "--out", run));
         Assert.That(code, Is.Zero, error);
 
         JsonObject config = JsonNode.Parse(File.ReadAllText(Path.Combine(run, RunConfig.FileName)))!.AsObject();
@@ -73,7 +61,7 @@ public sealed partial class SelfDescribingRunTests
         }
 
         Assert.That(((int)build["context_threads"]!, (int)build["processor_count"]!), Is.EqualTo((1, Environment.ProcessorCount)));
-        ChannelStats expected = DatasetCatalog.Load("mnist-sample", _dataDir).Normalization;
+        ChannelStats expected = DatasetCatalog.Load("mnist-sample", DataDir).Normalization;
         JsonNode data = config["data"]!;
         Assert.That(((int)data["train_images"]!, (int)data["test_images"]!), Is.EqualTo((96, 40)));
         Assert.That((double)data["normalization"]!["mean"]![0]!, Is.EqualTo(expected.Mean[0]));
@@ -84,8 +72,8 @@ public sealed partial class SelfDescribingRunTests
     [Test]
     public void PythonLoader_ReadsACheckpointAsTheLibraryDoes_AndMapsLinearWeightsForTorch()
     {
-        string run = Path.Combine(_folder, "run");
-        Assert.That(CliRunner.Run(TrainingFixtures.TinyTrain(_dataDir, "--max-steps", "2", "--out", run)).ExitCode, Is.Zero);
+        string run = Path.Combine(Folder, "run");
+        Assert.That(CliRunner.Run(TrainingFixtures.TinyTrain(DataDir, "--max-steps", "2", "--out", run)).ExitCode, Is.Zero);
         string path = Path.Combine(run, RunFolder.CheckpointFileName);
         Checkpoint checkpoint = Checkpoint.Load(path);
         string script = RepositoryPaths.Find(Path.Combine("python", "forwardgrad_checkpoint.py"));
@@ -155,7 +143,7 @@ public sealed partial class SelfDescribingRunTests
     public void Trainer_TrainsTheCallersModelInTheCallersContext()
     {
         var data = TrainingFixtures.Splits();
-        string run = Path.Combine(_folder, "run");
+        string run = Path.Combine(Folder, "run");
         using var context = Context.Cpu();
         using var model = new LocalMixer(context, LocalMixerConfig.S1_1 with { Seed = 5 });
         float[] initial = model.Parameters[0].ToArray();
