@@ -85,6 +85,10 @@ internal sealed class TrainingSession(
         double explodeLimit = Math.Max(50, 20 * Math.Log(model.Config.Classes));
         log($"{method.PaperName()} {model.Config.Name} ({model.ParameterCount:N0} parameters) on {_data.Spec.Name}: {_data.Train.Count} train / {_data.Test.Count} test images, " +
             $"{options.Epochs} epochs x {batches} batches of {options.BatchSize}, K={options.Tangents}, {options.Optimizer} lr {options.LearningRate} {options.Schedule} warmup {options.WarmupEpochs} ep, {model.Context.Backend.ToString().ToLowerInvariant()}");
+        if (model.Context.Backend == Backend.Cpu && Backends.GemmProvider.Warning is { Length: > 0 } gemmWarning)
+        {
+            log($"warning: {gemmWarning}");  // e.g. generic GEMM kernels on a CPU with AVX-512, and the fix
+        }
 
         var rows = new List<EpochMetrics>();
         var clock = Stopwatch.StartNew();

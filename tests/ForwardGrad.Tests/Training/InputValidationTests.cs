@@ -138,4 +138,22 @@ public sealed class InputValidationTests : SampleDataFixture
             Assert.That(() => Checkpoint.Load(path), Throws.InstanceOf<CheckpointException>().With.Message.Contains("is corrupt").And.Message.Contains(problem));
         }
     }
+
+    [Test]
+    public void GenericGemmKernels_AreWarnedOfWithTheFix_WhenTrainingStarts()
+    {
+        GemmProviderInfo here = Backends.GemmProvider;
+        if (here.Id != "openblas" || here.CpuIsa is not ("AVX2" or "AVX-512"))
+        {
+            Assert.Ignore($"needs OpenBLAS on a CPU with AVX2 or AVX-512 (here: {here.Id}, {here.CpuIsa})");
+        }
+
+        // A child process whose OpenBLAS is forced onto its SSE3 fallback, as a misdetected CPU would run it.
+        var environment = new Dictionary<string, string> { ["OPENBLAS_CORETYPE"] = "Prescott", ["FG_GEMM_PROVIDER"] = "openblas" };
+        string run = Path.Combine(Folder, "run");
+        var (code, output, error) = Tests.Support.FgradProcess.Run(environment, TrainingFixtures.TinyTrain(DataDir, "--epochs", "1", "--out", run));
+        Assert.That(code, Is.EqualTo(0), error);
+        Assert.That(output, Does.Contain("warning: OpenBLAS runs its Prescott (SSE3) kernels on a CPU with " + here.CpuIsa));
+        Assert.That(output, Does.Contain("OPENBLAS_CORETYPE=Prescott is set; unset it"));
+    }
 }
