@@ -98,14 +98,23 @@ FG_API fg_status fg_gemm_provider_info_get(fg_gemm_provider_info* out_info);
 typedef struct fg_context fg_context;
 typedef struct fg_buffer fg_buffer;
 
+/* Environment variables read when a CPU context is created:
+ *   FG_CPU_LOOP_THREADS  threads of the element-wise loops when cpu_threads is 0 (1: on the caller only).
+ *   FG_KEEP_NOISE_MB     the most of one block's activity noise (MiB, default 64) LG-FG-A keeps for its
+ *                        estimate; above it the noise is drawn again (less memory, more time).
+ *   FG_CPU_FUSED=0       runs the forward-gradient layer tails as separate primitives (the same numbers;
+ *                        for checking and profiling).
+ * and once per process: FG_GEMM_PROVIDER (see fg_gemm_provider_info). */
+
 typedef struct fg_context_options {
     uint32_t size;       /* sizeof(fg_context_options) */
     int32_t backend;     /* FG_BACKEND_CPU or FG_BACKEND_CUDA */
     int32_t device;      /* CUDA device index; ignored on CPU */
-    int32_t cpu_threads; /* BLAS / loop threads on CPU; 0 = library default: BLAS's own count
-                            (OPENBLAS_NUM_THREADS) for GEMMs, and for the element-wise loops the same
-                            count, or FG_CPU_LOOP_THREADS when that is set. The loops' results do not
-                            depend on their thread count (tested bit for bit). */
+    int32_t cpu_threads; /* GEMM provider / loop threads on CPU; 0 = library default: the provider's own
+                            count (OPENBLAS_NUM_THREADS) for GEMMs, and for the element-wise loops the
+                            same count, or FG_CPU_LOOP_THREADS when that is set. The provider's count is
+                            process-wide: the last context created with cpu_threads > 0 sets it. The
+                            loops' results do not depend on their thread count (tested bit for bit). */
     uint64_t seed;       /* default seed for parameter initialisation and tangents */
     int32_t gemm_tf32;   /* CUDA: 1 = GEMMs on TF32 tensor cores (faster, ~1e-3 relative error in
                             each product), 0 = FP32 like the CPU reference; ignored on CPU. Callers
