@@ -14,7 +14,7 @@ public abstract class TrainingCommandOptions : CommandOptions
     public string? DataDir { get; set; }
 
     /// <summary>Tangents K.</summary>
-    [Option("tangents", HelpText = "Tangents K per step (forward-gradient methods); stacked in one GEMM (default 3); repro's default is 4.")]
+    [Option("tangents", HelpText = "Tangents K per step (forward-gradient methods); stacked in one GEMM (default 4).")]
     public int? Tangents { get; set; }
 
     /// <summary>Batch size.</summary>

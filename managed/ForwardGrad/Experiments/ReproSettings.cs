@@ -32,11 +32,8 @@ public sealed record ReproSettings
     /// </summary>
     public TrainerOptions Training { get; init; } = DefaultTraining;
 
-    /// <summary>
-    /// The trainer's defaults with the grid's own: 5 epochs per run and K = 4 tangents (the comparison in docs/RESULTS.md;
-    /// the main job trains longer with K = 3).
-    /// </summary>
-    public static TrainerOptions DefaultTraining { get; } = new() { Epochs = 5, Tangents = 4 };
+    /// <summary>The trainer's defaults with 5 epochs per run, the grid's default.</summary>
+    public static TrainerOptions DefaultTraining { get; } = new() { Epochs = 5 };
 
     /// <summary>Fraction of the training set held out for validation.</summary>
     public double ValidationFraction { get; init; } = 0.1;

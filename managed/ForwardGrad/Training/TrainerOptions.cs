@@ -26,7 +26,7 @@ public sealed record TrainerOptions
     public string Method { get; init; } = "LG-FG-A";
 
     /// <summary>Tangents K per step (forward-gradient methods), stacked in one GEMM.</summary>
-    public int Tangents { get; init; } = 3;
+    public int Tangents { get; init; } = 4;
 
     /// <summary>Epochs.</summary>
     public int Epochs { get; init; } = 60;

@@ -135,7 +135,7 @@ public sealed partial class SelfDescribingRunTests : SampleDataFixture
         }
 
         var main = new TrainerOptions();
-        Assert.That((main.Method, main.Model, main.Tangents, main.LearningRate, main.Epochs, main.BatchSize), Is.EqualTo(("LG-FG-A", "M/1/16", 3, 0.1, 60, 128)),
+        Assert.That((main.Method, main.Model, main.Tangents, main.LearningRate, main.Epochs, main.BatchSize), Is.EqualTo(("LG-FG-A", "M/1/16", 4, 0.1, 60, 128)),
             "the main job of the README");
     }
 
