@@ -15,10 +15,17 @@
 
 namespace fg {
 
+namespace {
+bool env_is(const char* name, const char* value) {
+    const char* v = std::getenv(name);
+    return v && std::strcmp(v, value) == 0;
+}
+}  // namespace
+
 CpuBackend::CpuBackend(int32_t threads)
     : threads_(threads),
       loop_threads_(threads > 0 ? threads : cpu::default_loop_threads()),
-      fused_tails_(!(std::getenv("FG_CPU_FUSED") && std::string(std::getenv("FG_CPU_FUSED")) == "0")) {
+      fused_tails_(!env_is("FG_CPU_FUSED", "0")) {
     const cpu::GemmProvider& gemm = cpu::gemm_provider();
     if (!gemm.sgemm) fail(FG_ERR_UNSUPPORTED, gemm.error);
     if (threads > 0) cpu_gemm_set_threads(threads);

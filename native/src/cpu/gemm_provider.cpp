@@ -71,6 +71,11 @@ private:
     bool set_ = false;
 };
 
+// Whether a provider runs generic kernels on a CPU that has AVX2 or better: worth a warning.
+bool runs_generic_kernels(const GemmProvider& p) {
+    return isa_rank(p.kernel_isa) < isa_rank("AVX2") && isa_rank(p.cpu_isa) >= isa_rank("AVX2");
+}
+
 // ---- OpenBLAS
 
 constexpr int kCblasRowMajor = 101, kCblasNoTrans = 111, kCblasTrans = 112;
@@ -148,7 +153,7 @@ GemmProvider load_openblas() {
     p.kernel_isa = core.empty() ? "unknown" : openblas_core_isa(core);
     const std::string source = !user.empty() ? ", OPENBLAS_CORETYPE" : chose_core ? ", from CPUID" : "";
     p.description = version + ", " + (core.empty() ? "unknown" : core) + " kernels (" + p.kernel_isa + source + ")";
-    if (isa_rank(p.kernel_isa) < isa_rank("AVX2") && isa_rank(p.cpu_isa) >= isa_rank("AVX2")) {
+    if (runs_generic_kernels(p)) {
         p.warning = "OpenBLAS runs its " + core + " (" + p.kernel_isa + ") kernels on a CPU with " + p.cpu_isa +
                     ", a fraction of its GEMM rate";
         if (!user.empty())
@@ -222,7 +227,7 @@ GemmProvider load_onednn() {
         v += " " + std::to_string(ver->major) + "." + std::to_string(ver->minor) + "." + std::to_string(ver->patch);
     }
     p.description = v + ", dnnl_sgemm (" + p.kernel_isa + ")";
-    if (isa_rank(p.kernel_isa) < isa_rank("AVX2") && isa_rank(p.cpu_isa) >= isa_rank("AVX2"))
+    if (runs_generic_kernels(p))
         p.warning = "oneDNN runs " + p.kernel_isa + " kernels on a CPU with " + p.cpu_isa +
                     ": unset ONEDNN_MAX_CPU_ISA / DNNL_MAX_CPU_ISA, or use FG_GEMM_PROVIDER=openblas";
     return p;
