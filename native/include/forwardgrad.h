@@ -173,9 +173,10 @@ FG_API fg_status fg_gemm(fg_context* context, int32_t trans_a, int32_t trans_b, 
  * key = (seed & 0xffffffff, seed >> 32), counter = (i/4 & 0xffffffff, i/4 >> 32, step, tensor_id);
  * the four 32-bit words w0..w3 become uniforms u = (w + 0.5) * 2^-32 and two Box-Muller pairs
  * (w0,w1) -> lanes 0,1 and (w2,w3) -> lanes 2,3: lane 0 = r cos(2 pi u1), lane 1 = r sin(2 pi u1),
- * r = sqrt(-2 ln u0). Element i takes lane i % 4. ln u0 is taken in double; the square root and the
- * angle in float, the angle split exactly into its quadrant (top two bits of w1) and the rest, so every
- * value is within 1e-6 (+ 1e-6 relative) of the all-double formula, on every backend. */
+ * r = sqrt(-2 ln u0). Element i takes lane i % 4. The arithmetic is float: ln u0 by logf, or for
+ * u0 > 1 - 2^-6 by a series in 1 - u0 (exact as r nears 0); the angle split exactly into its quadrant
+ * (top two bits of w1) and the rest. Every value is within 1e-6 (+ 1e-6 relative) of the all-double
+ * formula, and small radii keep their relative precision, on every backend. */
 FG_API fg_status fg_random_normal(fg_context* context, fg_buffer* out, uint64_t count, uint64_t seed, uint32_t step,
                                   uint32_t tensor_id);
 /* The raw Philox4x32-10 block for known-answer tests: out[4] = philox(counter[4], key[2]). Host only. */

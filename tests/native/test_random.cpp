@@ -164,6 +164,29 @@ TEST_P(RandomBackends, MatchesTheDocumentedMapping) {
     }
 }
 
+// u near 1 gives the smallest radii: there ln u comes from a series in 1 - u, so those values keep their
+// precision relative to r (an absolute 1e-6 would hide a 1 % error at r = 1e-4).
+TEST_P(RandomBackends, SmallRadiiKeepTheirRelativePrecision) {
+    FG_SKIP_IF_UNAVAILABLE(GetParam());
+    Context c(GetParam());
+    ASSERT_NE(c.ctx, nullptr) << fg_last_error();
+    const uint64_t seed = 99, count = 1 << 18;
+    const uint32_t key[2] = {static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32)};
+    std::vector<float> got = draw(c, count, seed, 5, 3);
+    int checked = 0;
+    for (uint64_t i = 0; i < count; ++i) {
+        const uint32_t counter[4] = {static_cast<uint32_t>(i / 4), static_cast<uint32_t>(i / 4 >> 32), 5, 3};
+        uint32_t w[4];
+        ASSERT_EQ(fg_philox4x32_10(counter, key, w), FG_OK);
+        const uint32_t radius_word = w[(i % 4) / 2 * 2];
+        if (radius_word < 0xfc000000u) continue;  // u > 1 - 2^-6: r < 0.18
+        const double r = std::sqrt(-2.0 * std::log((radius_word + 0.5) / 4294967296.0));
+        EXPECT_NEAR(got[i], reference_normal(seed, 5, 3, i), 2e-6 * r) << "element " << i << ", r = " << r;
+        ++checked;
+    }
+    EXPECT_GT(checked, 1000);
+}
+
 TEST_P(RandomBackends, AgreesWithCpu) {
     FG_SKIP_IF_UNAVAILABLE(GetParam());
     Context c(GetParam()), cpu;

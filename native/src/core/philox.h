@@ -44,9 +44,6 @@ FG_HD inline Block philox4x32_10(Block counter, uint32_t k0, uint32_t k1) {
     return counter;
 }
 
-// (w + 0.5) * 2^-32: in (0, 1), never 0, so log() stays finite.
-FG_HD inline double uniform(uint32_t w) { return (static_cast<double>(w) + 0.5) * 2.3283064365386962890625e-10; }
-
 // Box-Muller's angle 2 pi (w + 0.5) 2^-32 split exactly at its quadrant: the top two bits of w are the
 // quarter turn q, and phi = pi/2 * ((w & 0x3fffffff) + 0.5) 2^-30 in (0, pi/2) is the rest. Float keeps
 // phi to 5e-8 (2 pi u in float would lose up to 4e-7 of a large angle), and cos/sin of phi need no
@@ -61,11 +58,23 @@ FG_HD inline void turn(uint32_t q, float c, float s, float& x, float& y) {
     y = q == 0 ? s : q == 1 ? c : q == 2 ? -s : -c;
 }
 
-// One Box-Muller pair from words (wr, wa): r = sqrt(-2 ln u(wr)), theta = 2 pi u(wa); (r cos, r sin).
-// ln in double (u near 1 needs all 32 bits of wr), the square root and the angle in float (exact
-// quadrant split above): within 1e-6 of the all-double formula.
+// ln u of u = (w + 0.5) 2^-32, in float. Below 1 - 2^-6, logf of u: rounding u to float moves ln u by at
+// most 6e-8 there. Above, u = 1 - e with e = (~w + 0.5) 2^-32 <= 2^-6 and ln u = -(e + e^2/2 + ... + e^5/5)
+// to float precision (the next term is below 2^-30 e): ln u stays exact as it nears 0.
+constexpr uint32_t kNearOne = 0xfc000000u;  // w >= this: u > 1 - 2^-6
+FG_HD inline float log_uniform(uint32_t w) {
+    constexpr float k2pow32 = 2.3283064365386962890625e-10f;  // 2^-32
+    const float e = (static_cast<float>(~w) + 0.5f) * k2pow32;
+    const float series = -e * (1.0f + e * (0.5f + e * (1.0f / 3.0f + e * (0.25f + e * 0.2f))));
+    const float u = (static_cast<float>(w) + 0.5f) * k2pow32;
+    return w >= kNearOne ? series : logf(u);
+}
+
+// One Box-Muller pair from words (wr, wa): r = sqrt(-2 ln u(wr)), theta = 2 pi u(wa); (r cos, r sin),
+// in float with ln u as log_uniform and the angle split at its quadrant: within 1e-6 of the all-double
+// formula.
 FG_HD inline void box_muller(uint32_t wr, uint32_t wa, float& x, float& y) {
-    const float r = sqrtf(static_cast<float>(-2.0 * log(uniform(wr))));
+    const float r = sqrtf(-2.0f * log_uniform(wr));
     const float phi = quarter_turn_angle(wa);
     float c, s;
     turn(wa >> 30, cosf(phi), sinf(phi), c, s);
