@@ -3,7 +3,12 @@ namespace ForwardGrad;
 /// <summary>Options for creating a <see cref="Context"/>.</summary>
 public sealed record ContextOptions
 {
-    /// <summary>BLAS and loop threads on the CPU backend; 0 lets the library choose.</summary>
+    /// <summary>
+    /// GEMM-provider and loop threads on the CPU backend; 0 lets the library choose. Both are process-wide
+    /// settings: the last context created with a positive count sets the provider's threads for every
+    /// context of the process. Results are bit-identical for any loop-thread count and agree to float32
+    /// rounding across GEMM thread counts.
+    /// </summary>
     public int Threads { get; init; }
 
     /// <summary>Default seed for parameter initialisation and tangents.</summary>

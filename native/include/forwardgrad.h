@@ -13,7 +13,8 @@
  *    owned by one context (host memory on CPU, device memory on CUDA). An operation
  *    checks that every buffer belongs to its context and is large enough.
  *  - A context is used by one thread at a time (like a CUDA stream); two contexts on two threads
- *    are independent. Outputs may not alias inputs unless an op says so.
+ *    hold independent data and give the same results as on one. CPU thread counts are process-wide
+ *    settings (see fg_context_options.cpu_threads). Outputs may not alias inputs unless an op says so.
  *  - live_bytes counts the context's buffers and its reusable scratch space (grown by composite ops
  *    and kept until the context is freed).
  *  - Shape comments use B batch, P patches, C channels, G groups, K tangents,
@@ -104,7 +105,8 @@ typedef struct fg_buffer fg_buffer;
  *                        estimate; above it the noise is drawn again (less memory, more time).
  *   FG_CPU_FUSED=0       runs the forward-gradient layer tails as separate primitives (the same numbers;
  *                        for checking and profiling).
- * and once per process: FG_GEMM_PROVIDER (see fg_gemm_provider_info). */
+ * and once per process: FG_GEMM_PROVIDER (see fg_gemm_provider_info), and FG_CUDA_PLUGIN (the path of
+ * the CUDA plug-in to load instead of libforwardgrad_cuda next to this library). */
 
 typedef struct fg_context_options {
     uint32_t size;       /* sizeof(fg_context_options) */
@@ -114,7 +116,10 @@ typedef struct fg_context_options {
                             count (OPENBLAS_NUM_THREADS) for GEMMs, and for the element-wise loops the
                             same count, or FG_CPU_LOOP_THREADS when that is set. The provider's count is
                             process-wide: the last context created with cpu_threads > 0 sets it. The
-                            loops' results do not depend on their thread count (tested bit for bit). */
+                            loops' worker pool is process-wide too (one loop at a time uses it; another
+                            thread's loop runs on its caller). Results are bit-identical for any loop
+                            thread count; across GEMM thread counts they agree to float32 rounding (a
+                            provider may split a GEMM's inner dimension between its threads). */
     uint64_t seed;       /* default seed for parameter initialisation and tangents */
     int32_t gemm_tf32;   /* CUDA: 1 = GEMMs on TF32 tensor cores (faster, ~1e-3 relative error in
                             each product), 0 = FP32 like the CPU reference; ignored on CPU. Callers

@@ -67,6 +67,52 @@ TEST(LoopThreads, EveryMethodsGradientsAreIdenticalForAnyThreadCount) {
     }
 }
 
+// A context's cpu_threads sets both pools: the GEMM provider's threads (process-wide, the last context
+// created with cpu_threads > 0 sets them) and the loops'. The loops never change a result (above); a
+// provider may (OpenBLAS can split one GEMM's inner dimension between its threads), so across GEMM thread
+// counts the results agree to float32 rounding, not bit for bit. Each context runs its steps right after
+// it is created, so its count is the one in force.
+TEST(CpuThreads, EveryMethodsGradientsAgreeForAnyGemmAndLoopThreadCount) {
+    fg_mixer_config cfg = mixer_config(16, 16, 3, 10, 2, 4, 128, 4);
+    const int64_t batch = 64;
+    std::vector<std::vector<std::vector<float>>> grads;  // [thread count][method * params + i]
+    std::vector<std::vector<float>> losses;
+    for (int32_t threads : {1, 2, 3}) {
+        fg_context_options o{sizeof(fg_context_options), FG_BACKEND_CPU, 0, threads, 42};
+        fg_context* raw = nullptr;
+        FG_ASSERT_OK(fg_context_create(&o, &raw));
+        fg_gemm_provider_info info{};
+        info.size = sizeof info;
+        FG_ASSERT_OK(fg_gemm_provider_info_get(&info));
+        if (std::string(info.id) != "internal")  // the internal GEMM is single-threaded
+            EXPECT_EQ(info.threads, threads) << "the provider took the context's thread count";
+        {
+            Mixer m(raw, cfg);
+            ASSERT_NE(m.m, nullptr) << fg_last_error();
+            Batch b(raw, cfg, batch, 3);
+            grads.emplace_back();
+            losses.emplace_back();
+            for (int32_t method = FG_METHOD_BP; method <= FG_METHOD_LGFGA; ++method) {
+                const fg_step_options so = step_options(method, method <= FG_METHOD_LGBP ? 1 : 2, 4);
+                fg_step_stats st{};
+                st.size = sizeof st;
+                FG_ASSERT_OK(fg_mixer_gradients(m, batch, b.img, b.lab, &so, &st));
+                losses.back().push_back(st.loss);
+                for (int32_t i = 0; i < m.count(); ++i) grads.back().push_back(m.get(i, true));
+            }
+        }
+        fg_context_free(raw);
+    }
+    for (size_t t = 1; t < grads.size(); ++t) {
+        const std::string label = std::to_string(t + 1) + " threads";
+        EXPECT_TRUE(all_close(losses[t], to_double(losses[0]), 1e-5, 1e-7, "losses, " + label));
+        ASSERT_EQ(grads[t].size(), grads[0].size());
+        for (size_t i = 0; i < grads[t].size(); ++i)
+            EXPECT_TRUE(all_close(grads[t][i], to_double(grads[0][i]), 1e-4, 1e-6,
+                                  "gradient " + std::to_string(i) + ", " + label));
+    }
+}
+
 TEST(LoopThreads, OptimizerStepIsIdenticalForAnyThreadCount) {
     const size_t n = 100003;
     for (int32_t kind : {FG_OPT_SGD, FG_OPT_ADAMW}) {

@@ -23,6 +23,6 @@ public sealed class EvalOptions : CommandOptions
     public string Device { get; set; } = "cpu";
 
     /// <summary>CPU threads.</summary>
-    [Option("threads", Default = 0, HelpText = "CPU threads for BLAS and the element-wise loops; at most 4 per CPU (0: all usable CPUs, or OPENBLAS_NUM_THREADS).")]
+    [Option("threads", Default = 0, HelpText = "CPU threads for the GEMM provider and the element-wise loops, for the whole process; at most 4 per CPU (0: all usable CPUs, or OPENBLAS_NUM_THREADS).")]
     public int Threads { get; set; }
 }

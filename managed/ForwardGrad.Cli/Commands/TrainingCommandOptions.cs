@@ -38,7 +38,7 @@ public abstract class TrainingCommandOptions : CommandOptions
     public string? Device { get; set; }
 
     /// <summary>CPU threads.</summary>
-    [Option("threads", HelpText = "CPU threads for BLAS and the element-wise loops; at most 4 per CPU (default 0: all usable CPUs, or OPENBLAS_NUM_THREADS).")]
+    [Option("threads", HelpText = "CPU threads for the GEMM provider and the element-wise loops, for the whole process; at most 4 per CPU (default 0: all usable CPUs, or OPENBLAS_NUM_THREADS).")]
     public int? Threads { get; set; }
 
     /// <summary>Stop after this many steps.</summary>

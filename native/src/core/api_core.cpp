@@ -9,7 +9,7 @@
 #include "context.h"
 #include "registry.h"
 #include "text.h"
-#include "../cpu/gemm_provider.h"
+#include "../cpu/cpu_backend_factory.h"
 
 #ifndef FG_VERSION_STRING
 #define FG_VERSION_STRING "0.1.0"
@@ -62,15 +62,7 @@ FG_API fg_status fg_gemm_provider_info_get(fg_gemm_provider_info* out) {
         const uint32_t size = out->size;
         std::memset(out, 0, sizeof(fg_gemm_provider_info));
         out->size = size;
-        const fg::cpu::GemmProvider& p = fg::cpu::gemm_provider();
-        out->loaded = p.sgemm ? 1 : 0;
-        out->threads = p.get_threads ? p.get_threads() : 1;
-        fg::copy_text(out->id, sizeof out->id, p.id);
-        fg::copy_text(out->description, sizeof out->description, p.description);
-        fg::copy_text(out->kernel_isa, sizeof out->kernel_isa, p.kernel_isa);
-        fg::copy_text(out->cpu_isa, sizeof out->cpu_isa, p.cpu_isa);
-        fg::copy_text(out->warning, sizeof out->warning, p.warning);
-        fg::copy_text(out->error, sizeof out->error, p.error);
+        fg::describe_cpu_gemm_provider(*out);
     });
 }
 

@@ -2,8 +2,6 @@
 
 namespace fg {
 
-Error::~Error() = default;
-
 namespace {
 thread_local std::string t_last_error;
 }

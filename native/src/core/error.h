@@ -15,12 +15,11 @@ namespace fg {
 #define FG_INTERNAL_EXPORT __attribute__((visibility("default")))
 #endif
 
-// An error with a status code; the message should name the argument and the values.
-// Its key function lives in error.cpp, so the CUDA plug-in's throws are caught by the core.
-class FG_INTERNAL_EXPORT Error : public std::runtime_error {
+// An error with a status code; the message should name the argument and the values. Each library
+// (core, plug-in) catches its own: only statuses and messages cross the plug-in boundary.
+class Error : public std::runtime_error {
 public:
     Error(fg_status status, const std::string& message) : std::runtime_error(message), status_(status) {}
-    ~Error() override;
     fg_status status() const { return status_; }
 
 private:

@@ -4,8 +4,9 @@
 #include <mutex>
 #include <vector>
 
-#include "../cpu/cpu_backend.h"
+#include "../cpu/cpu_backend_factory.h"
 #include "error.h"
+#include "plugin_backend.h"
 
 #if defined(_WIN32)
 #include <windows.h>
@@ -26,8 +27,8 @@ const char* kPluginFile = "libforwardgrad_cuda.so";
 
 // The loaded plug-in; written once under std::call_once, immutable afterwards.
 struct Plugin {
-    fg_cuda_plugin_probe_fn probe = nullptr;
-    fg_cuda_plugin_create_fn create = nullptr;
+    fg_backend_plugin_probe_fn probe = nullptr;
+    fg_backend_plugin_create_fn create = nullptr;
     std::string error;  // why it could not be loaded
 };
 
@@ -75,14 +76,43 @@ void* find_symbol(void* library, const char* name) {
 #endif
 }
 
+// Takes `library`'s entry points into `out` when it is a plug-in of this core's ABI; else says why.
+bool accept_plugin(void* library, Plugin& out, std::string& why) {
+    auto abi = reinterpret_cast<fg_backend_plugin_abi_fn>(find_symbol(library, "fg_backend_plugin_abi"));
+    auto version = reinterpret_cast<fg_backend_plugin_version_fn>(find_symbol(library, "fg_backend_plugin_version"));
+    auto probe = reinterpret_cast<fg_backend_plugin_probe_fn>(find_symbol(library, "fg_backend_plugin_probe"));
+    auto create = reinterpret_cast<fg_backend_plugin_create_fn>(find_symbol(library, "fg_backend_plugin_create"));
+    if (!abi || !version || !probe || !create) {
+        why = "not a ForwardGrad backend plug-in of this version (entry points fg_backend_plugin_* missing; a plug-in "
+              "older than libforwardgrad " + std::string(fg_version()) + "?): install the matching plug-in";
+        return false;
+    }
+    if (abi() != FG_BACKEND_PLUGIN_ABI_VERSION) {
+        const char* v = version();
+        why = "built for backend plug-in ABI " + std::to_string(abi()) + " (plug-in version " + (v ? v : "?") +
+              "), but this libforwardgrad " + fg_version() + " needs ABI " +
+              std::to_string(FG_BACKEND_PLUGIN_ABI_VERSION) +
+              ": install ForwardGrad.Native.Cuda of the same version as ForwardGrad.Native, or build both from "
+              "one source tree";
+        return false;
+    }
+    out.probe = probe;
+    out.create = create;
+    return true;
+}
+
 const Plugin& plugin() {
     static Plugin instance;
     static std::once_flag once;
     std::call_once(once, [] {
+        // FG_CUDA_PLUGIN names the one library to load; else next to the core, then the loader's path.
         std::vector<std::string> candidates;
-        if (const char* env = std::getenv("FG_CUDA_PLUGIN")) candidates.emplace_back(env);
-        candidates.push_back(own_directory() + kPluginFile);
-        candidates.emplace_back(kPluginFile);  // the loader's search path
+        if (const char* env = std::getenv("FG_CUDA_PLUGIN"); env && *env) {
+            candidates.emplace_back(env);
+        } else {
+            candidates.push_back(own_directory() + kPluginFile);
+            candidates.emplace_back(kPluginFile);
+        }
         std::string tried;
         for (const auto& path : candidates) {
             std::string error;
@@ -91,13 +121,9 @@ const Plugin& plugin() {
                 tried += "\n  " + path + ": " + error;
                 continue;
             }
-            instance.probe = reinterpret_cast<fg_cuda_plugin_probe_fn>(find_symbol(library, "fg_cuda_plugin_probe"));
-            instance.create =
-                reinterpret_cast<fg_cuda_plugin_create_fn>(find_symbol(library, "fg_cuda_plugin_create_with_options"));
-            if (instance.probe && instance.create) return;
-            tried += "\n  " + path + ": not a forwardgrad_cuda plug-in (entry points missing)";
-            instance.probe = nullptr;
-            instance.create = nullptr;
+            std::string why;
+            if (accept_plugin(library, instance, why)) return;
+            tried += "\n  " + path + ": " + why;
         }
         instance.error = std::string("the CUDA plug-in ") + kPluginFile +
                          " could not be loaded (add the ForwardGrad.Native.Cuda package, or build it with a CUDA "
@@ -127,16 +153,24 @@ bool probe_backend(int32_t backend, std::string& reason) {
 }
 
 std::unique_ptr<Backend> create_backend(const fg_context_options& options) {
-    if (options.backend == FG_BACKEND_CPU) return std::make_unique<CpuBackend>(options.cpu_threads);
+    if (options.backend == FG_BACKEND_CPU) return make_cpu_backend(options.cpu_threads);
     if (options.backend != FG_BACKEND_CUDA)
         invalid("options.backend is " + std::to_string(options.backend) + " (use FG_BACKEND_CPU=0 or FG_BACKEND_CUDA=1)");
     const Plugin& p = plugin();
     if (!p.create) fail(FG_ERR_UNSUPPORTED, p.error);
-    Backend* backend = nullptr;
+    fg_backend_table table{};
     char error[512] = {0};
-    fg_status status = p.create(&options, &backend, error, sizeof error);
-    if (status != FG_OK || !backend) fail(status != FG_OK ? status : FG_ERR_INTERNAL, error);
-    return std::unique_ptr<Backend>(backend);
+    const fg_status status = p.create(&options, &table, error, sizeof error);
+    if (status != FG_OK) fail(status, error[0] ? error : "the CUDA plug-in could not create a backend");
+    if (table.size != sizeof(fg_backend_table) || table.abi_version != FG_BACKEND_PLUGIN_ABI_VERSION || !table.self) {
+        // A table of another layout cannot be trusted even to destroy its object: it is left alone.
+        fail(FG_ERR_UNSUPPORTED, "the CUDA plug-in returned a backend table of " + std::to_string(table.size) +
+                                     " bytes, ABI " + std::to_string(table.abi_version) + "; this libforwardgrad " +
+                                     fg_version() + " expects " + std::to_string(sizeof(fg_backend_table)) +
+                                     " bytes, ABI " + std::to_string(FG_BACKEND_PLUGIN_ABI_VERSION) +
+                                     ": install matching versions of the core library and the plug-in");
+    }
+    return std::make_unique<PluginBackend>(table);
 }
 
 }  // namespace fg

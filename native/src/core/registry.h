@@ -14,9 +14,3 @@ bool probe_backend(int32_t backend, std::string& reason);
 
 }  // namespace fg
 
-// The plug-in's entry points (exported by libforwardgrad_cuda).
-extern "C" {
-typedef int32_t (*fg_cuda_plugin_probe_fn)(char* reason, int32_t capacity);
-typedef fg_status (*fg_cuda_plugin_create_fn)(const fg_context_options* options, fg::Backend** out, char* error,
-                                              int32_t capacity);
-}

@@ -7,6 +7,7 @@
 #include "../core/error.h"
 #include "../core/text.h"
 #include "cpu_backend.h"
+#include "cpu_backend_factory.h"
 #include "gemm_provider.h"
 
 #if !defined(_WIN32)
@@ -21,6 +22,20 @@ bool env_is(const char* name, const char* value) {
     return v && std::strcmp(v, value) == 0;
 }
 }  // namespace
+
+std::unique_ptr<Backend> make_cpu_backend(int32_t threads) { return std::make_unique<CpuBackend>(threads); }
+
+void describe_cpu_gemm_provider(fg_gemm_provider_info& out) {
+    const cpu::GemmProvider& p = cpu::gemm_provider();
+    out.loaded = p.sgemm ? 1 : 0;
+    out.threads = p.get_threads ? p.get_threads() : 1;
+    copy_text(out.id, sizeof out.id, p.id);
+    copy_text(out.description, sizeof out.description, p.description);
+    copy_text(out.kernel_isa, sizeof out.kernel_isa, p.kernel_isa);
+    copy_text(out.cpu_isa, sizeof out.cpu_isa, p.cpu_isa);
+    copy_text(out.warning, sizeof out.warning, p.warning);
+    copy_text(out.error, sizeof out.error, p.error);
+}
 
 CpuBackend::CpuBackend(int32_t threads)
     : threads_(threads),

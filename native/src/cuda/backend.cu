@@ -4,6 +4,7 @@
 #include <mutex>
 #include <string>
 
+#include "../core/backend_export.h"
 #include "../core/error.h"
 #include "arch_support.h"
 #include "cuda_backend.h"
@@ -227,19 +228,17 @@ void CudaBackend::synchronize() {
 
 }  // namespace fg
 
-namespace {
-void write_message(char* dst, int32_t capacity, const std::string& s) {
-    if (!dst || capacity < 1) return;
-    size_t n = std::min(s.size(), static_cast<size_t>(capacity - 1));
-    std::memcpy(dst, s.data(), n);
-    dst[n] = '\0';
-}
-}  // namespace
+// ---- the plug-in's entry points (core/backend_plugin.h)
+using fg::backend_export::write_message;
 
 extern "C" {
 
+FG_INTERNAL_EXPORT int32_t fg_backend_plugin_abi(void) { return FG_BACKEND_PLUGIN_ABI_VERSION; }
+
+FG_INTERNAL_EXPORT const char* fg_backend_plugin_version(void) { return FG_VERSION_STRING; }
+
 // Available when device 0 (the default device) can run the plug-in's kernels.
-FG_INTERNAL_EXPORT int32_t fg_cuda_plugin_probe(char* reason, int32_t capacity) {
+FG_INTERNAL_EXPORT int32_t fg_backend_plugin_probe(char* reason, int32_t capacity) {
     int count = 0;
     cudaError_t e = cudaGetDeviceCount(&count);
     if (e != cudaSuccess) {
@@ -260,18 +259,14 @@ FG_INTERNAL_EXPORT int32_t fg_cuda_plugin_probe(char* reason, int32_t capacity) 
     return 1;
 }
 
-FG_INTERNAL_EXPORT fg_status fg_cuda_plugin_create_with_options(const fg_context_options* options, fg::Backend** out,
-                                                                char* error, int32_t capacity) {
-    try {
-        *out = new fg::CudaBackend(options->device, options->gemm_tf32 != 0);
-        return FG_OK;
-    } catch (const fg::Error& e) {
-        write_message(error, capacity, e.what());
-        return e.status();
-    } catch (const std::exception& e) {
-        write_message(error, capacity, e.what());
-        return FG_ERR_INTERNAL;
-    }
+FG_INTERNAL_EXPORT fg_status fg_backend_plugin_create(const fg_context_options* options, fg_backend_table* out,
+                                                      char* error, int32_t capacity) {
+    const fg_status status = fg::backend_export::run([&] {
+        fg::backend_export::fill_table(std::make_unique<fg::CudaBackend>(options->device, options->gemm_tf32 != 0),
+                                       *out);
+    });
+    if (status != FG_OK) write_message(error, capacity, fg::backend_export::last_message);
+    return status;
 }
 
 }  // extern "C"
