@@ -193,9 +193,31 @@ public sealed class Tensor : IDisposable
     public override string ToString() =>
         $"Tensor{TensorShape.Format(_shape)}{(ElementType == ElementType.Int32 ? " int32" : string.Empty)} on {Context.Backend}{(IsDisposed ? " (disposed)" : string.Empty)}";
 
-    /// <summary>A tensor viewing <paramref name="buffer"/>, which <paramref name="owner"/> owns and frees.</summary>
-    internal static Tensor Borrow(Context context, SafeHandle owner, nint buffer, long[] shape) =>
-        new(context, BorrowedBufferHandle.Of(owner, buffer), shape);
+    /// <summary>
+    /// A tensor viewing <paramref name="buffer"/>, which <paramref name="owner"/> owns and frees; throws when the
+    /// native buffer is smaller than <paramref name="shape"/> says.
+    /// </summary>
+    internal static Tensor Borrow(Context context, SafeHandle owner, nint buffer, long[] shape)
+    {
+        var tensor = new Tensor(context, BorrowedBufferHandle.Of(owner, buffer), shape);
+        try
+        {
+            using var lease = tensor.Lease();
+            NativeStatus.Check(NativeMethods.fg_buffer_size(lease.Value, out ulong bytes));
+            if (bytes < (ulong)tensor.ByteCount)
+            {
+                throw new InvalidOperationException(
+                    $"The native buffer holds {bytes} bytes, but shape {TensorShape.Format(shape)} needs {tensor.ByteCount}: the library and its bindings disagree; rebuild both.");
+            }
+
+            return tensor;
+        }
+        catch
+        {
+            tensor.Release();
+            throw;
+        }
+    }
 
     /// <summary>A tensor whose contents are whatever the native allocator left (the caller writes it before reading).</summary>
     internal static Tensor Uninitialized(Context context, ElementType elementType, params ReadOnlySpan<long> shape) =>

@@ -42,7 +42,15 @@ internal sealed class NativeMixer : IDisposable
         using var model = Lease();
         NativeStatus.Check(NativeMethods.fg_mixer_param(model.Value, index, out nint value, out nint gradient));
         Tensor borrowedValue = Tensor.Borrow(context, _handle, value, shape);
-        return (borrowedValue, Tensor.Borrow(context, _handle, gradient, shape));
+        try
+        {
+            return (borrowedValue, Tensor.Borrow(context, _handle, gradient, shape));
+        }
+        catch
+        {
+            borrowedValue.Release();
+            throw;
+        }
     }
 
     /// <summary>Logits (batch, classes) of the final classifier into <paramref name="logits"/>.</summary>
