@@ -80,6 +80,18 @@ internal unsafe struct FgParamInfo
     /// <summary>An empty record with <see cref="Size"/> filled in, ready for <c>fg_mixer_param_info</c>.</summary>
     public static FgParamInfo Create() => new() { Size = (uint)sizeof(FgParamInfo) };
 
+    /// <summary>The first <see cref="Rank"/> entries of <see cref="Shape"/> as an array.</summary>
+    public readonly long[] ShapeArray()
+    {
+        var shape = new long[Math.Clamp(Rank, 0, MaxRank)];
+        for (int d = 0; d < shape.Length; d++)
+        {
+            shape[d] = Shape[d];
+        }
+
+        return shape;
+    }
+
     /// <summary><see cref="Name"/> as a string.</summary>
     public readonly string NameString
     {

@@ -5,7 +5,7 @@ namespace ForwardGrad.Interop;
 /// <summary>
 /// One source-generated declaration per <c>fg_</c> function of forwardgrad.h, with the same names,
 /// parameter order and blittable types (handles are <see cref="nint"/>; the managed layer passes the
-/// values of <see cref="ContextHandle"/> and <see cref="BufferHandle"/> through <see cref="HandleLease"/>).
+/// values of its SafeHandles through a <see cref="HandleLease"/>, or a <see cref="HandleTable"/> for arrays).
 /// Status-returning functions return <see cref="ForwardGradStatus"/>; pass it to <see cref="NativeStatus.Check"/>.
 /// </summary>
 internal static unsafe partial class NativeMethods

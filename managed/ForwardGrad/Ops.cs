@@ -2,8 +2,12 @@ using ForwardGrad.Interop;
 
 namespace ForwardGrad;
 
-/// <summary>Operations on tensors, run by the native library on the tensors' context.</summary>
-public static class Ops
+/// <summary>
+/// Operations on tensors, run by the native library on the tensors' context: one method per operation of the C ABI,
+/// with its argument names and shape conventions (forwardgrad.h documents each in full). Every tensor of a call must
+/// belong to one context; the library checks that each is large enough for the dimensions given.
+/// </summary>
+public static partial class Ops
 {
     /// <summary>
     /// General matrix multiply, in place: <c>C = alpha * op(A) * op(B) + beta * C</c>, row-major.
@@ -48,6 +52,39 @@ public static class Ops
             transposeB ? NativeConstants.Transpose : NativeConstants.NoTranspose,
             m, n, k, alpha, aBuffer.Value, bBuffer.Value, beta, cBuffer.Value));
     }
+
+    /// <summary>Checks a required tensor: present, not disposed, in <paramref name="context"/>, of element type <paramref name="type"/>.</summary>
+    private static void Require(Tensor tensor, Context context, string parameterName, ElementType type = ElementType.Float32)
+    {
+        ArgumentNullException.ThrowIfNull(tensor, parameterName);
+        ObjectDisposedException.ThrowIf(tensor.IsDisposed, tensor);
+        if (!ReferenceEquals(tensor.Context, context))
+        {
+            throw new ArgumentException($"{parameterName} belongs to another context than the operation's first tensor.", parameterName);
+        }
+
+        tensor.RequireElementType(type, parameterName);
+    }
+
+    /// <summary>Checks an optional tensor: <see langword="null"/> (not wanted) or as <see cref="Require"/> asks.</summary>
+    private static void RequireOptional(Tensor? tensor, Context context, string parameterName)
+    {
+        if (tensor is not null)
+        {
+            Require(tensor, context, parameterName);
+        }
+    }
+
+    /// <summary>The context of an operation: that of its first required tensor.</summary>
+    private static Context ContextOf(Tensor tensor, string parameterName)
+    {
+        ArgumentNullException.ThrowIfNull(tensor, parameterName);
+        ObjectDisposedException.ThrowIf(tensor.IsDisposed, tensor);
+        return tensor.Context;
+    }
+
+    /// <summary>A lease whose value is 0 for an absent optional tensor.</summary>
+    private static HandleLease LeaseOptional(Tensor? tensor) => tensor is null ? default : tensor.Lease();
 
     private static void RequireMatrix(Tensor tensor, string parameterName)
     {

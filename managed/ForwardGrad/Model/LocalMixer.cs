@@ -4,15 +4,16 @@ namespace ForwardGrad.Model;
 
 /// <summary>
 /// A native LocalMixer model (the MLP-Mixer variant of the paper, with a local loss after every block) in one <see cref="ForwardGrad.Context"/>. It owns its
-/// parameters and gradients; <see cref="Parameters"/> exposes them as borrowed buffers.
+/// parameters and gradients; <see cref="Parameters"/> exposes them as borrowed tensors.
 /// Images are (B, H, W, C) float32, already normalised; labels are int32.
 /// </summary>
 public sealed class LocalMixer : IDisposable
 {
-    private readonly MixerHandle _handle;
-    private BufferHandle? _images;
-    private BufferHandle? _labels;
-    private BufferHandle? _logits;
+    private readonly NativeMixer _native;
+    private readonly HandleTable _parameterTable;
+    private Tensor? _images;
+    private Tensor? _labels;
+    private Tensor? _logits;
     private long _capacity;
     private int _disposed;
 
@@ -25,30 +26,27 @@ public sealed class LocalMixer : IDisposable
         Context = context;
         Config = config;
         var native = config.ToNative();
-        using (context.Lease())
+        _native = new NativeMixer(context, in native);
+        var parameters = new List<ModelParameter>();
+        try
         {
-            _handle = MixerHandle.Create(context.Handle, in native);
-        }
-
-        using var model = HandleLease.Of(_handle);
-        NativeStatus.Check(NativeMethods.fg_mixer_param_count(model.Value, out int tensors, out long elements));
-        ParameterCount = elements;
-        var parameters = new List<ModelParameter>(tensors);
-        for (int i = 0; i < tensors; i++)
-        {
-            var info = FgParamInfo.Create();
-            NativeStatus.Check(NativeMethods.fg_mixer_param_info(model.Value, i, ref info));
-            NativeStatus.Check(NativeMethods.fg_mixer_param(model.Value, i, out nint value, out nint gradient));
-            var shape = new long[info.Rank];
-            for (int d = 0; d < info.Rank; d++)
+            (int tensors, ParameterCount) = _native.ParameterCount();
+            for (int i = 0; i < tensors; i++)
             {
-                unsafe
-                {
-                    shape[d] = info.Shape[d];
-                }
+                FgParamInfo info = _native.ParameterInfo(i);
+                long[] shape = info.ShapeArray();
+                var (value, gradient) = _native.Parameter(context, i, shape);
+                parameters.Add(new ModelParameter(i, info.NameString, shape, info.Elements, info.IsWeight != 0, info.Block, value, gradient));
             }
 
-            parameters.Add(new ModelParameter(this, i, info.NameString, shape, info.Elements, info.IsWeight != 0, info.Block, value, gradient));
+            // Values first, then gradients: the layout fg_optimizer_step reads (see ParameterTable).
+            _parameterTable = new HandleTable([.. parameters.Select(p => p.Value.Handle), .. parameters.Select(p => p.Gradient.Handle)]);
+        }
+        catch
+        {
+            ReleaseParameters(parameters);
+            _native.Dispose();
+            throw;
         }
 
         Parameters = parameters;
@@ -66,6 +64,12 @@ public sealed class LocalMixer : IDisposable
     /// <summary>Total number of parameter elements.</summary>
     public long ParameterCount { get; }
 
+    /// <summary>
+    /// The raw handles of every parameter value (first <c>Parameters.Count</c> entries) and then of every gradient,
+    /// kept valid by one lease on the table: what an optimizer step passes to the native library.
+    /// </summary>
+    internal HandleTable ParameterTable => _parameterTable;
+
     /// <summary>Floats in one image.</summary>
     public int ImageSize => Config.ImageHeight * Config.ImageWidth * Config.ImageChannels;
 
@@ -74,19 +78,12 @@ public sealed class LocalMixer : IDisposable
         Parameters.FirstOrDefault(p => p.Name == name) ?? throw new KeyNotFoundException($"The model has no parameter '{name}'.");
 
     /// <summary>Logits (batch x classes, row-major) of the final classifier.</summary>
-    public unsafe float[] Forward(ReadOnlySpan<float> images, int batch)
+    public float[] Forward(ReadOnlySpan<float> images, int batch)
     {
         UploadImages(images, batch);
         var logits = new float[batch * Config.Classes];
-        using var model = Lease();
-        using var input = HandleLease.Of(_images!);
-        using var output = HandleLease.Of(_logits!);
-        NativeStatus.Check(NativeMethods.fg_mixer_forward(model.Value, batch, input.Value, output.Value));
-        fixed (float* data = logits)
-        {
-            NativeStatus.Check(NativeMethods.fg_buffer_download(output.Value, 0, data, (ulong)(logits.Length * sizeof(float))));
-        }
-
+        _native.Forward(batch, _images!, _logits!);
+        _logits!.DownloadPrefix<float>(logits);
         return logits;
     }
 
@@ -154,11 +151,7 @@ public sealed class LocalMixer : IDisposable
         int batch = labels.Length;
         UploadBatch(images, labels);
         var options = StepOptions(method, tangents, seed, step, headLr, lastLayerLr);
-        var stats = FgStepStats.Create();
-        using var model = Lease();
-        using var input = HandleLease.Of(_images!);
-        using var target = HandleLease.Of(_labels!);
-        NativeStatus.Check(NativeMethods.fg_mixer_gradients(model.Value, batch, input.Value, target.Value, in options, ref stats));
+        FgStepStats stats = _native.Gradients(batch, _images!, _labels!, in options);
         int blocks = Math.Min(Math.Min(stats.Blocks, NativeConstants.MaxBlocks), blockLosses.Length);
         for (int i = 0; i < blocks; i++)
         {
@@ -174,9 +167,8 @@ public sealed class LocalMixer : IDisposable
     /// <summary>Activation workspace bytes a step of <paramref name="method"/> needs at <paramref name="batch"/>.</summary>
     public ulong WorkspaceBytes(TrainingMethod method, int tangents, long batch)
     {
-        using var model = Lease();
-        NativeStatus.Check(NativeMethods.fg_mixer_workspace_bytes(model.Value, (int)method, tangents, batch, out ulong bytes));
-        return bytes;
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        return _native.WorkspaceBytes(method, tangents, batch);
     }
 
     /// <summary>
@@ -184,21 +176,14 @@ public sealed class LocalMixer : IDisposable
     /// objective on one batch. Leaves the gradient buffers holding the estimate. The parameters mean what they mean
     /// for <see cref="ComputeGradients(ReadOnlySpan{float}, ReadOnlySpan{int}, TrainingMethod, int, ulong, uint, float, float)"/>.
     /// </summary>
-    public unsafe float[] GradientCosine(ReadOnlySpan<float> images, ReadOnlySpan<int> labels, TrainingMethod method, int tangents,
+    public float[] GradientCosine(ReadOnlySpan<float> images, ReadOnlySpan<int> labels, TrainingMethod method, int tangents,
         ulong seed, uint step, float headLr = 1.0f, float lastLayerLr = 0.1f)
     {
         int batch = labels.Length;
         UploadBatch(images, labels);
         var options = StepOptions(method, tangents, seed, step, headLr, lastLayerLr);
         var result = new float[Parameters.Count];
-        using var model = Lease();
-        using var input = HandleLease.Of(_images!);
-        using var target = HandleLease.Of(_labels!);
-        fixed (float* cosine = result)
-        {
-            NativeStatus.Check(NativeMethods.fg_mixer_gradient_cosine(model.Value, batch, input.Value, target.Value, in options, cosine, result.Length));
-        }
-
+        _native.GradientCosine(batch, _images!, _labels!, in options, result);
         return result;
     }
 
@@ -210,14 +195,25 @@ public sealed class LocalMixer : IDisposable
             _images?.Dispose();
             _labels?.Dispose();
             _logits?.Dispose();
-            _handle.Dispose();
+            _parameterTable.Dispose();
+            ReleaseParameters(Parameters);
+            _native.Dispose();
         }
     }
 
     internal HandleLease Lease()
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        return HandleLease.Of(_handle);
+        return _native.Lease();
+    }
+
+    private static void ReleaseParameters(IEnumerable<ModelParameter> parameters)
+    {
+        foreach (ModelParameter parameter in parameters)
+        {
+            parameter.Value.Release();
+            parameter.Gradient.Release();
+        }
     }
 
     private static FgStepOptions StepOptions(TrainingMethod method, int tangents, ulong seed, uint step, float headLr, float lastLayerLr)
@@ -232,17 +228,13 @@ public sealed class LocalMixer : IDisposable
         return options;
     }
 
-    private unsafe void UploadBatch(ReadOnlySpan<float> images, ReadOnlySpan<int> labels)
+    private void UploadBatch(ReadOnlySpan<float> images, ReadOnlySpan<int> labels)
     {
         UploadImages(images, labels.Length);
-        using var target = HandleLease.Of(_labels!);
-        fixed (int* data = labels)
-        {
-            NativeStatus.Check(NativeMethods.fg_buffer_upload(target.Value, 0, data, (ulong)(labels.Length * sizeof(int))));
-        }
+        _labels!.UploadPrefix(labels);
     }
 
-    private unsafe void UploadImages(ReadOnlySpan<float> images, int batch)
+    private void UploadImages(ReadOnlySpan<float> images, int batch)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batch);
         if (images.Length < (long)batch * ImageSize)
@@ -251,11 +243,7 @@ public sealed class LocalMixer : IDisposable
         }
 
         EnsureCapacity(batch);
-        using var input = HandleLease.Of(_images!);
-        fixed (float* data = images)
-        {
-            NativeStatus.Check(NativeMethods.fg_buffer_upload(input.Value, 0, data, (ulong)((long)batch * ImageSize * sizeof(float))));
-        }
+        _images!.UploadPrefix(images[..(batch * ImageSize)]);
     }
 
     private void EnsureCapacity(long batch)
@@ -269,13 +257,10 @@ public sealed class LocalMixer : IDisposable
         _images?.Dispose();
         _labels?.Dispose();
         _logits?.Dispose();
-        using (Context.Lease())
-        {
-            _images = BufferHandle.Allocate(Context.Handle, (ulong)(batch * ImageSize * sizeof(float)));
-            _labels = BufferHandle.Allocate(Context.Handle, (ulong)(batch * sizeof(int)));
-            _logits = BufferHandle.Allocate(Context.Handle, (ulong)(batch * Config.Classes * sizeof(float)));
-        }
-
+        _images = _labels = _logits = null;
+        _images = Tensor.Uninitialized(Context, ElementType.Float32, batch, Config.ImageHeight, Config.ImageWidth, Config.ImageChannels);
+        _labels = Tensor.Uninitialized(Context, ElementType.Int32, batch);
+        _logits = Tensor.Uninitialized(Context, ElementType.Float32, batch, Config.Classes);
         _capacity = batch;
     }
 }

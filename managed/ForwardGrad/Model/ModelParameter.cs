@@ -1,20 +1,17 @@
 using System.Collections.ObjectModel;
-using ForwardGrad.Interop;
 
 namespace ForwardGrad.Model;
 
 /// <summary>
-/// One named parameter tensor of a <see cref="LocalMixer"/> and its gradient. The native buffers are
-/// borrowed from the model: they are never freed here and are valid only while the model lives.
+/// One named parameter tensor of a <see cref="LocalMixer"/> and its gradient, as tensors borrowed from the model:
+/// the model frees them, disposing them does nothing, and they become unusable when the model is disposed.
 /// </summary>
 public sealed class ModelParameter
 {
-    private readonly LocalMixer _model;
     private readonly long[] _shape;
 
-    internal ModelParameter(LocalMixer model, int index, string name, long[] shape, long elements, bool isWeight, int block, nint value, nint gradient)
+    internal ModelParameter(int index, string name, long[] shape, long elements, bool isWeight, int block, Tensor value, Tensor gradient)
     {
-        _model = model;
         Index = index;
         Name = name;
         _shape = shape;
@@ -22,8 +19,8 @@ public sealed class ModelParameter
         Elements = elements;
         IsWeight = isWeight;
         Block = block;
-        ValueBuffer = value;
-        GradientBuffer = gradient;
+        Value = value;
+        Gradient = gradient;
     }
 
     /// <summary>Position in the model's parameter list.</summary>
@@ -47,45 +44,31 @@ public sealed class ModelParameter
     /// <summary>Block index, or -1 for the final classifier.</summary>
     public int Block { get; }
 
-    internal nint ValueBuffer { get; }
+    /// <summary>The parameter's values, borrowed from the model (same shape as <see cref="Shape"/>).</summary>
+    public Tensor Value { get; }
 
-    internal nint GradientBuffer { get; }
+    /// <summary>The gradient the last step computed, borrowed from the model (same shape).</summary>
+    public Tensor Gradient { get; }
 
     internal long[] ShapeArray => _shape;
 
     /// <summary>Copies the parameter's values out.</summary>
-    public float[] ToArray() => Download(ValueBuffer);
+    public float[] ToArray() => Value.ToArray();
 
     /// <summary>Copies the gradient out.</summary>
-    public float[] GradientToArray() => Download(GradientBuffer);
+    public float[] GradientToArray() => Gradient.ToArray();
 
     /// <summary>Overwrites the parameter's values (exactly <see cref="Elements"/> of them).</summary>
-    public unsafe void Upload(ReadOnlySpan<float> values)
+    public void Upload(ReadOnlySpan<float> values)
     {
         if (values.Length != Elements)
         {
             throw new ArgumentException($"{Name} has {Elements} elements, got {values.Length}.", nameof(values));
         }
 
-        using var lease = _model.Lease();
-        fixed (float* data = values)
-        {
-            NativeStatus.Check(NativeMethods.fg_buffer_upload(ValueBuffer, 0, data, (ulong)(Elements * sizeof(float))));
-        }
+        Value.Upload(values);
     }
 
     /// <inheritdoc />
     public override string ToString() => $"{Name} [{string.Join(", ", _shape)}]";
-
-    private unsafe float[] Download(nint buffer)
-    {
-        var result = new float[Elements];
-        using var lease = _model.Lease();
-        fixed (float* data = result)
-        {
-            NativeStatus.Check(NativeMethods.fg_buffer_download(buffer, 0, data, (ulong)(Elements * sizeof(float))));
-        }
-
-        return result;
-    }
 }

@@ -6,12 +6,15 @@ namespace ForwardGrad.Optim;
 /// <summary>
 /// SGD with momentum or AdamW over a model's parameters through <c>fg_optimizer_step</c>. The state
 /// tensors (momentum / first moment, AdamW second moment) are allocated once, zeroed, in the model's context.
+/// A step allocates no managed memory: it passes the raw handles of the model's and its own tensors from two
+/// <see cref="HandleTable"/>s built once.
 /// </summary>
 public sealed class Optimizer : IDisposable
 {
     private readonly LocalMixer _model;
-    private readonly BufferHandle[] _state1;
-    private readonly BufferHandle[]? _state2;
+    private readonly Tensor[] _first;
+    private readonly Tensor[]? _second;
+    private readonly HandleTable _stateTable;
     private readonly int[] _decay;
     private int _disposed;
 
@@ -22,20 +25,20 @@ public sealed class Optimizer : IDisposable
         ArgumentNullException.ThrowIfNull(settings);
         _model = model;
         Settings = settings;
-        int count = model.Parameters.Count;
-        _state1 = new BufferHandle[count];
-        _state2 = settings.Kind == OptimizerKind.AdamW ? new BufferHandle[count] : null;
-        _decay = [.. model.Parameters.Select(p => p.IsWeight ? 1 : 0)];
-        using (model.Context.Lease())
+        IReadOnlyList<ModelParameter> parameters = model.Parameters;
+        _decay = [.. parameters.Select(p => p.IsWeight ? 1 : 0)];
+        var state = new List<Tensor>();
+        try
         {
-            for (int i = 0; i < count; i++)
-            {
-                _state1[i] = Zeroed(model.Parameters[i].Elements);
-                if (_state2 is not null)
-                {
-                    _state2[i] = Zeroed(model.Parameters[i].Elements);
-                }
-            }
+            _first = ZeroedLike(parameters, state);
+            _second = settings.Kind == OptimizerKind.AdamW ? ZeroedLike(parameters, state) : null;
+            // First moments, then second moments: the layout Step passes to fg_optimizer_step.
+            _stateTable = new HandleTable([.. state.Select(t => t.Handle)]);
+        }
+        catch
+        {
+            state.ForEach(t => t.Dispose());
+            throw;
         }
     }
 
@@ -46,13 +49,13 @@ public sealed class Optimizer : IDisposable
     public long StepCount { get; set; }
 
     /// <summary>Names of the state tensors, per kind: "optim.m" (and "optim.v" for AdamW).</summary>
-    public IReadOnlyList<string> StateNames => _state2 is null ? ["optim.m"] : ["optim.m", "optim.v"];
+    public IReadOnlyList<string> StateNames => _second is null ? ["optim.m"] : ["optim.m", "optim.v"];
 
     /// <summary>Applies one update with learning rate <paramref name="learningRate"/> using the model's gradient buffers.</summary>
     public unsafe void Step(float learningRate)
     {
-        ObjectDisposedException.ThrowIf(_disposed != 0, this);
-        int count = _state1.Length;
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        int count = _first.Length;
         var native = FgOptimizerParams.Create((int)Settings.Kind);
         native.LearningRate = learningRate;
         native.Momentum = Settings.Momentum;
@@ -62,82 +65,35 @@ public sealed class Optimizer : IDisposable
         native.Beta2 = Settings.Beta2;
         native.Epsilon = Settings.Epsilon;
         native.Step = StepCount + 1;
-        nint* parameters = stackalloc nint[count];
-        nint* grads = stackalloc nint[count];
-        nint* state1 = stackalloc nint[count];
-        nint* state2 = stackalloc nint[count];
-        bool[] added1 = new bool[count];
-        bool[] added2 = new bool[count];
+        HandleTable parameterTable = _model.ParameterTable;
         using var model = _model.Lease();
         using var context = _model.Context.Lease();
-        try
+        using var parameters = HandleLease.Of(parameterTable);
+        using var state = HandleLease.Of(_stateTable);
+        fixed (nint* values = parameterTable.Values)
+        fixed (nint* moments = _stateTable.Values)
+        fixed (int* decay = _decay)
         {
-            for (int i = 0; i < count; i++)
-            {
-                parameters[i] = _model.Parameters[i].ValueBuffer;
-                grads[i] = _model.Parameters[i].GradientBuffer;
-                _state1[i].DangerousAddRef(ref added1[i]);
-                state1[i] = _state1[i].DangerousGetHandle();
-                if (_state2 is not null)
-                {
-                    _state2[i].DangerousAddRef(ref added2[i]);
-                    state2[i] = _state2[i].DangerousGetHandle();
-                }
-            }
-
-            fixed (int* decay = _decay)
-            {
-                NativeStatus.Check(NativeMethods.fg_optimizer_step(context.Value, in native, count, parameters, grads, state1,
-                    _state2 is null ? null : state2, decay));
-            }
-        }
-        finally
-        {
-            for (int i = 0; i < count; i++)
-            {
-                if (added1[i])
-                {
-                    _state1[i].DangerousRelease();
-                }
-
-                if (added2[i])
-                {
-                    _state2![i].DangerousRelease();
-                }
-            }
+            NativeStatus.Check(NativeMethods.fg_optimizer_step(context.Value, in native, count, values, values + count, moments,
+                _second is null ? null : moments + count, decay));
         }
 
         StepCount++;
     }
 
     /// <summary>Copies state tensor <paramref name="slot"/> (0 = momentum / first moment, 1 = second moment) of parameter <paramref name="index"/> out.</summary>
-    public unsafe float[] GetState(int slot, int index)
-    {
-        BufferHandle buffer = Slot(slot)[index];
-        var result = new float[_model.Parameters[index].Elements];
-        using var lease = HandleLease.Of(buffer);
-        fixed (float* data = result)
-        {
-            NativeStatus.Check(NativeMethods.fg_buffer_download(lease.Value, 0, data, (ulong)(result.Length * sizeof(float))));
-        }
-
-        return result;
-    }
+    public float[] GetState(int slot, int index) => Slot(slot)[index].ToArray();
 
     /// <summary>Overwrites state tensor <paramref name="slot"/> of parameter <paramref name="index"/>.</summary>
-    public unsafe void SetState(int slot, int index, ReadOnlySpan<float> values)
+    public void SetState(int slot, int index, ReadOnlySpan<float> values)
     {
-        BufferHandle buffer = Slot(slot)[index];
-        if (values.Length != _model.Parameters[index].Elements)
+        Tensor tensor = Slot(slot)[index];
+        if (values.Length != tensor.ElementCount)
         {
-            throw new ArgumentException($"State of {_model.Parameters[index].Name} has {_model.Parameters[index].Elements} elements, got {values.Length}.", nameof(values));
+            throw new ArgumentException($"State of {_model.Parameters[index].Name} has {tensor.ElementCount} elements, got {values.Length}.", nameof(values));
         }
 
-        using var lease = HandleLease.Of(buffer);
-        fixed (float* data = values)
-        {
-            NativeStatus.Check(NativeMethods.fg_buffer_upload(lease.Value, 0, data, (ulong)(values.Length * sizeof(float))));
-        }
+        tensor.Upload(values);
     }
 
     /// <summary>Frees the state tensors.</summary>
@@ -145,30 +101,31 @@ public sealed class Optimizer : IDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
-            foreach (BufferHandle buffer in _state1)
+            _stateTable.Dispose();
+            foreach (Tensor tensor in _first.Concat(_second ?? []))
             {
-                buffer.Dispose();
-            }
-
-            foreach (BufferHandle buffer in _state2 ?? [])
-            {
-                buffer.Dispose();
+                tensor.Dispose();
             }
         }
     }
 
-    private BufferHandle[] Slot(int slot) => slot switch
+    private static Tensor[] ZeroedLike(IReadOnlyList<ModelParameter> parameters, List<Tensor> created)
     {
-        0 => _state1,
-        1 when _state2 is not null => _state2,
+        var tensors = new Tensor[parameters.Count];
+        for (int i = 0; i < tensors.Length; i++)
+        {
+            ModelParameter parameter = parameters[i];
+            tensors[i] = Tensor.Zeros(parameter.Value.Context, parameter.ShapeArray);
+            created.Add(tensors[i]);
+        }
+
+        return tensors;
+    }
+
+    private Tensor[] Slot(int slot) => slot switch
+    {
+        0 => _first,
+        1 when _second is not null => _second,
         _ => throw new ArgumentOutOfRangeException(nameof(slot), slot, $"{Settings.Kind} has {StateNames.Count} state slot(s)."),
     };
-
-    private BufferHandle Zeroed(long elements)
-    {
-        BufferHandle buffer = BufferHandle.Allocate(_model.Context.Handle, (ulong)(elements * sizeof(float)));
-        using var lease = HandleLease.Of(buffer);
-        NativeStatus.Check(NativeMethods.fg_buffer_fill_f32(lease.Value, 0, (ulong)elements, 0f));
-        return buffer;
-    }
 }
