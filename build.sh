@@ -18,7 +18,7 @@ FG_CUDA="${FG_CUDA:-AUTO}"
 FEED_DIR="${FEED_DIR:-$BUILD_DIR/feed}"
 DATA_DIR="${FG_DATA_DIR:-$ROOT/data}"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
-# One thread pool: OpenBLAS threads only; OpenMP (if any library brings it) must not spin.
+# The GEMM provider's threads and the loop workers sleep when idle; OpenMP (oneDNN brings it) must not spin either.
 export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 
 step() { CURRENT_STEP="$1"; printf '\n==> %s\n' "$1"; }

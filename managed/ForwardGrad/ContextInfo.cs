@@ -5,7 +5,7 @@ namespace ForwardGrad;
 /// <param name="Device">The CUDA device index (0 on CPU).</param>
 /// <param name="DeviceName">The CPU or GPU name.</param>
 /// <param name="GemmName">The GEMM implementation, e.g. "OpenBLAS 0.3.21, SkylakeX kernels (AVX-512, from CPUID)" or "cuBLAS 11.8".</param>
-/// <param name="Threads">The CPU threads the context was created with (0 = library default).</param>
+/// <param name="Threads">The CPU threads the context was created with (0 = library default); the GEMM provider's count is process-wide.</param>
 /// <param name="Seed">The context's default seed.</param>
 /// <param name="TotalMemory">Bytes of device memory (CUDA) or physical memory (CPU).</param>
 /// <param name="FreeMemory">Free bytes of that memory.</param>

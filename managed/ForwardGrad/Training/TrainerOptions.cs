@@ -64,7 +64,7 @@ public sealed record TrainerOptions
     /// <summary>cpu or cuda.</summary>
     public string Device { get; init; } = "cpu";
 
-    /// <summary>CPU threads for BLAS and the element-wise loops; 0: the library's default (all usable CPUs).</summary>
+    /// <summary>CPU threads for the GEMM provider and the element-wise loops, for the whole process; 0: the library's default (all usable CPUs).</summary>
     public int Threads { get; init; }
 
     /// <summary>CUDA: GEMMs on TF32 tensor cores (see <see cref="ContextOptions.Tf32"/>).</summary>

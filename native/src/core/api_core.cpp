@@ -135,21 +135,12 @@ FG_API fg_status fg_buffer_alloc(fg_context* context, uint64_t bytes, fg_buffer*
         *out_buffer = nullptr;
         fg_context& c = fg::check_context(context);
         if (bytes == 0) invalid("bytes must be >= 1");
-        auto buffer = std::make_unique<fg_buffer>();
-        buffer->data = c.allocate(bytes);
-        buffer->bytes = bytes;
-        buffer->context = &c;
-        fg::context_retain(&c);
-        *out_buffer = buffer.release();
+        *out_buffer = fg::new_buffer(c, bytes);
     });
 }
 
 FG_API fg_status fg_buffer_free(fg_buffer* buffer) {
-    if (!buffer) return FG_OK;
-    fg_context* c = buffer->context;
-    c->deallocate(buffer->data, buffer->bytes);
-    delete buffer;
-    fg::context_release(c);
+    fg::free_buffer(buffer);
     return FG_OK;
 }
 

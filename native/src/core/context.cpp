@@ -1,6 +1,7 @@
 #include "context.h"
 
 #include <limits>
+#include <memory>
 
 namespace fg {
 
@@ -11,6 +12,23 @@ void context_release(fg_context* c) noexcept {
         if (c->scratch) c->deallocate(c->scratch, c->scratch_bytes);
         delete c;
     }
+}
+
+fg_buffer* new_buffer(fg_context& c, uint64_t bytes) {
+    auto b = std::make_unique<fg_buffer>();
+    b->data = c.allocate(bytes);
+    b->bytes = bytes;
+    b->context = &c;
+    context_retain(&c);
+    return b.release();
+}
+
+void free_buffer(fg_buffer* b) noexcept {
+    if (!b) return;
+    fg_context* c = b->context;
+    c->deallocate(b->data, b->bytes);
+    delete b;
+    context_release(c);
 }
 
 fg_context& check_context(fg_context* c) {

@@ -44,6 +44,10 @@ namespace fg {
 void context_retain(fg_context* c) noexcept;
 void context_release(fg_context* c) noexcept;
 
+// A buffer of `bytes` on context c (counted in its live bytes; holds a reference to c), and its release.
+fg_buffer* new_buffer(fg_context& c, uint64_t bytes);
+void free_buffer(fg_buffer* b) noexcept;
+
 // Checks for op arguments. `name` is the parameter name in forwardgrad.h; the message names it,
 // its size and what was needed.
 fg_context& check_context(fg_context* c);

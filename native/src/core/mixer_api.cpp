@@ -49,14 +49,7 @@ Run make_run(fg_mixer& m, int64_t batch, const fg_buffer* images) {
 void load_labels(fg_mixer& m, Run& run, const fg_buffer* labels) {
     fg_context& c = *m.context;
     run.labels = fg::in_i32(c, labels, static_cast<uint64_t>(run.B), "labels");
-    m.host_labels.resize(static_cast<size_t>(run.B));
-    c.be().download(m.host_labels.data(), run.labels, m.host_labels.size() * sizeof(int32_t));
-    for (int64_t n = 0; n < run.B; ++n) {
-        const int32_t y = m.host_labels[static_cast<size_t>(n)];
-        if (y < 0 || y >= m.dims.N)
-            invalid("labels[" + std::to_string(n) + "] (" + std::to_string(y) + ") is outside [0, classes = " +
-                    std::to_string(m.dims.N) + ")");
-    }
+    fg::ops::download_checked_labels(c, run.labels, run.B, m.dims.N, m.host_labels);
 }
 
 void set_options(Run& run, const fg_step_options* options) {

@@ -38,7 +38,7 @@ void block_backward(fg_mixer& m, const Run& run, int64_t k, const float* x, cons
     if (k == 0) return;
     be.relu_backward(RC, a.token.a, ws.grad_c, ws.grad_c);
     layer_backward(m, run, layer_spec(m, run.R, k, kTokenLayer), x, a.token, ws.grad_c, want_dx ? ws.grad_b : nullptr);
-    if (want_dx) be.add_bias(1, RC, 1, ws.grad_out, ws.grad_b);  // residual + token path
+    if (want_dx) ops::add(*m.context, RC, ws.grad_b, ws.grad_out);  // residual + token path
 }
 
 // Block k's local loss: the head gradient (times head_lr), its batch-mean loss into ws.means and, with
@@ -54,7 +54,7 @@ void block_head(fg_mixer& m, const Run& run, int64_t k, const BlockActs& a, floa
     if (!dx_out || direct) return;
     if (m.dims.inter_ln) be.layernorm_vjp(run.R, m.dims.C, a.on, a.on_rstd, ws.grad_a, ws.grad_a);
     if (accumulate)
-        be.add_bias(1, RC, 1, dx_out, ws.grad_a);
+        ops::add(*m.context, RC, ws.grad_a, dx_out);
     else
         be.copy(dx_out, ws.grad_a, static_cast<size_t>(RC) * sizeof(float));
 }

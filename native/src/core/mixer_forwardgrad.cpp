@@ -24,10 +24,8 @@ void fga_layer(fg_mixer& m, const Run& run, int64_t k, int32_t layer, int32_t mo
     p.ln_rows = sp.ln_rows, p.ln_dim = sp.ln_dim;
     p.seed = run.seed, p.step = run.step, p.noise_id = noise_id(k, layer), p.noise_in = m.ws.kept_noise[layer];
     p.a = L.a, p.d = d, p.z = L.z, p.rstd = L.z_rstd, p.gz = m.ws.grad_z;
-    c.be().fga_norm_vjp(p, m.ws.noise);
     const float* xin = m.dims.pre_ln ? L.xn : layer_input(m, k, layer, x, a);
-    ops::linear_backward(c, sp.kind, run.R, sp.n, sp.m, sp.groups, xin, W.w(), m.ws.grad_z, nullptr, W.g(), b.g(),
-                         false);
+    ops::fga_weight_grad(c, p, m.ws.noise, sp.kind, sp.n, sp.groups, xin, W.g(), b.g(), false);
 }
 
 // All layers of block k from one d: global (FG-A: d (K,B,P,1), every unit uses sum_p d) or the
@@ -43,8 +41,8 @@ void fga_block(fg_mixer& m, const Run& run, int64_t k, const float* x, const Blo
 // Weight perturbation estimate of one parameter from ws.d: (1/K) sum_k D_k(slice) V_k.
 void fgw_param(fg_mixer& m, const Run& run, int32_t index, int32_t slice, int64_t cols, int64_t d_groups) {
     const Param& p = m.params[static_cast<size_t>(index)];
-    m.context->be().fgw_grad(slice, p.count(), cols, d_groups, run.R, run.K,
-                             m.ws.vw + tangent_offset(m, run.K, index), m.ws.d, p.g(), false);
+    ops::fgw_grad(*m.context, slice, p.count(), cols, d_groups, run.R, run.K, m.ws.vw + tangent_offset(m, run.K, index),
+                  m.ws.d, p.g(), false);
 }
 
 // LG-FG-W slices: a group block and its bias entries feed only their own group (its LN is per

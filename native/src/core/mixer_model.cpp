@@ -5,6 +5,7 @@
 #include <string>
 
 #include "mixer.h"
+#include "ops.h"
 
 namespace fg::mixer {
 
@@ -55,29 +56,7 @@ Dims validate_config(const fg_mixer_config* cfg) {
     return d;
 }
 
-void free_buffer(fg_buffer* b) noexcept {
-    if (!b) return;
-    fg_context* c = b->context;
-    c->deallocate(b->data, b->bytes);
-    delete b;
-    context_release(c);
-}
-
 namespace {
-
-fg_buffer* new_buffer(fg_context& c, uint64_t floats) {
-    auto* b = new fg_buffer();
-    try {
-        b->data = c.allocate(floats * sizeof(float));
-    } catch (...) {
-        delete b;
-        throw;
-    }
-    b->bytes = floats * sizeof(float);
-    b->context = &c;
-    context_retain(&c);
-    return b;
-}
 
 // Appends a parameter; returns its index.
 int32_t add(fg_mixer& m, const std::string& name, int32_t role, int32_t block, bool weight,
@@ -97,8 +76,8 @@ int32_t add(fg_mixer& m, const std::string& name, int32_t role, int32_t block, b
     p.role = role;
     m.params.push_back(p);
     Param& q = m.params.back();
-    q.value = new_buffer(*m.context, static_cast<uint64_t>(q.info.elements));
-    q.grad = new_buffer(*m.context, static_cast<uint64_t>(q.info.elements));
+    q.value = new_buffer(*m.context, static_cast<uint64_t>(q.info.elements) * sizeof(float));
+    q.grad = new_buffer(*m.context, static_cast<uint64_t>(q.info.elements) * sizeof(float));
     return static_cast<int32_t>(m.params.size() - 1);
 }
 
@@ -146,21 +125,21 @@ void init_params(fg_mixer& m) {
         const int64_t fan_in = p.info.rank == 3 ? p.info.shape[1] : p.info.shape[0];
         const float s = std::min(2.0f / std::sqrt(static_cast<float>(fan_in)), 0.1f);
         be.random_normal(p.g(), n, m.config.seed, 0, static_cast<uint32_t>(i));
-        be.broadcast_mid(1, 1, p.count(), p.g(), s, p.w());
+        ops::scale(*m.context, p.count(), s, p.g(), p.w());
         be.fill(p.g(), n, 0.0f);
     }
 }
 
 void scale_in_place(fg_context& c, float* x, int64_t count, float scale) {
-    if (scale != 1.0f) c.be().broadcast_mid(1, 1, count, x, scale, x);
+    if (scale != 1.0f) ops::scale(c, count, scale, x, x);
 }
 
 }  // namespace fg::mixer
 
 fg_mixer::~fg_mixer() {
     for (auto& p : params) {
-        fg::mixer::free_buffer(p.value);
-        fg::mixer::free_buffer(p.grad);
+        fg::free_buffer(p.value);
+        fg::free_buffer(p.grad);
     }
     if (ws_data) context->deallocate(ws_data, ws_capacity);
     if (context) fg::context_release(context);

@@ -26,4 +26,23 @@ void linear_backward(fg_context& c, int32_t kind, int64_t rows, int64_t n, int64
                      const float* x, const float* w, const float* dy, float* dx, float* dw, float* db,
                      bool accumulate);
 
+// ---- element-wise helpers named for what they do (one call of a broadcast primitive each)
+// y[i] += x[i] for i < n.
+inline void add(fg_context& c, int64_t n, const float* x, float* y) { c.be().add_bias(1, n, 1, y, x); }
+// out[i] = alpha * x[i] for i < n; out may alias x.
+inline void scale(fg_context& c, int64_t n, float alpha, const float* x, float* out) {
+    c.be().broadcast_mid(1, 1, n, x, alpha, out);
+}
+
+// ---- forward-gradient estimators (ops_estimators.cpp), the one composition behind both the C exports
+// and the model.
+// Activity perturbation of one layer: G_Z = LN_vjp(fga_scale(p.mode, u, a, d)) into p.gz (the backend
+// reduces d to one scalar per tangent and unit first), then dW, db of the layer from its input x.
+// u is p.noise_in, or drawn again from (seed, step, noise_id) into noise_scratch when null.
+void fga_weight_grad(fg_context& c, const Backend::FgaNormVjp& p, float* noise_scratch, int32_t kind, int64_t n_in,
+                     int64_t layer_groups, const float* x, float* dw, float* db, bool accumulate);
+// Weight perturbation: grad (+)= (1/K) sum_k D_k(slice) V_k, D_k the sums over rows of d (K, rows, G).
+void fgw_grad(fg_context& c, int32_t slice_mode, int64_t count, int64_t cols, int64_t groups, int64_t rows,
+              int64_t tangents, const float* v, const float* d, float* grad, bool accumulate);
+
 }  // namespace fg::ops

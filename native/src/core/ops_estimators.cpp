@@ -1,6 +1,7 @@
-// C ABI: forward-gradient estimators. FG-A turns the activity tangents and the directional
-// derivatives of the local losses into exact-through-LN weight gradients; FG-W scales the
-// weight tangents. Built from backend primitives and fg::ops::linear_backward.
+// Forward-gradient estimators: the ops (fg::ops::fga_weight_grad, fgw_grad), composed once from backend
+// primitives and used by the model too, and their C exports, which validate and call them. FG-A turns the
+// activity tangents and the directional derivatives of the local losses into exact-through-LN weight
+// gradients; FG-W scales the weight tangents.
 #include <string>
 
 #include "ops.h"
@@ -38,6 +39,23 @@ void check_fga_layer(int32_t kind, int64_t rows, int64_t patches, int64_t channe
 }
 
 }  // namespace
+
+namespace fg::ops {
+
+void fga_weight_grad(fg_context& c, const Backend::FgaNormVjp& p, float* noise_scratch, int32_t kind, int64_t n_in,
+                     int64_t layer_groups, const float* x, float* dw, float* db, bool accumulate) {
+    c.be().fga_norm_vjp(p, noise_scratch);
+    if (dw || db)
+        linear_backward(c, kind, p.batch * p.patches, n_in, p.width, layer_groups, x, nullptr, p.gz, nullptr, dw, db,
+                        accumulate);
+}
+
+void fgw_grad(fg_context& c, int32_t slice_mode, int64_t count, int64_t cols, int64_t groups, int64_t rows,
+              int64_t tangents, const float* v, const float* d, float* grad, bool accumulate) {
+    c.be().fgw_grad(slice_mode, count, cols, groups, rows, tangents, v, d, grad, accumulate);
+}
+
+}  // namespace fg::ops
 
 extern "C" {
 
@@ -79,30 +97,11 @@ FG_API fg_status fg_fga_weight_grad(fg_context* context, int32_t kind, int32_t s
         if (dw && (dw == workspace || dw == db)) invalid("dw must be distinct from workspace and db");
         if (db && db == workspace) invalid("db must be distinct from workspace");
 
-        fg::Backend& be = c.be();
-        // PATCH and GLOBAL give every unit of a patch one scalar: reduce d to that scalar (K, B, P)
-        // first, so the per-unit pass reads one value per tangent (GROUP mode with one group).
-        const float* scale = d_p;
-        int64_t scale_groups = groups;
-        if (scale_mode != FG_SCALE_GROUP) {
-            const int64_t kbp = tangents * rows, kb = tangents * batch;
-            float* reduced = c.scratch_floats(fg::elements({kbp}) + (scale_mode == FG_SCALE_GLOBAL ? kb : 0));
-            if (scale_mode == FG_SCALE_PATCH) {
-                be.sum_mid(1, kbp, groups, d_p, 1.0f, reduced, false);  // sum over g
-            } else {
-                float* per_example = reduced + kbp;
-                be.sum_mid(1, kb, patches * groups, d_p, 1.0f, per_example, false);  // sum over (p, g)
-                be.broadcast_mid(kb, patches, 1, per_example, 1.0f, reduced);        // back to (K, B, P)
-            }
-            scale = reduced;
-            scale_groups = 1;
-        }
-        // G_Z (B*P, C) -> exact LN VJP in place -> dW, db of the layer.
-        be.fga_scale(FG_SCALE_GROUP, tangents, batch, patches, channels, scale_groups, u_p, act_p, scale, gz);
-        be.layernorm_vjp(ln_rows, ln_dim, zln_p, rstd_p, gz, gz);
-        if (dw_p || db_p)
-            fg::ops::linear_backward(c, kind, rows, n_in, channels, layer_groups, x_p, nullptr, gz, nullptr, dw_p,
-                                     db_p, accumulate == 1);
+        fg::Backend::FgaNormVjp p;
+        p.mode = scale_mode, p.tangents = tangents, p.batch = batch, p.patches = patches, p.width = channels;
+        p.groups = groups, p.ln_rows = ln_rows, p.ln_dim = ln_dim;
+        p.noise_in = u_p, p.a = act_p, p.d = d_p, p.z = zln_p, p.rstd = rstd_p, p.gz = gz;
+        fg::ops::fga_weight_grad(c, p, nullptr, kind, n_in, layer_groups, x_p, dw_p, db_p, accumulate == 1);
     });
 }
 
@@ -128,16 +127,7 @@ FG_API fg_status fg_fgw_grad(fg_context* context, int32_t slice_mode, int64_t co
         float* grad_p = fg::out_f32(c, grad, fg::elements({count}), "grad");
         if (grad == v || grad == d) invalid("grad must not be the same buffer as v or d");
 
-        fg::Backend& be = c.be();
-        // D_k(g) = sum_r d[k,r,g] once (K, 1, G), so the per-element pass reads one value per tangent.
-        const float* totals = d_p;
-        if (rows > 1) {
-            float* reduced = c.scratch_floats(fg::elements({tangents, groups}));
-            for (int64_t k = 0; k < tangents; ++k)
-                be.sum_mid(rows, groups, 1, d_p + k * rows * groups, 1.0f, reduced + k * groups, false);
-            totals = reduced;
-        }
-        be.fgw_grad(slice_mode, count, cols, groups, 1, tangents, v_p, totals, grad_p, accumulate == 1);
+        fg::ops::fgw_grad(c, slice_mode, count, cols, groups, rows, tangents, v_p, d_p, grad_p, accumulate == 1);
     });
 }
 

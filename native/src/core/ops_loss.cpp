@@ -29,8 +29,9 @@ void patch_mean(fg_context& c, int64_t batch, int64_t patches, int64_t channels,
     c.be().gemm(mean);
 }
 
-void check_labels(fg_context& c, const int32_t* labels, int64_t batch, int64_t classes) {
-    std::vector<int32_t> host(static_cast<size_t>(batch));
+void download_checked_labels(fg_context& c, const int32_t* labels, int64_t batch, int64_t classes,
+                             std::vector<int32_t>& host) {
+    host.resize(static_cast<size_t>(batch));
     c.be().download(host.data(), labels, host.size() * sizeof(int32_t));
     for (int64_t n = 0; n < batch; ++n)
         if (host[n] < 0 || host[n] >= classes)
@@ -110,7 +111,8 @@ extern "C" FG_API fg_status fg_local_loss(fg_context* context, int64_t batch, in
             if (dp && !xdotp)
                 fg::invalid("xdot is NULL but d is requested with tangents = " + std::to_string(tangents));
         }
-        fg::ops::check_labels(c, lp, batch, classes);
+        std::vector<int32_t> host;
+        fg::ops::download_checked_labels(c, lp, batch, classes, host);
         fg::ops::local_loss(c, batch, patches, channels, groups, classes, tangents, xp, xdotp, wp, bp, lp, lossp,
                             logitp, dp, dwp, dbp, dxp);
     });

@@ -2,15 +2,17 @@
 // fg_local_loss (ops_loss.cpp) and the model code. Built only from fg::Backend primitives.
 #pragma once
 #include <cstdint>
+#include <vector>
 
 #include "context.h"
 
 namespace fg::ops {
 
-// Downloads labels (batch int32, backend memory) and throws invalid() naming the first index
-// whose value is outside [0, classes). Synchronises the backend: call it where labels arrive
+// Downloads labels (batch int32, backend memory) into `host` and throws invalid() naming the first
+// index whose value is outside [0, classes). Synchronises the backend: call it where labels arrive
 // (once per batch), not per block.
-void check_labels(fg_context& c, const int32_t* labels, int64_t batch, int64_t classes);
+void download_checked_labels(fg_context& c, const int32_t* labels, int64_t batch, int64_t classes,
+                             std::vector<int32_t>& host);
 
 // xbar (B,C) = mean over patches of x (B,P,C), as one strided-batched GEMM with a row of ones;
 // ones (P floats of backend memory) is overwritten with 1.
