@@ -7,18 +7,10 @@ namespace ForwardGrad.Tests;
 /// Tests every backend must pass. Each backend has one fixture deriving from this class; a fixture whose
 /// backend is unavailable here is ignored with the reason reported by fg_backend_probe.
 /// </summary>
-public abstract class BackendTestSuite
+public abstract class BackendTestSuite : BackendFixture
 {
-    private Context? _context;
-
-    /// <summary>The backend under test.</summary>
-    protected abstract Backend Backend { get; }
-
     /// <summary>Relative GEMM tolerance against the float64 reference.</summary>
     protected virtual double GemmTolerance => 1e-5;
-
-    /// <summary>A context of <see cref="Backend"/>, shared by the fixture's tests.</summary>
-    protected Context Context => _context ?? throw new InvalidOperationException("The fixture has no context.");
 
     private static IEnumerable<TestCaseData> GemmCases()
     {
@@ -35,21 +27,6 @@ public abstract class BackendTestSuite
             }
         }
     }
-
-    [OneTimeSetUp]
-    public void CreateContext()
-    {
-        var (available, reason) = Backends.Probe(Backend);
-        if (!available)
-        {
-            Assert.Ignore($"{Backend} backend unavailable: {reason}");
-        }
-
-        _context = Context.Create(Backend);
-    }
-
-    [OneTimeTearDown]
-    public void DisposeContext() => _context?.Dispose();
 
     [TestCaseSource(nameof(GemmCases))]
     public void Gemm_BetaZero_IgnoresNaNPoisonedOutput(int m, int n, int k, bool transposeA, bool transposeB)

@@ -7,14 +7,9 @@ namespace ForwardGrad.Tests;
 /// (Support/LayerOracles, EstimatorOracles, PhiloxReference), on each backend: one fixture per backend derives from
 /// this class and is ignored, with the reason, where its backend is unavailable.
 /// </summary>
-public abstract class OpsTestSuite
+public abstract class OpsTestSuite : BackendFixture
 {
     private const int Tangents = 2;
-    private Context? _context;
-
-    protected abstract Backend Backend { get; }
-
-    private Context Context => _context ?? throw new InvalidOperationException("The fixture has no context.");
 
     private static IEnumerable<TestCaseData> Layers()
     {
@@ -22,21 +17,6 @@ public abstract class OpsTestSuite
         yield return new TestCaseData(new LinearLayer(LayerKind.Group, 6, 6, 4, 2)).SetArgDisplayNames("group");
         yield return new TestCaseData(new LinearLayer(LayerKind.Token, 6, 4, 4, 3)).SetArgDisplayNames("token");
     }
-
-    [OneTimeSetUp]
-    public void CreateContext()
-    {
-        var (available, reason) = Backends.Probe(Backend);
-        if (!available)
-        {
-            Assert.Ignore($"{Backend} backend unavailable: {reason}");
-        }
-
-        _context = Context.Create(Backend);
-    }
-
-    [OneTimeTearDown]
-    public void DisposeContext() => _context?.Dispose();
 
     [TestCaseSource(nameof(Layers))]
     public void LinearJvp_StacksThePrimalAndEveryTangent(LinearLayer layer)
