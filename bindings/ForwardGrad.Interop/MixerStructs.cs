@@ -42,6 +42,9 @@ internal struct FgMixerConfig
     /// <summary>Initialisation seed.</summary>
     public ulong Seed;
 
+    /// <summary>The blocks' local losses: FG_LOSS_CROSS_ENTROPY or FG_LOSS_CONTRASTIVE.</summary>
+    public int LocalLoss;
+
     /// <summary>An empty configuration with <see cref="Size"/> filled in.</summary>
     public static unsafe FgMixerConfig Create() => new() { Size = (uint)sizeof(FgMixerConfig) };
 }

@@ -4,7 +4,7 @@ namespace ForwardGrad.Interop;
 internal static class NativeConstants
 {
     /// <summary>FG_ABI_VERSION: the ABI these bindings expect; a library reporting another is refused.</summary>
-    public const int AbiVersion = 2;
+    public const int AbiVersion = 3;
 
     /// <summary>FG_BACKEND_CPU.</summary>
     public const int BackendCpu = 0;
@@ -77,4 +77,16 @@ internal static class NativeConstants
 
     /// <summary>FG_MAX_BLOCKS: the most blocks a model may have (size of <see cref="FgStepStats.BlockLoss"/>).</summary>
     public const int MaxBlocks = 16;
+
+    /// <summary>FG_LOSS_CROSS_ENTROPY: supervised local losses (block heads are classifiers).</summary>
+    public const int LossCrossEntropy = 0;
+
+    /// <summary>FG_LOSS_CONTRASTIVE: self-supervised contrastive local losses between two views.</summary>
+    public const int LossContrastive = 1;
+
+    /// <summary>FG_CONTRASTIVE_DIM: the output width of a contrastive block head (projection).</summary>
+    public const int ContrastiveDim = 128;
+
+    /// <summary>FG_CONTRASTIVE_TEMPERATURE: the temperature of the model's contrastive loss.</summary>
+    public const float ContrastiveTemperature = 0.5f;
 }

@@ -160,6 +160,12 @@ internal static unsafe partial class NativeMethods
         long groups, long classes, long tangents, nint x, nint xdot, nint w, nint b, nint labels, nint loss,
         nint logits, nint d, nint dw, nint db, nint dx);
 
+    /// <summary>The block's fused contrastive local loss between two views: loss, directional derivatives, head gradients.</summary>
+    [LibraryImport(LibraryName)]
+    public static partial ForwardGradStatus fg_contrastive_loss(nint context, long pairs, long patches, long channels,
+        long groups, long dim, long tangents, float temperature, nint x, nint xdot, nint w, nint b, nint loss,
+        nint d, nint dw, nint db, nint dx);
+
     // ------------------------------------------------------------ gradient estimators
 
     /// <summary>Activity-perturbation weight gradient (FG-A / LG-FG-A) of one layer.</summary>

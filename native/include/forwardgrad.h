@@ -44,7 +44,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a signature or struct layout in this file changes. */
-#define FG_ABI_VERSION 2
+#define FG_ABI_VERSION 3
 
 /* ---------------------------------------------------------------- status */
 
@@ -261,6 +261,28 @@ FG_API fg_status fg_local_loss(fg_context* context, int64_t batch, int64_t patch
                                const fg_buffer* labels, fg_buffer* loss, fg_buffer* logits, fg_buffer* d,
                                fg_buffer* dw, fg_buffer* db, fg_buffer* dx);
 
+/* ---------------------------------------------------------------- fused contrastive local loss
+ * The self-supervised local loss (METHOD.md section 2, "Contrastive local loss"). The batch holds two
+ * augmented views of `pairs` images: rows 0..B-1 of X are view 1, rows B..2B-1 view 2 (B = pairs), and
+ * image n's views are rows n and B+n. Each view is pooled like the supervised loss (xbar = mean_p X),
+ * projected to D dimensions and L2-normalised: e = normalize(xbar W + b). With view 2 under a
+ * stop-gradient, loss_n = cross-entropy over m of <e1_n, SG(e2_m)> / temperature with target m = n.
+ *   X is (2B, P, C), xdot is (K, 2B, P, C) or NULL, W is (C, D), b is (D), temperature > 0.
+ * Outputs (each may be NULL when not wanted):
+ *   loss (B)              per-pair loss
+ *   d (K, 2B, P, G)       d[k,n,p,g] = 1/P * sum_{c in group g} xdot[k,n,p,c] * v_n[c], v_n the gradient of
+ *                         the batch-mean loss w.r.t. xbar_n; zero for the view-2 rows (stop-gradient)
+ *   dw (C, D), db (D)     exact head gradient of the batch-mean loss (input stop-gradient), overwritten
+ *   dx (2B, P, C)         gradient of the batch-mean loss w.r.t. X: v_n[c] / P (zero on view-2 rows)
+ * Nothing of size P*G*C is materialised. */
+#define FG_CONTRASTIVE_DIM 128            /* D of the model's projection heads */
+#define FG_CONTRASTIVE_TEMPERATURE 0.5f   /* the model's temperature */
+FG_API fg_status fg_contrastive_loss(fg_context* context, int64_t pairs, int64_t patches, int64_t channels,
+                                     int64_t groups, int64_t dim, int64_t tangents, float temperature,
+                                     const fg_buffer* x, const fg_buffer* xdot, const fg_buffer* w,
+                                     const fg_buffer* b, fg_buffer* loss, fg_buffer* d, fg_buffer* dw,
+                                     fg_buffer* db, fg_buffer* dx);
+
 /* ---------------------------------------------------------------- gradient estimators */
 
 /* Which directional derivative a perturbed unit (n, p, c) uses, from d (K, B, P, G): */
@@ -342,7 +364,18 @@ typedef struct fg_mixer_config {
     int32_t pre_linear_ln;  /* 1: LN before each linear layer too */
     int32_t inter_ln;       /* 1: LN on a block's output before its local loss */
     uint64_t seed;          /* initialisation: N(0, s^2), s = min(2/sqrt(fan_in), 0.1); biases and final head 0 */
+    int32_t local_loss;     /* the blocks' local losses: FG_LOSS_CROSS_ENTROPY (0) or FG_LOSS_CONTRASTIVE */
 } fg_mixer_config;
+
+/* FG_LOSS_CONTRASTIVE: each block head is a (C, FG_CONTRASTIVE_DIM) projection trained by the contrastive
+ * local loss (fg_contrastive_loss, temperature FG_CONTRASTIVE_TEMPERATURE). A step's batch is then an even
+ * number of images, view 1 of every image followed by view 2 in the same order, with a label for each; the
+ * final classifier reads the last block through a stop-gradient (scaled by last_layer_lr) in every method,
+ * so it is a linear readout trained alongside. BP backpropagates the last block's contrastive loss end to
+ * end, L-BP every block's, LG-BP each inside its block; LG-FG-A estimates LG-BP's gradient. FG-W, FG-A and
+ * LG-FG-W are refused. */
+#define FG_LOSS_CROSS_ENTROPY 0
+#define FG_LOSS_CONTRASTIVE 1
 
 typedef struct fg_param_info {
     uint32_t size;          /* sizeof(fg_param_info), set by the caller */

@@ -109,6 +109,10 @@ public sealed class HeaderBindingsTests
             ["FG_METHOD_LGFGW"] = NativeConstants.MethodLocalGreedyForwardGradientWeights,
             ["FG_METHOD_LGFGA"] = NativeConstants.MethodLocalGreedyForwardGradientActivities,
             ["FG_MAX_BLOCKS"] = NativeConstants.MaxBlocks,
+            ["FG_LOSS_CROSS_ENTROPY"] = NativeConstants.LossCrossEntropy,
+            ["FG_LOSS_CONTRASTIVE"] = NativeConstants.LossContrastive,
+            ["FG_CONTRASTIVE_DIM"] = NativeConstants.ContrastiveDim,
+            ["FG_CONTRASTIVE_TEMPERATURE"] = NativeConstants.ContrastiveTemperature,
         };
         foreach (ForwardGradStatus status in Enum.GetValues<ForwardGradStatus>())
         {

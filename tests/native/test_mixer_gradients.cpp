@@ -3,6 +3,7 @@
 // tangents converge to the exact gradient of their objective; every method trains a small model.
 #include <cmath>
 
+#include "contrastive_oracle.h"
 #include "test_mixer_util.h"
 
 using namespace fgtest;
@@ -85,9 +86,10 @@ struct Oracle {
         }
         return total / B;
     }
-    // Final loss; block_losses (blocks) and logits (B, N) out.
+    // Final loss; block_losses (blocks), logits (B, N) and the features the local losses read (blocks of
+    // (B, P, C)) out. Block losses are cross-entropies (the contrastive ones are formed from the features).
     double run(const std::vector<Vec>& w, const std::vector<float>& images, const std::vector<int32_t>& labels,
-               Vec* block_losses, Vec* logits) const {
+               Vec* block_losses, Vec* logits, std::vector<Vec>* features = nullptr) const {
         const int64_t B = labels.size(), R = B * P, ph = c.image_height / c.grid, pw = c.image_width / c.grid;
         Vec patches(R * Din);
         for (int64_t b = 0; b < B; ++b)
@@ -123,7 +125,8 @@ struct Oracle {
             relu(out);
             Vec feat = out;
             if (c.inter_ln) ln(feat, R, C);
-            const double lk = xent(feat, B, w[at], w[at + 1], labels, nullptr);
+            const double lk = c.local_loss == FG_LOSS_CONTRASTIVE ? 0.0 : xent(feat, B, w[at], w[at + 1], labels, nullptr);
+            if (features) features->push_back(feat);
             at += 2;
             if (block_losses) block_losses->push_back(lk);
             x = out;
@@ -152,32 +155,71 @@ double objective(const Oracle& o, int32_t method, const fg_param_info& p, const 
     return total;
 }
 
+// Index of block k's head weight (METHOD.md parameter order: 6 tensors in block 0, 8 in the others).
+size_t head_index(int32_t k) { return k == 0 ? 4 : static_cast<size_t>(6 + 8 * (k - 1) + 6); }
+
+// The contrastive objective of a backprop method for parameter `p`: view 1 (the first half of the batch)
+// through w, view 2 through w0, the values at which the step was taken (its stop-gradient); the final
+// classifier reads the last block detached, scaled by last_layer_lr 0.1.
+double contrastive_objective(const Oracle& o, int32_t method, const fg_param_info& p, const std::vector<Vec>& w,
+                             const std::vector<Vec>& w0, const Batch& b) {
+    std::vector<Vec> f1, f2;
+    Vec ignored;
+    const double final_loss = o.run(w, b.images, b.labels, &ignored, nullptr, &f1);
+    if (p.block < 0) return 0.1 * final_loss;
+    o.run(w0, b.images, b.labels, &ignored, nullptr, &f2);
+    const int64_t pairs = int64_t(b.labels.size()) / 2;
+    auto block_loss = [&](int32_t k) {
+        const size_t head = head_index(k);
+        return contrastive::batch_loss(pairs, o.P, o.C, FG_CONTRASTIVE_TEMPERATURE, f1[k], w[head], w[head + 1], f2[k],
+                                       w0[head], w0[head + 1]);
+    };
+    const bool head = std::string(p.name).find("head") != std::string::npos;
+    if (head || method == FG_METHOD_LGBP) return block_loss(p.block);
+    if (method == FG_METHOD_BP) return block_loss(o.c.blocks - 1);
+    double total = 0;  // L-BP
+    for (int32_t k = 0; k < o.c.blocks; ++k) total += block_loss(k);
+    return total;
+}
+
 struct FdCase {
-    int32_t method, pre_ln, inter_ln;
+    int32_t method, pre_ln, inter_ln, local_loss = FG_LOSS_CROSS_ENTROPY;
 };
 
 class MixerFiniteDifferences : public ::testing::TestWithParam<FdCase> {};
 
 TEST_P(MixerFiniteDifferences, BackpropGradientsMatchFloat64FiniteDifferences) {
     const FdCase fc = GetParam();
+    const bool contrastive = fc.local_loss == FG_LOSS_CONTRASTIVE;
     Context c;
     fg_mixer_config cfg = tiny_config(fc.pre_ln, fc.inter_ln);
+    cfg.local_loss = fc.local_loss;
     Mixer m(c, cfg);
     ASSERT_NE(m.m, nullptr) << fg_last_error();
     m.randomize(17);
-    Batch b(c, cfg, 3, 2);
+    const int64_t batch = contrastive ? 4 : 3;  // contrastive: two views of two images
+    Batch b(c, cfg, batch, 2);
     fg_step_options opt = step_options(fc.method);
     fg_step_stats st{};
     st.size = sizeof st;
-    FG_ASSERT_OK(fg_mixer_gradients(m, 3, b.img, b.lab, &opt, &st));
+    FG_ASSERT_OK(fg_mixer_gradients(m, batch, b.img, b.lab, &opt, &st));
     Oracle o(cfg);
     std::vector<Vec> w = to_double(m.params());
+    const std::vector<Vec> w0 = w;
     Vec bl, logits;
-    const double loss = o.run(w, b.images, b.labels, &bl, &logits);
+    std::vector<Vec> features;
+    const double loss = o.run(w, b.images, b.labels, &bl, &logits, &features);
     EXPECT_NEAR(st.loss, loss, 1e-5 * (1 + loss));
-    for (int32_t k = 0; k < cfg.blocks; ++k) EXPECT_NEAR(st.block_loss[k], bl[k], 1e-5 * (1 + bl[k]));
-    Buffer lg(c, 3 * 3 * 4);
-    FG_ASSERT_OK(fg_mixer_forward(m, 3, b.img, lg));
+    for (int32_t k = 0; k < cfg.blocks; ++k) {
+        if (contrastive) {
+            const size_t head = head_index(k);
+            bl[k] = contrastive::batch_loss(batch / 2, o.P, o.C, FG_CONTRASTIVE_TEMPERATURE, features[k], w[head],
+                                            w[head + 1], features[k], w[head], w[head + 1]);
+        }
+        EXPECT_NEAR(st.block_loss[k], bl[k], 1e-5 * (1 + bl[k]));
+    }
+    Buffer lg(c, batch * 3 * 4);
+    FG_ASSERT_OK(fg_mixer_forward(m, batch, b.img, lg));
     EXPECT_TRUE(all_close(lg.get(), logits, 1e-5, 1e-5, "logits"));
     const double h = 1e-5;
     for (int32_t i = 0; i < m.count(); ++i) {
@@ -187,9 +229,10 @@ TEST_P(MixerFiniteDifferences, BackpropGradientsMatchFloat64FiniteDifferences) {
         for (size_t j = 0; j < got.size(); ++j) {
             const double keep = w[i][j];
             w[i][j] = keep + h;
-            const double up = objective(o, fc.method, p, w, b);
+            const double up = contrastive ? contrastive_objective(o, fc.method, p, w, w0, b) : objective(o, fc.method, p, w, b);
             w[i][j] = keep - h;
-            const double down = objective(o, fc.method, p, w, b);
+            const double down =
+                contrastive ? contrastive_objective(o, fc.method, p, w, w0, b) : objective(o, fc.method, p, w, b);
             w[i][j] = keep;
             want[j] = (up - down) / (2 * h);
         }
@@ -203,16 +246,21 @@ INSTANTIATE_TEST_SUITE_P(Methods, MixerFiniteDifferences,
                          ::testing::Values(FdCase{FG_METHOD_BP, 0, 0}, FdCase{FG_METHOD_LBP, 0, 0},
                                            FdCase{FG_METHOD_LGBP, 0, 0}, FdCase{FG_METHOD_BP, 1, 1},
                                            FdCase{FG_METHOD_LBP, 1, 1}, FdCase{FG_METHOD_LGBP, 1, 0},
-                                           FdCase{FG_METHOD_LGBP, 0, 1}),
+                                           FdCase{FG_METHOD_LGBP, 0, 1},
+                                           FdCase{FG_METHOD_BP, 0, 0, FG_LOSS_CONTRASTIVE},
+                                           FdCase{FG_METHOD_LBP, 0, 0, FG_LOSS_CONTRASTIVE},
+                                           FdCase{FG_METHOD_LGBP, 0, 0, FG_LOSS_CONTRASTIVE},
+                                           FdCase{FG_METHOD_LBP, 1, 1, FG_LOSS_CONTRASTIVE}),
                          [](const auto& info) {
-                             return method_name(info.param.method) + "_pre" +
-                                    std::to_string(info.param.pre_ln) + "_inter" + std::to_string(info.param.inter_ln);
+                             return method_name(info.param.method) + "_pre" + std::to_string(info.param.pre_ln) +
+                                    "_inter" + std::to_string(info.param.inter_ln) +
+                                    (info.param.local_loss == FG_LOSS_CONTRASTIVE ? "_contrastive" : "");
                          });
 
 // ---------------------------------------------------------------- forward-gradient convergence
 
 struct ConvCase {
-    int32_t method, exact, tangents;
+    int32_t method, exact, tangents, local_loss = FG_LOSS_CROSS_ENTROPY;
 };
 
 class MixerEstimatorConvergence : public ::testing::TestWithParam<ConvCase> {};
@@ -223,12 +271,14 @@ TEST_P(MixerEstimatorConvergence, MeanOfEstimatesConvergesToExactGradient) {
     const ConvCase cc = GetParam();
     Context c;
     fg_mixer_config cfg = tiny_config();
+    cfg.local_loss = cc.local_loss;
     Mixer m(c, cfg);
     ASSERT_NE(m.m, nullptr);
     m.randomize(23);
-    Batch b(c, cfg, 3, 5);
+    const int64_t batch = cc.local_loss == FG_LOSS_CONTRASTIVE ? 4 : 3;
+    Batch b(c, cfg, batch, 5);
     fg_step_options ex = step_options(cc.exact);
-    FG_ASSERT_OK(fg_mixer_gradients(m, 3, b.img, b.lab, &ex, nullptr));
+    FG_ASSERT_OK(fg_mixer_gradients(m, batch, b.img, b.lab, &ex, nullptr));
     auto exact = m.grads();
     const int32_t n = m.count();
     std::vector<Vec> sum(n);
@@ -247,7 +297,7 @@ TEST_P(MixerEstimatorConvergence, MeanOfEstimatesConvergesToExactGradient) {
     std::vector<double> cos_large(n), err_exact(n);
     for (int s = 1; s <= steps_large; ++s) {
         fg_step_options o = step_options(cc.method, cc.tangents, static_cast<uint32_t>(s));
-        FG_ASSERT_OK(fg_mixer_gradients(m, 3, b.img, b.lab, &o, nullptr));
+        FG_ASSERT_OK(fg_mixer_gradients(m, batch, b.img, b.lab, &o, nullptr));
         auto g = m.grads();
         for (int32_t i = 0; i < n; ++i)
             for (size_t j = 0; j < g[i].size(); ++j) sum[i][j] += g[i][j];
@@ -282,8 +332,12 @@ INSTANTIATE_TEST_SUITE_P(Methods, MixerEstimatorConvergence,
                          ::testing::Values(ConvCase{FG_METHOD_LGFGA, FG_METHOD_LGBP, 512},
                                            ConvCase{FG_METHOD_FGA, FG_METHOD_BP, 4096},
                                            ConvCase{FG_METHOD_LGFGW, FG_METHOD_LGBP, 4096},
-                                           ConvCase{FG_METHOD_FGW, FG_METHOD_BP, 8192}),
-                         [](const auto& info) { return method_name(info.param.method); });
+                                           ConvCase{FG_METHOD_FGW, FG_METHOD_BP, 8192},
+                                           ConvCase{FG_METHOD_LGFGA, FG_METHOD_LGBP, 512, FG_LOSS_CONTRASTIVE}),
+                         [](const auto& info) {
+                             return method_name(info.param.method) +
+                                    (info.param.local_loss == FG_LOSS_CONTRASTIVE ? "_contrastive" : "");
+                         });
 
 // ---------------------------------------------------------------- training
 

@@ -108,6 +108,13 @@ public:
     virtual void group_dot(int64_t tangents, int64_t batch, int64_t patches, int64_t channels, int64_t groups,
                            const float* xdot, const float* v, float scale, float* d) = 0;
 
+    // ---- row L2 normalisation, for the contrastive loss's projections (src/*/normalize.*)
+    // y = x * inv_norm per row, inv_norm = 1 / max(||x||, 1e-12); x, y (rows, dim), inv_norm (rows).
+    virtual void l2_normalize(int64_t rows, int64_t dim, const float* x, float* y, float* inv_norm) = 0;
+    // dx = inv_norm * (dy - y <y, dy>) per row (y the forward output); dx may alias dy.
+    virtual void l2_normalize_vjp(int64_t rows, int64_t dim, const float* y, const float* inv_norm, const float* dy,
+                                  float* dx) = 0;
+
     // ---- estimators (src/*/estimators.*)
     // gz[n,p,c] = (1/K) sum_k scale_k(n,p,c) * u[k,n,p,c] * [act[n,p,c] > 0]; mode FG_SCALE_*.
     virtual void fga_scale(int32_t mode, int64_t tangents, int64_t batch, int64_t patches, int64_t channels,

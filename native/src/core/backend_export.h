@@ -106,6 +106,13 @@ inline void fill_table(std::unique_ptr<Backend> backend, fg_backend_table& t) {
                      const float* xdot, const float* v, float scale, float* d) {
         return run([&] { self_of(s).group_dot(tangents, batch, patches, channels, groups, xdot, v, scale, d); });
     };
+    t.l2_normalize = [](void* s, int64_t rows, int64_t dim, const float* x, float* y, float* inv_norm) {
+        return run([&] { self_of(s).l2_normalize(rows, dim, x, y, inv_norm); });
+    };
+    t.l2_normalize_vjp = [](void* s, int64_t rows, int64_t dim, const float* y, const float* inv_norm,
+                            const float* dy, float* dx) {
+        return run([&] { self_of(s).l2_normalize_vjp(rows, dim, y, inv_norm, dy, dx); });
+    };
     t.fga_scale = [](void* s, int32_t mode, int64_t tangents, int64_t batch, int64_t patches, int64_t channels,
                      int64_t groups, const float* u, const float* act, const float* d, float* gz) {
         return run([&] { self_of(s).fga_scale(mode, tangents, batch, patches, channels, groups, u, act, d, gz); });

@@ -25,7 +25,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever the table or an argument struct changes in any way. */
-#define FG_BACKEND_PLUGIN_ABI_VERSION 1
+#define FG_BACKEND_PLUGIN_ABI_VERSION 2
 
 typedef struct fg_plugin_gemm_args {
     int32_t trans_a, trans_b;
@@ -107,6 +107,9 @@ typedef struct fg_backend_table {
                               const int32_t* labels, float* loss, float* s);
     fg_status (*group_dot)(void* self, int64_t tangents, int64_t batch, int64_t patches, int64_t channels,
                            int64_t groups, const float* xdot, const float* v, float scale, float* d);
+    fg_status (*l2_normalize)(void* self, int64_t rows, int64_t dim, const float* x, float* y, float* inv_norm);
+    fg_status (*l2_normalize_vjp)(void* self, int64_t rows, int64_t dim, const float* y, const float* inv_norm,
+                                  const float* dy, float* dx);
     fg_status (*fga_scale)(void* self, int32_t mode, int64_t tangents, int64_t batch, int64_t patches,
                            int64_t channels, int64_t groups, const float* u, const float* act, const float* d,
                            float* gz);

@@ -17,6 +17,8 @@ struct Dims {
     int64_t blocks = 0, grid = 0, P = 0;   // blocks, patch grid, patches
     int64_t C = 0, G = 0, c = 0, Din = 0;  // channels, groups, channels per group, patch width
     bool pre_ln = false, inter_ln = false;
+    bool contrastive = false;  // FG_LOSS_CONTRASTIVE local losses (mixer_contrastive.cpp)
+    int64_t head_out = 0;      // a block head's outputs: N, or FG_CONTRASTIVE_DIM
 };
 
 // Throws invalid() naming the field and its value; fills `dims`.
@@ -189,6 +191,12 @@ uint32_t tangent_id(int32_t param);
 void backprop_gradients(fg_mixer& m, const Run& run, fg_step_stats& stats);
 // mixer_forwardgrad.cpp: FG-A, LG-FG-A, FG-W, LG-FG-W.
 void forward_gradients(fg_mixer& m, const Run& run, fg_step_stats& stats);
+
+// mixer_contrastive.cpp: refuses a step the contrastive loss does not support (method, odd batch);
+// block k's contrastive local loss with head_loss's arguments (x, xdot over all 2*pairs images).
+void check_contrastive_step(const fg_mixer& m, const Run& run);
+void contrastive_head_loss(fg_mixer& m, const Run& run, int64_t k, int64_t groups, const float* x, const float* xdot,
+                           float* d, bool want_head, float grad_scale, float* dx);
 
 // mixer_api.cpp helpers shared by the methods.
 void scale_in_place(fg_context& c, float* x, int64_t count, float scale);

@@ -188,6 +188,7 @@ FG_API fg_status fg_mixer_gradients(fg_mixer* model, int64_t batch, const fg_buf
         check_stats(out_stats);
         Run run = make_run(m, batch, images);
         set_options(run, options);
+        check_contrastive_step(m, run);
         load_labels(m, run, labels);
         fg_step_stats stats;
         gradients(m, run, stats);
@@ -217,6 +218,7 @@ FG_API fg_status fg_mixer_gradient_cosine(fg_mixer* model, int64_t batch, const 
                     std::to_string(m.params.size()) + ")");
         Run run = make_run(m, batch, images);
         set_options(run, options);
+        check_contrastive_step(m, run);
         load_labels(m, run, labels);
         fg_step_stats stats;
         if (is_backprop(run.method)) {

@@ -81,12 +81,19 @@ void backprop_gradients(fg_mixer& m, const Run& run, fg_step_stats& stats) {
         block_forward(m, run, k, x, nullptr, ws.slots[static_cast<size_t>(k)]);
         x = ws.slots[static_cast<size_t>(k)].group.a;
     }
-    final_loss(m, run, x, nullptr, nullptr, 1.0f, ws.grad_out);
+    // Contrastive: the last block's loss drives the backbone; the final classifier reads it detached.
+    const bool contrastive = m.dims.contrastive;
+    if (contrastive) {
+        final_loss(m, run, x, nullptr, nullptr, run.last_lr, nullptr);
+        block_head(m, run, blocks - 1, ws.slots[static_cast<size_t>(blocks - 1)], ws.grad_out, false);
+    } else {
+        final_loss(m, run, x, nullptr, nullptr, 1.0f, ws.grad_out);
+    }
     const bool lbp = run.method == FG_METHOD_LBP;
     for (int64_t k = blocks - 1; k >= 0; --k) {
         const BlockActs& a = ws.slots[static_cast<size_t>(k)];
         const float* xk = k >= 1 ? ws.slots[static_cast<size_t>(k - 1)].group.a : nullptr;
-        block_head(m, run, k, a, lbp ? ws.grad_out : nullptr, true);
+        if (!contrastive || k < blocks - 1) block_head(m, run, k, a, lbp ? ws.grad_out : nullptr, true);
         block_backward(m, run, k, xk, a, k >= 1);
     }
 }

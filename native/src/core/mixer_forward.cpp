@@ -136,6 +136,10 @@ const float* block_feature_tangents(const fg_mixer& m, const BlockActs& a) {
 
 void head_loss(fg_mixer& m, const Run& run, int64_t k, int32_t head_w, int64_t groups, const float* x,
                const float* xdot, float* d, bool want_head, float grad_scale, float* dx) {
+    if (m.dims.contrastive && k < m.dims.blocks) {
+        contrastive_head_loss(m, run, k, groups, x, xdot, d, want_head, grad_scale, dx);
+        return;
+    }
     fg_context& c = *m.context;
     const Dims& dm = m.dims;
     Param& W = m.params[static_cast<size_t>(head_w)];

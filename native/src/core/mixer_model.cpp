@@ -46,12 +46,17 @@ Dims validate_config(const fg_mixer_config* cfg) {
     if (cfg->pre_linear_ln != 0 && cfg->pre_linear_ln != 1)
         invalid(field("pre_linear_ln", cfg->pre_linear_ln) + " must be 0 or 1");
     if (cfg->inter_ln != 0 && cfg->inter_ln != 1) invalid(field("inter_ln", cfg->inter_ln) + " must be 0 or 1");
+    if (cfg->local_loss != FG_LOSS_CROSS_ENTROPY && cfg->local_loss != FG_LOSS_CONTRASTIVE)
+        invalid(field("local_loss", cfg->local_loss) +
+                " must be FG_LOSS_CROSS_ENTROPY (0) or FG_LOSS_CONTRASTIVE (1)");
     Dims d;
     d.H = cfg->image_height, d.W = cfg->image_width, d.Cin = cfg->image_channels, d.N = cfg->classes;
     d.blocks = cfg->blocks, d.grid = cfg->grid, d.P = d.grid * d.grid;
     d.C = cfg->channels, d.G = cfg->groups, d.c = d.C / d.G;
     d.Din = (d.H / d.grid) * (d.W / d.grid) * d.Cin;
     d.pre_ln = cfg->pre_linear_ln != 0, d.inter_ln = cfg->inter_ln != 0;
+    d.contrastive = cfg->local_loss == FG_LOSS_CONTRASTIVE;
+    d.head_out = d.contrastive ? FG_CONTRASTIVE_DIM : d.N;
     elements({d.P, d.P, d.C, d.Din, d.C});  // throws if the model cannot even be addressed
     return d;
 }
@@ -98,8 +103,8 @@ void build_params(fg_mixer& m) {
         add(m, pre + "channel.bias", kChannel, blk, false, {d.C});
         bp.group = add(m, pre + "group.weight", kGroup, blk, true, {d.G, d.c, d.c});
         add(m, pre + "group.bias", kGroup, blk, false, {d.C});
-        bp.head = add(m, pre + "head.weight", kHead, blk, true, {d.C, d.N});
-        add(m, pre + "head.bias", kHead, blk, false, {d.N});
+        bp.head = add(m, pre + "head.weight", kHead, blk, true, {d.C, d.head_out});
+        add(m, pre + "head.bias", kHead, blk, false, {d.head_out});
         m.blocks.push_back(bp);
     }
     m.final_w = add(m, "final.weight", kFinal, -1, true, {d.C, d.N});

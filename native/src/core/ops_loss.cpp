@@ -10,11 +10,7 @@
 namespace fg::ops {
 
 namespace {
-
-// Scratch carving: each piece starts on a 64-float (256-byte) boundary for the device.
-constexpr uint64_t kAlign = 64;
-uint64_t aligned(uint64_t floats) { return (floats + kAlign - 1) / kAlign * kAlign; }
-
+uint64_t aligned(uint64_t floats) { return scratch_aligned(floats); }
 }  // namespace
 
 void patch_mean(fg_context& c, int64_t batch, int64_t patches, int64_t channels, const float* x, float* ones,

@@ -8,6 +8,9 @@
 
 namespace fg::ops {
 
+// Scratch carving: each piece starts on a 64-float (256-byte) boundary for the device.
+inline uint64_t scratch_aligned(uint64_t floats) { return (floats + 63) / 64 * 64; }
+
 // Downloads labels (batch int32, backend memory) into `host` and throws invalid() naming the first
 // index whose value is outside [0, classes). Synchronises the backend: call it where labels arrive
 // (once per batch), not per block.

@@ -90,6 +90,15 @@ void PluginBackend::group_dot(int64_t tangents, int64_t batch, int64_t patches, 
     check(t_.group_dot(t_.self, tangents, batch, patches, channels, groups, xdot, v, scale, d));
 }
 
+void PluginBackend::l2_normalize(int64_t rows, int64_t dim, const float* x, float* y, float* inv_norm) {
+    check(t_.l2_normalize(t_.self, rows, dim, x, y, inv_norm));
+}
+
+void PluginBackend::l2_normalize_vjp(int64_t rows, int64_t dim, const float* y, const float* inv_norm,
+                                     const float* dy, float* dx) {
+    check(t_.l2_normalize_vjp(t_.self, rows, dim, y, inv_norm, dy, dx));
+}
+
 void PluginBackend::fga_scale(int32_t mode, int64_t tangents, int64_t batch, int64_t patches, int64_t channels,
                               int64_t groups, const float* u, const float* act, const float* d, float* gz) {
     check(t_.fga_scale(t_.self, mode, tangents, batch, patches, channels, groups, u, act, d, gz));

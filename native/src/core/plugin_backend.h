@@ -42,6 +42,9 @@ public:
                       float* s) override;
     void group_dot(int64_t tangents, int64_t batch, int64_t patches, int64_t channels, int64_t groups,
                    const float* xdot, const float* v, float scale, float* d) override;
+    void l2_normalize(int64_t rows, int64_t dim, const float* x, float* y, float* inv_norm) override;
+    void l2_normalize_vjp(int64_t rows, int64_t dim, const float* y, const float* inv_norm, const float* dy,
+                          float* dx) override;
     void fga_scale(int32_t mode, int64_t tangents, int64_t batch, int64_t patches, int64_t channels, int64_t groups,
                    const float* u, const float* act, const float* d, float* gz) override;
     void fgw_grad(int32_t slice_mode, int64_t count, int64_t cols, int64_t groups, int64_t rows, int64_t tangents,
