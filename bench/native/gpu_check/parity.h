@@ -77,6 +77,7 @@ void suite_linear(const Env& env);
 void suite_layernorm(const Env& env);
 void suite_relu(const Env& env);
 void suite_local_loss(const Env& env);
+void suite_contrastive_loss(const Env& env);
 void suite_estimators(const Env& env);
 void suite_optimizer(const Env& env);
 void suite_mixer(const Env& env);

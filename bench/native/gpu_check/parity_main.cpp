@@ -198,7 +198,8 @@ int main(int argc, char** argv) {
     const Suite suites[] = {{"buffers", suite_buffers},     {"gemm", suite_gemm},
                             {"random", suite_random},       {"linear", suite_linear},
                             {"layernorm", suite_layernorm}, {"relu", suite_relu},
-                            {"local_loss", suite_local_loss}, {"estimators", suite_estimators},
+                            {"local_loss", suite_local_loss}, {"contrastive_loss", suite_contrastive_loss},
+                            {"estimators", suite_estimators},
                             {"optimizer", suite_optimizer}, {"mixer", suite_mixer}};
     for (const Suite& s : suites)
         if (std::strstr(s.name, filter)) s.fn(env);
