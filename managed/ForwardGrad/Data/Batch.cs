@@ -16,7 +16,7 @@ public sealed class Batch
         LabelBuffer = GC.AllocateArray<int>(capacity, pinned: true);
     }
 
-    /// <summary>Images in this batch.</summary>
+    /// <summary>Images in this batch (with contrastive views: two per data set image, view 1 of all first).</summary>
     public int Count { get; internal set; }
 
     /// <summary>The batch's position within its epoch (0-based).</summary>

@@ -16,6 +16,7 @@ public sealed class BatchLoader
 {
     private readonly ImageDataset _data;
     private readonly SampleEncoder _encoder;
+    private readonly ViewSampler? _views;
     private readonly EpochShuffler? _shuffler;
     private readonly Batch[] _slots;
     private readonly int[] _order;
@@ -32,9 +33,19 @@ public sealed class BatchLoader
         Options = options;
         Normalization = options.Normalization ?? data.ComputeStats();
         _encoder = new SampleEncoder(Normalization, data.Height, data.Width, data.Channels, options.Augmentation, options.Seed);
+        if (options.Views is { } views)
+        {
+            if (options.Augmentation is not null)
+            {
+                throw new ArgumentException("Views and Augmentation exclude each other: the views are the contrastive loss's augmentation.", nameof(options));
+            }
+
+            _views = new ViewSampler(views, Normalization, data.Height, data.Width, data.Channels, options.Seed);
+        }
+
         _shuffler = options.Shuffle ? new EpochShuffler(data.Count, options.Seed) : null;
         _order = new int[data.Count];
-        int capacity = Math.Min(options.BatchSize, Math.Max(1, data.Count));
+        int capacity = Math.Min(options.BatchSize, Math.Max(1, data.Count)) * (_views is null ? 1 : 2);
         _slots = new Batch[options.Prefetch + 1];
         for (int i = 0; i < _slots.Length; i++)
         {
@@ -111,11 +122,19 @@ public sealed class BatchLoader
         for (int i = 0; i < count; i++)
         {
             int item = _order[start + i];
-            _encoder.Encode(_data.Image(item), batch.ImageBuffer.AsSpan(i * size, size), epoch, item);
             batch.LabelBuffer[i] = labels[item];
+            if (_views is null)
+            {
+                _encoder.Encode(_data.Image(item), batch.ImageBuffer.AsSpan(i * size, size), epoch, item);
+                continue;
+            }
+
+            _views.Encode(_data.Image(item), batch.ImageBuffer.AsSpan(i * size, size), epoch, item, 0);
+            _views.Encode(_data.Image(item), batch.ImageBuffer.AsSpan((count + i) * size, size), epoch, item, 1);
+            batch.LabelBuffer[count + i] = labels[item];
         }
 
-        batch.Count = count;
+        batch.Count = _views is null ? count : 2 * count;
         batch.Index = index;
         batch.Epoch = epoch;
     }

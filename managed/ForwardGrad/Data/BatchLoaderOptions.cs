@@ -22,6 +22,12 @@ public sealed record BatchLoaderOptions
     public Augmentation? Augmentation { get; init; }
 
     /// <summary>
+    /// Two random views per image for the contrastive loss, or null. A batch then holds 2 x BatchSize images: view 1
+    /// of each image, then view 2 of each in the same order, with each label twice. Excludes <see cref="Augmentation"/>.
+    /// </summary>
+    public ContrastiveViews? Views { get; init; }
+
+    /// <summary>
     /// Batches the background producer may have ready while the consumer holds the current one (at least 1).
     /// The loader allocates Prefetch + 1 batches once and cycles through them.
     /// </summary>
