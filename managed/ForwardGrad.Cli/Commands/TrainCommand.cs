@@ -26,7 +26,8 @@ public sealed class TrainCommand : ICommand<TrainOptions>
             return ExitCodes.Failure;
         }
 
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"final test error: {result.FinalTestError:F2}% ({result.Steps} steps); run folder: {result.RunDirectory}"));
+        string readout = settings.Loss == LocalLoss.Contrastive.Name() ? " of the linear readout on detached features" : "";
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"final test error{readout}: {result.FinalTestError:F2}% ({result.Steps} steps); run folder: {result.RunDirectory}"));
         return ExitCodes.Success;
     }
 

@@ -23,6 +23,10 @@ public sealed class TrainOptions : TrainingCommandOptions
     [Option("method", HelpText = "BP, L-BP, LG-BP, FG-W, FG-A, LG-FG-W or LG-FG-A (default LG-FG-A).")]
     public string? Method { get; set; }
 
+    /// <summary>Local loss.</summary>
+    [Option("loss", HelpText = "cross-entropy, or contrastive: self-supervised local losses between two augmented views of each image, for LG-FG-A and BP/L-BP/LG-BP on 28x28 or CIFAR-10 data; the final classifier is a linear readout on detached features (default cross-entropy).")]
+    public string? Loss { get; set; }
+
     /// <summary>Peak learning rate.</summary>
     [Option("lr", HelpText = "Peak learning rate (default 0.1).")]
     public double? LearningRate { get; set; }
@@ -68,6 +72,7 @@ public sealed class TrainOptions : TrainingCommandOptions
             Dataset = Dataset ?? shared.Dataset,
             Model = Model ?? shared.Model,
             Method = Method ?? shared.Method,
+            Loss = Loss ?? shared.Loss,
             LearningRate = LearningRate ?? shared.LearningRate,
             Optimizer = Optimizer ?? shared.Optimizer,
             Momentum = Momentum ?? shared.Momentum,

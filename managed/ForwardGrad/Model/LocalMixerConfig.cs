@@ -18,6 +18,7 @@ namespace ForwardGrad.Model;
 /// <param name="PreLinearLayerNorm">LayerNorm before each linear layer too.</param>
 /// <param name="InterLayerNorm">LayerNorm on a block's output before its local loss.</param>
 /// <param name="Seed">Initialisation seed.</param>
+/// <param name="Loss">The blocks' local losses; contrastive heads are 128-d projections.</param>
 public sealed record LocalMixerConfig(
     string Name,
     int ImageHeight,
@@ -30,7 +31,8 @@ public sealed record LocalMixerConfig(
     int Groups,
     bool PreLinearLayerNorm = false,
     bool InterLayerNorm = false,
-    ulong Seed = 0)
+    ulong Seed = 0,
+    LocalLoss Loss = LocalLoss.CrossEntropy)
 {
     /// <summary>S/1/1: MNIST, 1 block, grid 1, C 256, G 1.</summary>
     public static LocalMixerConfig S1_1 { get; } = new("S/1/1", 28, 28, 1, 10, 1, 1, 256, 1);
@@ -107,6 +109,7 @@ public sealed record LocalMixerConfig(
         native.PreLinearLayerNorm = PreLinearLayerNorm ? 1 : 0;
         native.InterLayerNorm = InterLayerNorm ? 1 : 0;
         native.Seed = Seed;
+        native.LocalLoss = (int)Loss;
         return native;
     }
 }

@@ -66,7 +66,11 @@ public sealed class Trainer
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(train);
-        return LocalMixerConfig.Preset(options.Model).ForData(train.Height, train.Width, train.Channels, train.ClassCount) with { Seed = options.Seed };
+        return LocalMixerConfig.Preset(options.Model).ForData(train.Height, train.Width, train.Channels, train.ClassCount) with
+        {
+            Seed = options.Seed,
+            Loss = LocalLosses.Parse(options.Loss),
+        };
     }
 
     /// <summary>
@@ -157,6 +161,19 @@ public sealed class Trainer
         }
     }
 
+    /// <summary>The contrastive views for the training set of <paramref name="data"/>; an <see cref="ArgumentException"/> naming the data set when it has none.</summary>
+    internal static ContrastiveViews ViewsFor(DatasetSplits data)
+    {
+        try
+        {
+            return ContrastiveViews.ForImages(data.Train.Height, data.Train.Width, data.Train.Channels);
+        }
+        catch (ArgumentException error)
+        {
+            throw new ArgumentException($"--loss contrastive on {data.Spec.Name}: {error.Message}");
+        }
+    }
+
     /// <summary>Validates and normalises the options; lowers an excessive thread count with a warning.</summary>
     private TrainerOptions Prepare(Action<string> log)
     {
@@ -166,6 +183,16 @@ public sealed class Trainer
         if (note is not null)
         {
             log($"warning: {note}");
+        }
+
+        if (LocalLosses.Parse(options.Loss) == LocalLoss.Contrastive)
+        {
+            _ = ViewsFor(_data);  // a data set without a view recipe is refused before the run folder is touched
+        }
+
+        if (_model is not null && _model.Config.Loss != LocalLosses.Parse(options.Loss))
+        {
+            throw new ArgumentException($"The model's local losses are {_model.Config.Loss.Name()}, but --loss is {options.Loss}.");
         }
 
         if (_model is not null)

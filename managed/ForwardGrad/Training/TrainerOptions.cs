@@ -25,6 +25,9 @@ public sealed record TrainerOptions
     /// <summary>Training method, paper name.</summary>
     public string Method { get; init; } = "LG-FG-A";
 
+    /// <summary>The blocks' local losses: "cross-entropy" or "contrastive" (two views per image; LG-FG-A and the backprop family).</summary>
+    public string Loss { get; init; } = "cross-entropy";
+
     /// <summary>Tangents K per step (forward-gradient methods), stacked in one GEMM.</summary>
     public int Tangents { get; init; } = 4;
 
@@ -95,7 +98,12 @@ public sealed record TrainerOptions
             _ = LocalMixerConfig.Preset(Model);
         }
 
-        _ = TrainingMethods.Parse(Method);
+        TrainingMethod method = TrainingMethods.Parse(Method);
+        if (!LocalLosses.Parse(Loss).Trains(method))
+        {
+            throw new ArgumentException($"--loss {Loss.Trim()} trains with LG-FG-A or the backprop family (BP, L-BP, LG-BP); --method {method.PaperName()} does not support it.");
+        }
+
         _ = OptimizerSettings.ParseKind(Optimizer);
         _ = LearningRateSchedule.ParseKind(Schedule);
         _ = ParseDevice(Device);
@@ -123,6 +131,7 @@ public sealed record TrainerOptions
         Dataset = DatasetCatalog.All.FirstOrDefault(d => string.Equals(d.Name, Dataset.Trim(), StringComparison.OrdinalIgnoreCase))?.Name ?? Dataset.Trim(),
         Model = TryPreset(Model)?.Name ?? Model.Trim(),
         Method = TrainingMethods.Parse(Method).PaperName(),
+        Loss = LocalLosses.Parse(Loss).Name(),
         Optimizer = Optimizer.Trim().ToLowerInvariant(),
         Schedule = Schedule.Trim().ToLowerInvariant(),
         Device = ParseDevice(Device).ToString().ToLowerInvariant(),

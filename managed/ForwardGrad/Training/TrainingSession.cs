@@ -69,6 +69,7 @@ internal sealed class TrainingSession(
             Shuffle = true,
             Seed = unchecked((int)options.Seed),
             Normalization = _data.Normalization,
+            Views = model.Config.Loss == LocalLoss.Contrastive ? Trainer.ViewsFor(_data) : null,
         });
         int batches = loader.BatchesPerEpoch;
         long totalSteps = (long)options.Epochs * batches;
@@ -83,7 +84,7 @@ internal sealed class TrainingSession(
 
         var schedule = new LearningRateSchedule(scheduleKind, options.LearningRate, totalSteps, (long)Math.Round(options.WarmupEpochs * batches));
         double explodeLimit = Math.Max(50, 20 * Math.Log(model.Config.Classes));
-        log($"{method.PaperName()} {model.Config.Name} ({model.ParameterCount:N0} parameters) on {_data.Spec.Name}: {_data.Train.Count} train / {_data.Test.Count} test images, " +
+        log($"{method.PaperName()}{(model.Config.Loss == LocalLoss.Contrastive ? " (contrastive local losses, two views per image; the test error is the linear readout's)" : "")} {model.Config.Name} ({model.ParameterCount:N0} parameters) on {_data.Spec.Name}: {_data.Train.Count} train / {_data.Test.Count} test images, " +
             $"{options.Epochs} epochs x {batches} batches of {options.BatchSize}, K={options.Tangents}, {options.Optimizer} lr {options.LearningRate} {options.Schedule} warmup {options.WarmupEpochs} ep, {model.Context.Backend.ToString().ToLowerInvariant()}");
         if (model.Context.Backend == Backend.Cpu && Backends.GemmProvider.Warning is { Length: > 0 } gemmWarning)
         {
