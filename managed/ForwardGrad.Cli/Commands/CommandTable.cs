@@ -9,6 +9,7 @@ public static class CommandTable
         [typeof(DataOptions)] = Bind(new DataCommand()),
         [typeof(TrainOptions)] = Bind(new TrainCommand()),
         [typeof(EvalOptions)] = Bind(new EvalCommand()),
+        [typeof(ReadoutOptions)] = Bind(new ReadoutCommand()),
         [typeof(ReproOptions)] = Bind(new ReproCommand()),
     };
 

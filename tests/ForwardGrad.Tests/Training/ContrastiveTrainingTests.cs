@@ -94,3 +94,69 @@ public sealed class ContrastiveTrainingTests : SampleDataFixture
         Assert.That(Directory.Exists(run), Is.False);
     }
 }
+
+/// <summary><c>fgrad readout</c> and <see cref="LinearReadout"/>: a fresh linear classifier on frozen features.</summary>
+[TestFixture]
+public sealed class LinearReadoutTests : SampleDataFixture
+{
+    [Test]
+    public void Readout_TrainsOnlyTheFinalClassifier_AndLearnsTheClasses()
+    {
+        using var context = Context.Cpu();
+        DatasetSplits splits = TrainingFixtures.Splits();
+        using var model = new LocalMixer(context, LocalMixerConfig.S1_1.ForData(28, 28, 1, 10) with { Loss = LocalLoss.Contrastive, Seed = 3 });
+        float[][] before = [.. model.Parameters.Select(p => p.ToArray())];
+
+        double error = LinearReadout.Train(model, splits, splits.Normalization, epochs: 8, learningRate: 0.1, batchSize: 16, seed: 1);
+
+        Assert.Multiple(() =>
+        {
+            foreach (ModelParameter p in model.Parameters)
+            {
+                if (p.Block >= 0)
+                {
+                    Assert.That(p.ToArray(), Is.EqualTo(before[p.Index]), $"{p.Name} is part of the frozen backbone");
+                }
+                else
+                {
+                    Assert.That(p.ToArray(), Is.Not.EqualTo(before[p.Index]), $"{p.Name} is the readout");
+                }
+            }
+
+            // Ten classes: chance is 90 % error; the synthetic classes are linearly separable in the features.
+            Assert.That(error, Is.LessThan(30));
+            Assert.That(error, Is.EqualTo(Trainer.Evaluate(model, splits.Test, splits.Normalization)));
+        });
+    }
+
+    [Test]
+    public void ReadoutCommand_PrintsTheTestError_AndLeavesTheCheckpointAlone()
+    {
+        string run = Path.Combine(Folder, "run");
+        var (trainCode, _, trainError) = CliRunner.Run(TrainingFixtures.TinyTrain(DataDir, "--loss", "contrastive", "--epochs", "1", "--out", run));
+        Assert.That(trainCode, Is.Zero, trainError);
+        var before = TrainingFixtures.Snapshot(run);
+
+        var (code, output, error) = CliRunner.Run("readout", "--checkpoint", run, "--data-dir", DataDir, "--epochs", "2", "--batch-size", "16");
+
+        Assert.That(code, Is.Zero, error);
+        Assert.That(output, Does.Contain("readout epoch 2/2"));
+        Assert.That(output, Does.Match(@"LG-FG-A S/1/1 step 6 \(contrastive local losses\) on mnist-sample: linear readout test error \d+\.\d\d% after 2 epochs"));
+        Assert.That(TrainingFixtures.Snapshot(run), Is.EqualTo(before));
+    }
+
+    [TestCase("--batch-size", "15", "--batch-size must be an even number from 2 to the training set's 96 images; got 15.")]
+    [TestCase("--epochs", "0", "--epochs must be a positive integer; got 0.")]
+    [TestCase("--lr", "-1", "--lr must be a finite number > 0; got -1.")]
+    public void BadReadoutOption_IsOneLineNamingIt(string flag, string value, string message)
+    {
+        string run = Path.Combine(Folder, "run");
+        var (trainCode, _, trainError) = CliRunner.Run(TrainingFixtures.TinyTrain(DataDir, "--max-steps", "1", "--out", run));
+        Assert.That(trainCode, Is.Zero, trainError);
+
+        var (code, _, error) = CliRunner.Run("readout", "--checkpoint", run, "--data-dir", DataDir, flag, value);
+
+        Assert.That(code, Is.EqualTo(1));
+        Assert.That(error.Split('\n')[0], Is.EqualTo("fgrad: error: " + message));
+    }
+}
