@@ -115,7 +115,7 @@ public sealed class InteropTests
             Assert.That(sizeof(FgContextOptions), Is.EqualTo(32));  // 28 bytes of fields, padded to the ulong alignment
             Assert.That(sizeof(FgContextProperties), Is.EqualTo(16 + 5 * 8 + 2 * 128));
             Assert.That(sizeof(FgOptimizerParams), Is.EqualTo(48));
-            Assert.That(sizeof(FgMixerConfig), Is.EqualTo(56));
+            Assert.That(sizeof(FgMixerConfig), Is.EqualTo(64));  // 11 ints (44 bytes), seed at 48, local_loss at 56, padded to 64
             Assert.That(sizeof(FgParamInfo), Is.EqualTo(120));
             Assert.That(sizeof(FgStepOptions), Is.EqualTo(32));
             Assert.That(sizeof(FgStepStats), Is.EqualTo(88));
