@@ -26,7 +26,7 @@ public abstract class TrainingCommandOptions : CommandOptions
     public double? WarmupEpochs { get; set; }
 
     /// <summary>Final classifier's gradient scale in local methods.</summary>
-    [Option("last-layer-lr", HelpText = "Scale of the final classifier's gradient in the local-greedy methods (LG-BP, LG-FG-W, LG-FG-A), and in every method with --loss contrastive (default 0.1).")]
+    [Option("last-layer-lr", HelpText = "Scale of the final classifier's gradient in the local-greedy methods (LG-BP, LG-FG-W, LG-FG-A), and in every method with the contrastive local loss (default 0.1).")]
     public double? LastLayerLr { get; set; }
 
     /// <summary>Seed.</summary>
