@@ -1,0 +1,85 @@
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+#include "op_table.h"
+
+namespace optable {
+
+int Problem::input(std::string name, std::vector<float> v) {
+    arrays.push_back({std::move(name), std::move(v), {}, false, false});
+    return int(arrays.size()) - 1;
+}
+
+int Problem::input(std::string name, std::vector<int32_t> v) {
+    arrays.push_back({std::move(name), {}, std::move(v), false, false});
+    return int(arrays.size()) - 1;
+}
+
+int Problem::output(std::string name, size_t floats) {
+    arrays.push_back({std::move(name), std::vector<float>(floats, 0.0f), {}, true, true});
+    return int(arrays.size()) - 1;
+}
+
+int Problem::output(std::string name, std::vector<float> initial) {
+    arrays.push_back({std::move(name), std::move(initial), {}, true, false});
+    return int(arrays.size()) - 1;
+}
+
+const std::vector<Case>& cases() {
+    static const std::vector<Case> table = [] {
+        std::vector<Case> t;
+        add_elementwise_cases(t);
+        add_gemm_cases(t);
+        add_linear_cases(t);
+        add_loss_cases(t);
+        add_optimizer_cases(t);
+        add_mixer_cases(t);
+        return t;
+    }();
+    return table;
+}
+
+std::vector<std::string> ops() {
+    std::vector<std::string> names;
+    for (const Case& c : cases())
+        if (std::find(names.begin(), names.end(), c.op) == names.end()) names.push_back(c.op);
+    return names;
+}
+
+std::vector<float> uniform(size_t n, uint32_t seed, float scale, float offset) {
+    std::mt19937 rng(seed);
+    std::uniform_real_distribution<float> dist(-scale, scale);
+    std::vector<float> v(n);
+    for (float& x : v) x = dist(rng) + offset;
+    return v;
+}
+
+std::string dims(std::initializer_list<int64_t> d) {
+    std::string s;
+    for (int64_t x : d) s += (s.empty() ? "" : "x") + std::to_string(x);
+    return s;
+}
+
+std::vector<size_t> sample(size_t count, size_t limit) {
+    std::vector<size_t> at;
+    if (count <= limit) {
+        at.resize(count);
+        for (size_t i = 0; i < count; ++i) at[i] = i;
+        return at;
+    }
+    // An odd stride walks every row and column position of a matrix output sooner or later.
+    const size_t stride = (count / limit) | 1;
+    for (size_t i = 0; i < count; i += stride) at.push_back(i);
+    if (at.back() != count - 1) at.push_back(count - 1);
+    return at;
+}
+
+double max_abs(const std::vector<double>& v) {
+    double m = 0;
+    for (double x : v)
+        if (std::isfinite(x)) m = std::max(m, std::fabs(x));
+    return m;
+}
+
+}  // namespace optable
