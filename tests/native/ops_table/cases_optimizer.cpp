@@ -10,19 +10,8 @@ namespace optable {
 
 namespace {
 
-fg_optimizer_params sgd(float lr, float momentum, float wd, int32_t decoupled) {
-    fg_optimizer_params p{};
-    p.size = sizeof p, p.kind = FG_OPT_SGD, p.lr = lr, p.momentum = momentum, p.weight_decay = wd,
-    p.decoupled = decoupled;
-    return p;
-}
-
-fg_optimizer_params adamw(float lr, float wd, float beta1, float beta2, float eps) {
-    fg_optimizer_params p{};
-    p.size = sizeof p, p.kind = FG_OPT_ADAMW, p.lr = lr, p.weight_decay = wd, p.beta1 = beta1, p.beta2 = beta2,
-    p.eps = eps;
-    return p;
-}
+constexpr auto sgd = sgd_params;
+constexpr auto adamw = adamw_params;
 
 struct Tolerance {
     double rtol, param, state1, state2;

@@ -81,6 +81,11 @@ std::string dims(std::initializer_list<int64_t> d);  // "3x5x7"
 // it (first and last included), so paper-sized benchmark shapes are checked in seconds.
 std::vector<size_t> sample(size_t count, size_t limit = size_t(1) << 18);
 double max_abs(const std::vector<double>& v);
+// LayerNorm rows with a spread-out variance (an alternating +-1 pattern plus noise in [-0.5, 0.5]) and a
+// per-row offset in [-offset_scale, offset_scale], so no row is nearly constant and the mean matters.
+std::vector<float> ln_input(int64_t rows, int64_t dim, uint32_t seed, float offset_scale = 3.0f);
+fg_optimizer_params sgd_params(float lr, float momentum, float wd, int32_t decoupled);
+fg_optimizer_params adamw_params(float lr, float wd, float beta1, float beta2, float eps);
 
 // Registration, one function per family (cases_*.cpp).
 void add_gemm_cases(std::vector<Case>& t);

@@ -150,6 +150,15 @@ Vec ln_vjp(const Vec& y, const Vec& rstd, const Vec& dy, int64_t D) {
     return dx;
 }
 
+std::vector<float> relu_primal(const std::vector<float>& z, const std::vector<float>* res) {
+    std::vector<float> a(z.size());
+    for (size_t i = 0; i < z.size(); ++i) {
+        const float pre = z[i] + (res ? (*res)[i] : 0.0f);
+        a[i] = pre > 0.0f ? pre : 0.0f;
+    }
+    return a;
+}
+
 // ---------------------------------------------------------------- local loss
 
 LocalLoss local_loss(int64_t B, int64_t P, int64_t C, int64_t G, int64_t N, int64_t K, const std::vector<float>& x,

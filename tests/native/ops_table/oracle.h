@@ -42,6 +42,9 @@ void ln_forward(const Vec& x, int64_t D, Vec& y, Vec& mean, Vec& rstd);
 // rstd * (t - mean(t) - y * mean(y * t)) per row: the VJP of dy, and equally the JVP of a tangent.
 Vec ln_vjp(const Vec& y, const Vec& rstd, const Vec& dy, int64_t D);
 
+// relu(z + res) in float, as the library forms the sum, so both agree on every mask bit; res may be null.
+std::vector<float> relu_primal(const std::vector<float>& z, const std::vector<float>* res);
+
 // fg_local_loss in closed form: loss (B), logits (B, N), d (K, B, P, G), dw (C, N), db (N), dx (B, P, C).
 struct LocalLoss {
     Vec loss, logits, d, dw, db, dx;

@@ -82,4 +82,26 @@ double max_abs(const std::vector<double>& v) {
     return m;
 }
 
+std::vector<float> ln_input(int64_t rows, int64_t dim, uint32_t seed, float offset_scale) {
+    const std::vector<float> noise = uniform(rows * dim, seed, 0.5f), offsets = uniform(rows, seed + 1000, offset_scale);
+    std::vector<float> x(rows * dim);
+    for (int64_t r = 0; r < rows; ++r)
+        for (int64_t i = 0; i < dim; ++i) x[r * dim + i] = offsets[r] + (i % 2 ? 1.0f : -1.0f) + noise[r * dim + i];
+    return x;
+}
+
+fg_optimizer_params sgd_params(float lr, float momentum, float wd, int32_t decoupled) {
+    fg_optimizer_params p{};
+    p.size = sizeof p, p.kind = FG_OPT_SGD, p.lr = lr, p.momentum = momentum, p.weight_decay = wd,
+    p.decoupled = decoupled;
+    return p;
+}
+
+fg_optimizer_params adamw_params(float lr, float wd, float beta1, float beta2, float eps) {
+    fg_optimizer_params p{};
+    p.size = sizeof p, p.kind = FG_OPT_ADAMW, p.lr = lr, p.weight_decay = wd, p.beta1 = beta1, p.beta2 = beta2,
+    p.eps = eps;
+    return p;
+}
+
 }  // namespace optable
