@@ -45,7 +45,7 @@ void add_gemm_cases(std::vector<Case>& t) {
     t.push_back(gemm_case(1, 0, 784, 256, 100, 1.5f, 0.0f, seed += 3));
     t.push_back(gemm_case(0, 0, 1024, 1024, 1024, 1.5f, 0.0f, seed += 3));
     // Peak FP32 rate: one large square per backend class (benchmark only).
-    for (int64_t n : {2048, 8192}) {
+    for (int64_t n : {1024, 2048, 4096, 8192}) {
         Case c = gemm_case(0, 0, n, n, n, 1.0f, 0.0f, seed += 3);
         c.parity = false;
         c.bench_family = "BM_GemmSquare";

@@ -146,6 +146,30 @@ Verdict against_reference(const Problem& problem, const std::vector<Expect>& exp
     return v;
 }
 
+std::unique_ptr<Prepared> prepare(fg_context* ctx, const Case& entry, bool validate) {
+    auto p = std::make_unique<Prepared>();
+    p->problem = entry.make();
+    p->bound = std::make_unique<Bound>(ctx, p->problem);
+    if (!p->bound->ok()) {
+        p->verdict.fail(p->bound->error());
+        return p;
+    }
+    if (!validate) return p;
+    Outputs got;
+    got.values.resize(p->problem.arrays.size());
+    const fg_status s = p->bound->call();
+    if (s != FG_OK || fg_context_synchronize(ctx) != FG_OK) {
+        got.error = std::string(fg_status_string(s)) + ": " + fg_last_error();
+    } else {
+        for (size_t a = 0; a < p->problem.arrays.size(); ++a)
+            if (p->problem.arrays[a].output) got.values[a] = p->bound->download(int(a));
+    }
+    p->verdict = against_oracle(p->problem, p->problem.oracle(p->problem), got);
+    p->validated = true;
+    if (p->bound->reset() != FG_OK) p->verdict.fail(std::string("resetting the outputs: ") + fg_last_error());
+    return p;
+}
+
 fg_context* create_context(int32_t backend, std::string* why, int32_t tf32) {
     fg_context_options o{};
     o.size = sizeof o;

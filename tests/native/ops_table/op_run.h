@@ -1,6 +1,7 @@
 // Running a table case on a context and judging its outputs: against the oracle, or against the
 // same case run on another backend.
 #pragma once
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -57,6 +58,16 @@ Verdict against_oracle(const Problem& problem, const std::vector<Expect>& expect
 // output, with each output's tolerance from its Expect.
 Verdict against_reference(const Problem& problem, const std::vector<Expect>& expects, const Outputs& got,
                           const Outputs& reference);
+
+// A case ready to time on one context (llm.c style): the problem built, its buffers bound, and, when
+// asked, one call checked against the oracle before any timing (the outputs reset afterwards).
+struct Prepared {
+    Problem problem;
+    std::unique_ptr<Bound> bound;
+    Verdict verdict;         // pass = false: not to be timed; notes say why
+    bool validated = false;  // the oracle check ran (and passed when verdict.pass)
+};
+std::unique_ptr<Prepared> prepare(fg_context* ctx, const Case& entry, bool validate);
 
 // A context of `backend` (seed 1), or nullptr with the reason in `why`.
 fg_context* create_context(int32_t backend, std::string* why = nullptr, int32_t tf32 = 0);

@@ -74,7 +74,7 @@ const std::vector<Case>& cases();
 std::vector<std::string> ops();
 
 // ---------------------------------------------------------------- helpers for the case files
-// Uniform in [-scale, scale] + offset from a fixed seed (std::mt19937: the same on every platform).
+// Uniform in [-scale, scale) + offset, a function of (seed, index) only: the same on every platform.
 std::vector<float> uniform(size_t n, uint32_t seed, float scale = 1.0f, float offset = 0.0f);
 std::string dims(std::initializer_list<int64_t> d);  // "3x5x7"
 // Indices of an output whose oracle is evaluated: all of them up to `limit`, else an even stride through
