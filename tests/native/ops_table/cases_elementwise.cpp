@@ -9,13 +9,6 @@ namespace optable {
 
 namespace {
 
-Case benchmarked(Case c, const std::string& rest) {
-    c.parity = false;
-    c.bench_family = "BM_Op";
-    c.bench_rest = rest;
-    return c;
-}
-
 Case buffers_case() {
     Case c;
     c.op = "fg_buffer_copy/fill";

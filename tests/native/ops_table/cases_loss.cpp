@@ -11,13 +11,6 @@ namespace optable {
 
 namespace {
 
-Case benchmarked(Case c, const std::string& rest) {
-    c.parity = false;
-    c.bench_family = "BM_Op";
-    c.bench_rest = rest;
-    return c;
-}
-
 std::vector<float> to_float(const oracle::Vec& v) { return std::vector<float>(v.begin(), v.end()); }
 
 Case local_loss_case(int64_t B, int64_t P, int64_t C, int64_t G, int64_t N, int64_t K, uint32_t seed) {

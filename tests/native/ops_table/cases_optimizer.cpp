@@ -113,11 +113,8 @@ void add_optimizer_cases(std::vector<Case>& t) {
         t.push_back(optimizer_case(name, hp, {1, 1031, 65536}, {1, 0, 1}, 3, seed += 1000, {1e-5, 1e-6, 1e-6, 1e-9}));
     // One step over the M/8/16 model's size class (4 M parameters in one weight and one bias).
     for (const auto& [name, hp] : {larger[0], larger[2]}) {
-        Case c = optimizer_case(name, hp, {4 << 20, 512}, {1, 0}, 1, seed += 1000, {1e-5, 1e-6, 1e-6, 1e-9});
-        c.parity = false;
-        c.bench_family = "BM_Op";
-        c.bench_rest = std::string("optimizer_step/") + (hp.kind == FG_OPT_ADAMW ? "adamw" : "sgd") + "/4M";
-        t.push_back(c);
+        t.push_back(benchmarked(optimizer_case(name, hp, {4 << 20, 512}, {1, 0}, 1, seed += 1000, {1e-5, 1e-6, 1e-6, 1e-9}),
+                                std::string("optimizer_step/") + (hp.kind == FG_OPT_ADAMW ? "adamw" : "sgd") + "/4M"));
     }
 }
 

@@ -16,6 +16,14 @@ inline const char* kind_name(int32_t kind) {
     return kind == FG_LAYER_DENSE ? "dense" : kind == FG_LAYER_GROUP ? "group" : "token";
 }
 
+// A benchmark-only copy of a case: BM_Op/<backend>/<rest>.
+inline Case benchmarked(Case c, const std::string& rest) {
+    c.parity = false;
+    c.bench_family = "BM_Op";
+    c.bench_rest = rest;
+    return c;
+}
+
 Case gemm_case(int32_t ta, int32_t tb, int64_t m, int64_t n, int64_t k, float alpha, float beta, uint32_t seed);
 
 }  // namespace optable

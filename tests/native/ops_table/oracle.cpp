@@ -161,6 +161,28 @@ std::vector<float> relu_primal(const std::vector<float>& z, const std::vector<fl
 
 // ---------------------------------------------------------------- local loss
 
+namespace {
+
+// The head on one example's pooled feature: logits = xbar W + b (W is (C, N)), and its softmax minus
+// the one-hot label; returns the cross-entropy at `label`.
+template <class T>
+double head(const Vec& xbar, const T* w, const T* b, int64_t C, int64_t N, int32_t label, Vec& logits, Vec& s) {
+    logits.assign(N, 0.0);
+    s.assign(N, 0.0);
+    double mx = -1e300;
+    for (int64_t j = 0; j < N; ++j) {
+        logits[j] = b[j];
+        for (int64_t c = 0; c < C; ++c) logits[j] += xbar[c] * w[c * N + j];
+        mx = std::max(mx, logits[j]);
+    }
+    double se = 0;
+    for (int64_t j = 0; j < N; ++j) se += std::exp(logits[j] - mx);
+    for (int64_t j = 0; j < N; ++j) s[j] = std::exp(logits[j] - mx) / se - (j == label ? 1.0 : 0.0);
+    return mx + std::log(se) - logits[label];
+}
+
+}  // namespace
+
 LocalLoss local_loss(int64_t B, int64_t P, int64_t C, int64_t G, int64_t N, int64_t K, const std::vector<float>& x,
                      const std::vector<float>& xdot, const std::vector<float>& w, const std::vector<float>& b,
                      const std::vector<int32_t>& labels) {
@@ -171,21 +193,12 @@ LocalLoss local_loss(int64_t B, int64_t P, int64_t C, int64_t G, int64_t N, int6
     o.dx.assign(B * P * C, 0.0);
     const int64_t cg = C / G;
     for (int64_t n = 0; n < B; ++n) {
-        Vec xbar(C, 0.0), l(N), s(N), v(C, 0.0);
+        Vec xbar(C, 0.0), l, s, v(C, 0.0);
         for (int64_t p = 0; p < P; ++p)
             for (int64_t c = 0; c < C; ++c) xbar[c] += x[(n * P + p) * C + c];
         for (double& e : xbar) e /= double(P);
-        double mx = -1e300;
-        for (int64_t j = 0; j < N; ++j) {
-            l[j] = b[j];
-            for (int64_t c = 0; c < C; ++c) l[j] += xbar[c] * w[c * N + j];
-            mx = std::max(mx, l[j]);
-        }
-        double se = 0;
-        for (int64_t j = 0; j < N; ++j) se += std::exp(l[j] - mx);
-        o.loss.push_back(mx + std::log(se) - l[labels[n]]);
+        o.loss.push_back(head(xbar, w.data(), b.data(), C, N, labels[n], l, s));
         o.logits.insert(o.logits.end(), l.begin(), l.end());
-        for (int64_t j = 0; j < N; ++j) s[j] = std::exp(l[j] - mx) / se - (j == labels[n] ? 1.0 : 0.0);
         for (int64_t c = 0; c < C; ++c)
             for (int64_t j = 0; j < N; ++j) v[c] += w[c * N + j] * s[j];
         for (int64_t c = 0; c < C; ++c)
@@ -351,18 +364,10 @@ double Mixer::run(const std::vector<Vec>& w, const std::vector<float>& images, c
     auto xent = [&](const Vec& x, const Vec& W, const Vec& b, Vec* lg) {  // batch mean of mean_p(x) W + b
         double total = 0;
         for (int64_t n = 0; n < B; ++n) {
-            Vec xbar(C, 0.0), l(N);
+            Vec xbar(C, 0.0), l, sm;
             for (int64_t p = 0; p < P; ++p)
                 for (int64_t ch = 0; ch < C; ++ch) xbar[ch] += x[(n * P + p) * C + ch] / double(P);
-            double mx = -1e300;
-            for (int64_t j = 0; j < N; ++j) {
-                l[j] = b[j];
-                for (int64_t ch = 0; ch < C; ++ch) l[j] += xbar[ch] * W[ch * N + j];
-                mx = std::max(mx, l[j]);
-            }
-            double se = 0;
-            for (int64_t j = 0; j < N; ++j) se += std::exp(l[j] - mx);
-            total += mx + std::log(se) - l[labels[n]];
+            total += head(xbar, W.data(), b.data(), C, N, labels[n], l, sm);
             if (lg) lg->insert(lg->end(), l.begin(), l.end());
         }
         return total / double(B);
