@@ -71,11 +71,12 @@ std::string fmt(const char* f, double v) {
     return s;
 }
 
-// Entries a run times: quick keeps batch 100 and K = 1, 4 of the layer entries; the TF32 pass only the
-// GEMM-bound families.
+// Entries a run times (fg_bench has them all): the fused, separate and backprop layer entries and the
+// BM_Op kernels; the TF32 pass only the fused and backprop ones; quick keeps batch 100 and K = 1, 4.
 bool wanted(const optable::Case& e, const Options& o, bool tf32) {
-    if (e.bench_family.empty() || e.bench_family == "BM_LinearJvpWdot") return false;
-    if (tf32 && e.bench_family == "BM_Op") return false;
+    const std::string& f = e.bench_family;
+    if (f != "BM_LinearJvp" && f != "BM_LinearBackprop" && (tf32 || (f != "BM_LinearSeparate" && f != "BM_Op")))
+        return false;
     if (o.quick && (e.bench_rest.find("/B256") != std::string::npos || e.bench_rest.find("/K2") != std::string::npos ||
                     e.bench_rest.find("/K8") != std::string::npos))
         return false;
@@ -122,7 +123,7 @@ void run_backend(int32_t backend, bool tf32, const Options& o) {
     std::map<std::string, Timing> times;  // by benchmark name, for the ratios below
     int skipped = 0;
     for (const optable::Case& e : optable::cases()) {
-        if (!wanted(e, o, tf32) || e.bench_family == "BM_GemmSquare") continue;
+        if (!wanted(e, o, tf32)) continue;
         if (e.cost.flops > cap || e.cost.bytes > cap) {
             ++skipped;
             continue;
