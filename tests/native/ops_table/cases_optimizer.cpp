@@ -101,7 +101,7 @@ void add_optimizer_cases(std::vector<Case>& t) {
     };
     uint32_t seed = 10;
     for (const auto& [name, hp] : kinds)
-        for (int steps : {1, 6})
+        for (int steps = 1; steps <= 6; ++steps)  // every step's state checked
             t.push_back(optimizer_case(name, hp, {37, 7, 1}, {1, 0, 1}, steps, seed += 1000, {1e-5, 1e-6, 1e-6, 1e-7}));
     // Larger tensors (decay on, off, on), three steps.
     const std::pair<const char*, fg_optimizer_params> larger[] = {
