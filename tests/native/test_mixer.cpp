@@ -1,5 +1,5 @@
 // LocalMixer API: presets' parameter counts, names and shapes, initialisation, validation,
-// workspace behaviour, the cosine diagnostic, live bytes, CPU vs CUDA.
+// workspace behaviour, the cosine diagnostic, live bytes (CPU vs CUDA steps: the op table's mixer cases).
 #include <cmath>
 
 #include "test_mixer_util.h"
@@ -321,37 +321,3 @@ TEST(Mixer, GradientCosine) {
     FG_EXPECT_STATUS(fg_mixer_gradient_cosine(m, 4, b.img, b.lab, &o, cos.data(), n - 1), FG_ERR_INVALID_ARGUMENT);
     EXPECT_TRUE(message_has("capacity"));
 }
-
-class MixerBackends : public ::testing::TestWithParam<int32_t> {};
-
-// Each method's step on CUDA equals the CPU step: same Philox tangents, same arithmetic up to rounding.
-TEST_P(MixerBackends, CudaStepMatchesCpu) {
-    FG_SKIP_IF_UNAVAILABLE(FG_BACKEND_CUDA);
-    Context cpu(FG_BACKEND_CPU), gpu(GetParam());
-    ASSERT_NE(gpu.ctx, nullptr) << fg_last_error();
-    fg_mixer_config cfg = mixer_config(8, 8, 3, 5, 2, 2, 16, 4);
-    Mixer a(cpu, cfg), b(gpu, cfg);
-    ASSERT_NE(a.m, nullptr);
-    ASSERT_NE(b.m, nullptr) << fg_last_error();
-    a.randomize(3);
-    b.randomize(3);
-    Batch da(cpu, cfg, 6, 9), db(gpu, cfg, 6, 9);
-    for (int32_t method = FG_METHOD_BP; method <= FG_METHOD_LGFGA; ++method) {
-        fg_step_options o = step_options(method, 3, 2);
-        fg_step_stats sa{}, sb{};
-        sa.size = sb.size = sizeof sa;
-        FG_ASSERT_OK(fg_mixer_gradients(a, 6, da.img, da.lab, &o, &sa));
-        FG_ASSERT_OK(fg_mixer_gradients(b, 6, db.img, db.lab, &o, &sb));
-        EXPECT_NEAR(sa.loss, sb.loss, 1e-4) << method;
-        for (int32_t i = 0; i < a.count(); ++i) {
-            auto want = a.get(i, true);
-            double scale = 0;
-            for (float x : want) scale = std::max(scale, double(std::fabs(x)));
-            EXPECT_TRUE(all_close(b.get(i, true), want, 1e-3, 1e-4 * (1 + scale),
-                                  std::string("method ") + std::to_string(method) + " " + a.info(i).name));
-        }
-    }
-}
-
-INSTANTIATE_TEST_SUITE_P(Cuda, MixerBackends, ::testing::Values(FG_BACKEND_CUDA),
-                         [](const auto& info) { return std::string(backend_name(info.param)); });

@@ -3,6 +3,7 @@
 // tangents converge to the exact gradient of their objective; every method trains a small model.
 #include <cmath>
 
+#include "oracle.h"
 #include "test_mixer_util.h"
 
 using namespace fgtest;
@@ -16,121 +17,7 @@ std::string method_name(int32_t method) {
     return names[method];
 }
 
-// float64 LocalMixer of METHOD.md section 3, parameters in the model's order.
-struct Oracle {
-    fg_mixer_config c;
-    int64_t P, C, G, cg, Din, N;
-    explicit Oracle(const fg_mixer_config& cfg) : c(cfg) {
-        P = int64_t(c.grid) * c.grid, C = c.channels, G = c.groups, cg = C / G, N = c.classes;
-        Din = int64_t(c.image_height / c.grid) * (c.image_width / c.grid) * c.image_channels;
-    }
-    static void ln(Vec& x, int64_t rows, int64_t dim) {
-        for (int64_t r = 0; r < rows; ++r) {
-            double mu = 0, var = 0;
-            for (int64_t i = 0; i < dim; ++i) mu += x[r * dim + i];
-            mu /= dim;
-            for (int64_t i = 0; i < dim; ++i) var += (x[r * dim + i] - mu) * (x[r * dim + i] - mu);
-            const double rs = 1.0 / std::sqrt(var / dim + 1e-5);
-            for (int64_t i = 0; i < dim; ++i) x[r * dim + i] = (x[r * dim + i] - mu) * rs;
-        }
-    }
-    Vec pre(Vec x, int64_t rows, int64_t dim) const {
-        if (c.pre_linear_ln) ln(x, rows, dim);
-        return x;
-    }
-    // Block-diagonal linear: x (R, G', n/G'), W (G', n/G', m/G'), b (m).
-    static Vec linear(const Vec& x, int64_t R, int64_t n, int64_t m, int64_t groups, const Vec& W, const Vec& b) {
-        const int64_t gi = n / groups, go = m / groups;
-        Vec y(R * m);
-        for (int64_t r = 0; r < R; ++r)
-            for (int64_t g = 0; g < groups; ++g)
-                for (int64_t j = 0; j < go; ++j) {
-                    double s = b[g * go + j];
-                    for (int64_t i = 0; i < gi; ++i) s += x[r * n + g * gi + i] * W[(g * gi + i) * go + j];
-                    y[r * m + g * go + j] = s;
-                }
-        return y;
-    }
-    Vec token(const Vec& x, int64_t B, const Vec& W, const Vec& b) const {
-        Vec y(B * P * C);
-        for (int64_t s = 0; s < B; ++s)
-            for (int64_t q = 0; q < P; ++q)
-                for (int64_t ch = 0; ch < C; ++ch) {
-                    double v = b[q];
-                    for (int64_t p = 0; p < P; ++p) v += W[p * P + q] * x[(s * P + p) * C + ch];
-                    y[(s * P + q) * C + ch] = v;
-                }
-        return y;
-    }
-    static void relu(Vec& x) {
-        for (double& v : x) v = std::max(v, 0.0);
-    }
-    // Batch-mean cross-entropy of mean_p(x) W + b; logits out.
-    double xent(const Vec& x, int64_t B, const Vec& W, const Vec& b, const std::vector<int32_t>& y, Vec* logits) const {
-        double total = 0;
-        for (int64_t n = 0; n < B; ++n) {
-            Vec xbar(C, 0.0), l(N);
-            for (int64_t p = 0; p < P; ++p)
-                for (int64_t ch = 0; ch < C; ++ch) xbar[ch] += x[(n * P + p) * C + ch] / P;
-            double mx = -1e300;
-            for (int64_t j = 0; j < N; ++j) {
-                l[j] = b[j];
-                for (int64_t ch = 0; ch < C; ++ch) l[j] += xbar[ch] * W[ch * N + j];
-                mx = std::max(mx, l[j]);
-            }
-            double se = 0;
-            for (int64_t j = 0; j < N; ++j) se += std::exp(l[j] - mx);
-            total += mx + std::log(se) - l[y[n]];
-            if (logits) logits->insert(logits->end(), l.begin(), l.end());
-        }
-        return total / B;
-    }
-    // Final loss; block_losses (blocks) and logits (B, N) out.
-    double run(const std::vector<Vec>& w, const std::vector<float>& images, const std::vector<int32_t>& labels,
-               Vec* block_losses, Vec* logits) const {
-        const int64_t B = labels.size(), R = B * P, ph = c.image_height / c.grid, pw = c.image_width / c.grid;
-        Vec patches(R * Din);
-        for (int64_t b = 0; b < B; ++b)
-            for (int64_t py = 0; py < c.grid; ++py)
-                for (int64_t px = 0; px < c.grid; ++px)
-                    for (int64_t i = 0; i < ph; ++i)
-                        for (int64_t j = 0; j < pw; ++j)
-                            for (int64_t ch = 0; ch < c.image_channels; ++ch)
-                                patches[((b * P + py * c.grid + px) * Din) + (i * pw + j) * c.image_channels + ch] =
-                                    images[((b * c.image_height + py * ph + i) * c.image_width + px * pw + j) *
-                                               c.image_channels + ch];
-        size_t at = 0;
-        Vec x;
-        for (int32_t k = 0; k < c.blocks; ++k) {
-            Vec a = patches;
-            int64_t n_in = Din;
-            if (k >= 1) {
-                a = token(pre(x, R, C), B, w[at], w[at + 1]);
-                at += 2;
-                ln(a, R, C);
-                relu(a);
-                n_in = C;
-            }
-            Vec h = linear(pre(a, R, n_in), R, n_in, C, 1, w[at], w[at + 1]);
-            at += 2;
-            ln(h, R, C);
-            relu(h);
-            Vec out = linear(pre(h, R, C), R, C, C, G, w[at], w[at + 1]);
-            at += 2;
-            ln(out, R * G, cg);
-            if (k >= 1)
-                for (size_t i = 0; i < out.size(); ++i) out[i] += x[i];
-            relu(out);
-            Vec feat = out;
-            if (c.inter_ln) ln(feat, R, C);
-            const double lk = xent(feat, B, w[at], w[at + 1], labels, nullptr);
-            at += 2;
-            if (block_losses) block_losses->push_back(lk);
-            x = out;
-        }
-        return xent(x, B, w[at], w[at + 1], labels, logits);
-    }
-};
+using Oracle = oracle::Mixer;  // float64 LocalMixer, parameters in the model's order
 
 std::vector<Vec> to_double(const std::vector<std::vector<float>>& p) {
     std::vector<Vec> out;
