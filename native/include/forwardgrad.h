@@ -43,7 +43,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a signature or struct layout in this file changes. */
-#define FG_ABI_VERSION 2
+#define FG_ABI_VERSION 3
 
 /* ---------------------------------------------------------------- status */
 
@@ -333,8 +333,10 @@ typedef struct fg_mixer_config {
     int32_t grid;           /* patch grid n: P = n*n patches of (H/n) x (W/n) pixels */
     int32_t channels;       /* C */
     int32_t groups;         /* G, divides C */
-    int32_t pre_linear_ln;  /* 1: LN before each linear layer too */
-    int32_t inter_ln;       /* 1: LN on a block's output before its local loss */
+    int32_t pre_linear_ln;  /* 1: LN before each linear layer too: over the layer's input width, per group
+                               before the group layer */
+    int32_t inter_ln;       /* 1: LN per group on a block's output, read only by its local loss */
+    int32_t final_ln;       /* 1: LN over C on the patch mean, before the final classifier */
     uint64_t seed;          /* initialisation: N(0, s^2), s = min(2/sqrt(fan_in), 0.1); biases and final head 0 */
 } fg_mixer_config;
 
@@ -348,8 +350,11 @@ typedef struct fg_param_info {
     char name[64];          /* e.g. "block1.token.weight", "block0.head.bias", "final.weight" */
 } fg_param_info;
 
+/* In every method the block heads get the exact gradient of their own loss (input detached) times head_lr,
+ * and the final classifier the exact gradient of the final loss times last_layer_lr. */
 #define FG_METHOD_BP 0      /* exact backprop of the final loss, end to end */
-#define FG_METHOD_LBP 1     /* backprop of final + all local losses, no stop-gradient */
+#define FG_METHOD_LBP 1     /* backbone: backprop of the sum of all local losses, end to end (no stop-gradient
+                               between blocks); the final classifier reads detached features */
 #define FG_METHOD_LGBP 2    /* backprop inside each block of its local loss, stop-gradient between blocks */
 #define FG_METHOD_FGW 3     /* weight perturbation, final loss */
 #define FG_METHOD_FGA 4     /* activity perturbation, final loss */
@@ -363,8 +368,13 @@ typedef struct fg_step_options {
     uint32_t step;          /* with seed, keys the Philox tangents of this step */
     uint64_t seed;
     float head_lr;          /* scale of the block heads' gradients (default 1.0) */
-    float last_layer_lr;    /* scale of the final classifier's gradient in local methods (default 0.1) */
+    float last_layer_lr;    /* scale of the final classifier's gradient, every method (default 0.1) */
+    int32_t channel_slices; /* LG-FG-W's channel-layer estimate: FG_SLICES_SUM (0, default) or FG_SLICES_GROUP */
 } fg_step_options;
+
+/* How LG-FG-W scales the channel layer's weight tangents (METHOD.md section 2): */
+#define FG_SLICES_SUM 0     /* every column by the sum over groups of D(g): unbiased for the LN over C after it */
+#define FG_SLICES_GROUP 1   /* column j by D(group of j), as the official code does (biased there) */
 
 #define FG_MAX_BLOCKS 16
 

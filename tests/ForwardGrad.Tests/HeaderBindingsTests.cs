@@ -108,6 +108,8 @@ public sealed class HeaderBindingsTests
             ["FG_METHOD_FGA"] = NativeConstants.MethodForwardGradientActivities,
             ["FG_METHOD_LGFGW"] = NativeConstants.MethodLocalGreedyForwardGradientWeights,
             ["FG_METHOD_LGFGA"] = NativeConstants.MethodLocalGreedyForwardGradientActivities,
+            ["FG_SLICES_SUM"] = NativeConstants.SlicesSum,
+            ["FG_SLICES_GROUP"] = NativeConstants.SlicesGroup,
             ["FG_MAX_BLOCKS"] = NativeConstants.MaxBlocks,
         };
         foreach (ForwardGradStatus status in Enum.GetValues<ForwardGradStatus>())

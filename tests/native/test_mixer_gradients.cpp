@@ -34,6 +34,7 @@ struct Oracle {
             for (int64_t i = 0; i < dim; ++i) x[r * dim + i] = (x[r * dim + i] - mu) * rs;
         }
     }
+    // The LN before a linear layer [pre_linear_ln]: over the input width, per group before the group layer.
     Vec pre(Vec x, int64_t rows, int64_t dim) const {
         if (c.pre_linear_ln) ln(x, rows, dim);
         return x;
@@ -115,20 +116,28 @@ struct Oracle {
             at += 2;
             ln(h, R, C);
             relu(h);
-            Vec out = linear(pre(h, R, C), R, C, C, G, w[at], w[at + 1]);
+            Vec out = linear(pre(h, R * G, cg), R, C, C, G, w[at], w[at + 1]);
             at += 2;
             ln(out, R * G, cg);
             if (k >= 1)
                 for (size_t i = 0; i < out.size(); ++i) out[i] += x[i];
             relu(out);
             Vec feat = out;
-            if (c.inter_ln) ln(feat, R, C);
+            if (c.inter_ln) ln(feat, R * G, cg);
             const double lk = xent(feat, B, w[at], w[at + 1], labels, nullptr);
             at += 2;
             if (block_losses) block_losses->push_back(lk);
             x = out;
         }
-        return xent(x, B, w[at], w[at + 1], labels, logits);
+        if (!c.final_ln) return xent(x, B, w[at], w[at + 1], labels, logits);
+        Vec xbar(B * C, 0.0);  // the final classifier reads LN(mean_p x) as its one patch
+        for (int64_t n = 0; n < B; ++n)
+            for (int64_t p = 0; p < P; ++p)
+                for (int64_t ch = 0; ch < C; ++ch) xbar[n * C + ch] += x[(n * P + p) * C + ch] / P;
+        ln(xbar, B, C);
+        Oracle one = *this;
+        one.P = 1;
+        return one.xent(xbar, B, w[at], w[at + 1], labels, logits);
     }
 };
 
@@ -138,22 +147,24 @@ std::vector<Vec> to_double(const std::vector<std::vector<float>>& p) {
     return out;
 }
 
-// The objective whose gradient a backprop method's step should give parameter `i`, scaled as the step scales it.
+// The objective whose gradient a backprop method's step should give parameter `i`, scaled as the step scales it:
+// the final classifier its loss times last_layer_lr (0.1) in every method, a head its own block's loss; the
+// backbone the final loss (BP), the sum of every block's loss end to end (L-BP) or its own block's (LG-BP).
 double objective(const Oracle& o, int32_t method, const fg_param_info& p, const std::vector<Vec>& w,
                  const Batch& b) {
     Vec bl;
     const double final_loss = o.run(w, b.images, b.labels, &bl, nullptr);
     const bool head = std::string(p.name).find("head") != std::string::npos;
-    if (p.block < 0) return method == FG_METHOD_LGBP ? 0.1 * final_loss : final_loss;  // last_layer_lr 0.1
+    if (p.block < 0) return 0.1 * final_loss;
     if (head || method == FG_METHOD_LGBP) return bl[p.block];
     if (method == FG_METHOD_BP) return final_loss;
-    double total = final_loss;  // L-BP
+    double total = 0;  // L-BP
     for (double l : bl) total += l;
     return total;
 }
 
 struct FdCase {
-    int32_t method, pre_ln, inter_ln;
+    int32_t method, pre_ln, inter_ln, final_ln;
 };
 
 class MixerFiniteDifferences : public ::testing::TestWithParam<FdCase> {};
@@ -161,7 +172,7 @@ class MixerFiniteDifferences : public ::testing::TestWithParam<FdCase> {};
 TEST_P(MixerFiniteDifferences, BackpropGradientsMatchFloat64FiniteDifferences) {
     const FdCase fc = GetParam();
     Context c;
-    fg_mixer_config cfg = tiny_config(fc.pre_ln, fc.inter_ln);
+    fg_mixer_config cfg = tiny_config(fc.pre_ln, fc.inter_ln, 2, fc.final_ln);
     Mixer m(c, cfg);
     ASSERT_NE(m.m, nullptr) << fg_last_error();
     m.randomize(17);
@@ -200,13 +211,14 @@ TEST_P(MixerFiniteDifferences, BackpropGradientsMatchFloat64FiniteDifferences) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Methods, MixerFiniteDifferences,
-                         ::testing::Values(FdCase{FG_METHOD_BP, 0, 0}, FdCase{FG_METHOD_LBP, 0, 0},
-                                           FdCase{FG_METHOD_LGBP, 0, 0}, FdCase{FG_METHOD_BP, 1, 1},
-                                           FdCase{FG_METHOD_LBP, 1, 1}, FdCase{FG_METHOD_LGBP, 1, 0},
-                                           FdCase{FG_METHOD_LGBP, 0, 1}),
+                         ::testing::Values(FdCase{FG_METHOD_BP, 0, 0, 0}, FdCase{FG_METHOD_LBP, 0, 0, 0},
+                                           FdCase{FG_METHOD_LGBP, 0, 0, 0}, FdCase{FG_METHOD_BP, 1, 1, 1},
+                                           FdCase{FG_METHOD_LBP, 1, 1, 1}, FdCase{FG_METHOD_LGBP, 1, 0, 0},
+                                           FdCase{FG_METHOD_LGBP, 0, 1, 1}, FdCase{FG_METHOD_BP, 0, 0, 1}),
                          [](const auto& info) {
-                             return method_name(info.param.method) + "_pre" +
-                                    std::to_string(info.param.pre_ln) + "_inter" + std::to_string(info.param.inter_ln);
+                             return method_name(info.param.method) + "_pre" + std::to_string(info.param.pre_ln) +
+                                    "_inter" + std::to_string(info.param.inter_ln) + "_final" +
+                                    std::to_string(info.param.final_ln);
                          });
 
 // ---------------------------------------------------------------- forward-gradient convergence
@@ -284,6 +296,88 @@ INSTANTIATE_TEST_SUITE_P(Methods, MixerEstimatorConvergence,
                                            ConvCase{FG_METHOD_LGFGW, FG_METHOD_LGBP, 4096},
                                            ConvCase{FG_METHOD_FGW, FG_METHOD_BP, 8192}),
                          [](const auto& info) { return method_name(info.param.method); });
+
+// With every optional LN on (before each linear layer, per group before the group layer; per group before each
+// local loss; before the final classifier) and G > 1, LG-FG-A still estimates the LG-BP gradient without bias:
+// the cosine between the mean of many estimates and the exact gradient keeps approaching 1 as more are averaged
+// (1 - cos falls like 1/samples). A biased estimate would stall short of 1.
+TEST(MixerEstimatorBias, LocalGreedyActivityIsUnbiasedWithEveryLayerNorm) {
+    Context c;
+    const fg_mixer_config cfg = tiny_config(1, 1, 2, 1);
+    Mixer m(c, cfg);
+    ASSERT_NE(m.m, nullptr) << fg_last_error();
+    m.randomize(23);
+    Batch b(c, cfg, 3, 5);
+    fg_step_options ex = step_options(FG_METHOD_LGBP);
+    FG_ASSERT_OK(fg_mixer_gradients(m, 3, b.img, b.lab, &ex, nullptr));
+    auto exact = m.grads();
+    const int32_t n = m.count();
+    std::vector<Vec> sum(n);
+    for (int32_t i = 0; i < n; ++i) sum[i].assign(exact[i].size(), 0.0);
+    const int early = 4, late = 64;
+    std::vector<double> gap_early(n), gap_late(n);
+    for (int s = 1; s <= late; ++s) {
+        fg_step_options o = step_options(FG_METHOD_LGFGA, 1024, static_cast<uint32_t>(s));
+        FG_ASSERT_OK(fg_mixer_gradients(m, 3, b.img, b.lab, &o, nullptr));
+        auto g = m.grads();
+        for (int32_t i = 0; i < n; ++i)
+            for (size_t j = 0; j < g[i].size(); ++j) sum[i][j] += g[i][j];
+        if (s != early && s != late) continue;
+        for (int32_t i = 0; i < n; ++i) {
+            Vec mean(sum[i].size()), want(exact[i].begin(), exact[i].end());
+            for (size_t j = 0; j < mean.size(); ++j) mean[j] = sum[i][j] / s;
+            (s == early ? gap_early : gap_late)[i] = 1.0 - cosine(mean, want);
+        }
+    }
+    int checked = 0;
+    for (int32_t i = 0; i < n; ++i) {
+        const std::string name = m.info(i).name;
+        // the token bias shifts every channel of a patch alike, which the LN over C removes: its exact gradient
+        // is rounding noise
+        if (name.find("head") != std::string::npos || m.info(i).block < 0 || name.find("token.bias") != std::string::npos)
+            continue;
+        ++checked;
+        EXPECT_LT(gap_late[i], 5e-3) << name;
+        EXPECT_LT(gap_late[i], 0.25 * gap_early[i]) << name << ": 16x more samples, 1 - cos " << gap_early[i]
+                                                    << " -> " << gap_late[i];
+    }
+    EXPECT_EQ(checked, 9);
+}
+
+// LG-FG-W's channel layer: FG_SLICES_SUM (default) scales every column of its weight tangent by sum_g D(g),
+// FG_SLICES_GROUP column j by D(group of j). On the same step (same tangents, K = 1) the group layer is
+// unchanged and the per-group factors add up to the summed one. The tangents are redrawn here from their
+// documented Philox key (seed, step, 0x20000 + parameter index).
+TEST(MixerWeightSlices, ChannelLayerPerGroupOption) {
+    Context c;
+    const fg_mixer_config cfg = tiny_config(0, 0, 1);  // channel weight (4, 8), G = 2
+    Mixer m(c, cfg);
+    ASSERT_NE(m.m, nullptr);
+    m.randomize(31);
+    Batch b(c, cfg, 4, 3);
+    fg_step_options o = step_options(FG_METHOD_LGFGW, 1, 5);
+    FG_ASSERT_OK(fg_mixer_gradients(m, 4, b.img, b.lab, &o, nullptr));
+    auto summed = m.grads();
+    o.channel_slices = FG_SLICES_GROUP;
+    FG_ASSERT_OK(fg_mixer_gradients(m, 4, b.img, b.lab, &o, nullptr));
+    auto sliced = m.grads();
+    const int32_t channel = 0, group = 2;
+    EXPECT_EQ(std::string(m.info(channel).name), "block0.channel.weight");
+    EXPECT_TRUE(all_close(sliced[group], summed[group], 0, 0, "group.weight"));
+    const int64_t count = m.info(channel).elements, cols = 8, per_group = 4;
+    Buffer v(c, static_cast<uint64_t>(count) * sizeof(float));
+    FG_ASSERT_OK(fg_random_normal(c, v, static_cast<uint64_t>(count), 11, 5, 0x20000u + channel));
+    const auto tangent = v.get();
+    const double total = summed[channel][0] / tangent[0];
+    double factor[2] = {sliced[channel][0] / tangent[0], sliced[channel][per_group] / tangent[per_group]};
+    for (int64_t e = 0; e < count; ++e) {
+        EXPECT_NEAR(summed[channel][e], total * tangent[e], 1e-5 * (1 + std::fabs(summed[channel][e])));
+        const double f = factor[(e % cols) / per_group];
+        EXPECT_NEAR(sliced[channel][e], f * tangent[e], 1e-5 * (1 + std::fabs(sliced[channel][e])));
+    }
+    EXPECT_NEAR(factor[0] + factor[1], total, 1e-5 * (1 + std::fabs(total)));
+    EXPECT_GT(std::fabs(factor[0] - factor[1]), 1e-3 * std::fabs(total)) << "the two groups should differ";
+}
 
 // ---------------------------------------------------------------- training
 

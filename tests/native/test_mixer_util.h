@@ -20,10 +20,11 @@ inline fg_mixer_config mixer_config(int32_t h, int32_t w, int32_t cin, int32_t c
 }
 
 // 2 blocks, 4x4x1 images, grid 2 (P = 4, D_in = 4), C = 8, G = 2, 3 classes.
-inline fg_mixer_config tiny_config(int32_t pre_ln = 0, int32_t inter_ln = 0, int32_t blocks = 2) {
+inline fg_mixer_config tiny_config(int32_t pre_ln = 0, int32_t inter_ln = 0, int32_t blocks = 2, int32_t final_ln = 0) {
     fg_mixer_config c = mixer_config(4, 4, 1, 3, blocks, 2, 8, 2);
     c.pre_linear_ln = pre_ln;
     c.inter_ln = inter_ln;
+    c.final_ln = final_ln;
     return c;
 }
 

@@ -11,7 +11,7 @@ public enum TrainingMethod
     /// <summary>BP: exact backprop of the final loss, end to end.</summary>
     BP = NativeConstants.MethodBackprop,
 
-    /// <summary>L-BP: backprop of final + all local losses, no stop-gradient.</summary>
+    /// <summary>L-BP: backprop of the sum of all local losses, end to end; the final classifier reads detached features.</summary>
     LBP = NativeConstants.MethodLocalBackprop,
 
     /// <summary>LG-BP: backprop inside each block of its local loss, stop-gradient between blocks.</summary>

@@ -16,7 +16,7 @@ struct Dims {
     int64_t H = 0, W = 0, Cin = 0, N = 0;  // image height, width, channels; classes
     int64_t blocks = 0, grid = 0, P = 0;   // blocks, patch grid, patches
     int64_t C = 0, G = 0, c = 0, Din = 0;  // channels, groups, channels per group, patch width
-    bool pre_ln = false, inter_ln = false;
+    bool pre_ln = false, inter_ln = false, final_ln = false;
 };
 
 // Throws invalid() naming the field and its value; fills `dims`.
@@ -44,7 +44,7 @@ struct BlockParams {
 // kept per layer: they pass through the workspace's rotating tangent buffers (Workspace::tan).
 struct LayerActs {
     float* xn = nullptr;       // (R, n) LN of the layer input [pre_linear_ln]
-    float* xn_rstd = nullptr;  // (R)
+    float* xn_rstd = nullptr;  // (R), or (R*G) for the group layer's per-group LN
     float* z = nullptr;        // (R, m) post-linear LN output
     float* z_rstd = nullptr;   // (R), or (R*G) for the per-group LN
     float* a = nullptr;        // (R, m) ReLU output
@@ -53,8 +53,8 @@ struct LayerActs {
 // One block's activations; group.a is the block output.
 struct BlockActs {
     LayerActs token, channel, group;
-    float* on = nullptr;       // (R, C) LN(out) [inter_ln]
-    float* on_rstd = nullptr;  // (R)
+    float* on = nullptr;       // (R, C) LN(out) per group [inter_ln]
+    float* on_rstd = nullptr;  // (R*G)
     // With K > 0 tangents, after block_forward: the block output's tangents (K, R, C), and LN(out)'s
     // when a local loss reads them [inter_ln]. Both point into Workspace::tan.
     float* out_tan = nullptr;
@@ -71,6 +71,9 @@ struct Workspace {
     float* h = nullptr;            // (R, C) linear output before its LN
     float* ln_mean = nullptr;      // (R*G) LN means, never read back
     float* xbar = nullptr;         // (B, C)
+    float* xbar_ln = nullptr;      // (B, C) LN(xbar), the final classifier's input [final_ln]
+    float* xbar_rstd = nullptr;    // (B) [final_ln]
+    float* grad_xbar = nullptr;    // (B, C) the final loss's gradient w.r.t. xbar [final_ln]
     float* loss = nullptr;         // (B) per-example losses of the head being evaluated
     // Read back together once per step (read_losses), so carved next to each other:
     float* logits = nullptr;       // (B, N) the final classifier's logits
@@ -98,6 +101,7 @@ struct LayerSpec {
     int32_t kind;             // FG_LAYER_*
     int64_t n, m, groups;     // fg::ops::linear_* arguments
     int64_t ln_rows, ln_dim;  // the post-linear LN: (R, C), or per group (R*G, c)
+    int64_t pre_rows, pre_dim;  // the LN of the input [pre_linear_ln]: (R, n), or per group (R*G, c)
     int32_t param;            // weight index; the bias follows
 };
 
@@ -112,6 +116,7 @@ struct Run {
     uint32_t step = 0;
     uint64_t seed = 0;
     float head_lr = 1.0f, last_lr = 0.1f;
+    int32_t channel_slices = FG_SLICES_SUM;  // LG-FG-W
     const float* images = nullptr;
     const int32_t* labels = nullptr;
 };
@@ -171,12 +176,17 @@ const float* layer_input(const fg_mixer& m, int64_t k, int32_t layer, const floa
 void load_patches(fg_mixer& m, const Run& run);
 // Fused local loss of block k's head on x (B,P,C) (xdot (K,B,P,C) or null), its batch-mean loss
 // into ws.means, d (K,B,P,groups) if d, the head gradient times grad_scale if want_head,
-// dx (B,P,C) if dx. Nothing is read back here (read_losses does, once per step).
+// dx (B,P,C) if dx. Nothing is read back here (read_losses does, once per step). patches > 0 overrides
+// P (the final classifier behind final_ln reads one); w_back replaces the head weight in d and dx.
 void head_loss(fg_mixer& m, const Run& run, int64_t k, int32_t head_w, int64_t groups, const float* x,
-               const float* xdot, float* d, bool want_head, float grad_scale, float* dx);
-// The final classifier's loss and logits into ws.means and ws.logits; arguments as head_loss.
+               const float* xdot, float* d, bool want_head, float grad_scale, float* dx, int64_t patches = 0,
+               const float* w_back = nullptr);
+// The final classifier's input (B, C) for block output x: mean_p x, with final_ln its LN (ws.xbar, ws.xbar_ln).
+const float* final_features(fg_mixer& m, int64_t B, const float* x);
+// The final classifier's loss and logits into ws.means and ws.logits; d (K,B,P,1) and dx (B,P,C) w.r.t. the
+// last block's output x; arguments as head_loss.
 void final_loss(fg_mixer& m, const Run& run, const float* x, const float* xdot, float* d, float grad_scale,
-                float* dx);
+                float* dx, const float* w_back = nullptr);
 // After a step: one download of every loss and the final logits into stats (losses, accuracy).
 void read_losses(fg_mixer& m, const Run& run, fg_step_stats& stats);
 // Offset in ws.vw of the (K, count) weight tangents of backbone parameter `param`.

@@ -72,6 +72,10 @@ void set_options(Run& run, const fg_step_options* options) {
     run.seed = options->seed;
     run.head_lr = options->head_lr;
     run.last_lr = options->last_layer_lr;
+    if (options->channel_slices != FG_SLICES_SUM && options->channel_slices != FG_SLICES_GROUP)
+        invalid("options->channel_slices (" + std::to_string(options->channel_slices) +
+                ") must be FG_SLICES_SUM (0) or FG_SLICES_GROUP (1)");
+    run.channel_slices = options->channel_slices;
 }
 
 // One step of run.method into the gradient buffers.
@@ -180,11 +184,11 @@ FG_API fg_status fg_mixer_forward(fg_mixer* model, int64_t batch, const fg_buffe
             block_forward(m, run, k, x, nullptr, a);
             x = a.group.a;
         }
-        // logits = mean_p(out) W_f + b_f
-        fg::ops::patch_mean(c, batch, d.P, d.C, x, c.scratch_floats(static_cast<size_t>(d.P)), m.ws.xbar);
+        // logits = mean_p(out) W_f + b_f, with final_ln LN(mean_p(out)) W_f + b_f
+        const float* features = final_features(m, batch, x);
         const Param& W = m.params[static_cast<size_t>(m.final_w)];
         const Param& b = m.params[static_cast<size_t>(m.final_w) + 1];
-        fg::ops::linear_jvp(c, FG_LAYER_DENSE, batch, d.C, d.N, 1, 0, m.ws.xbar, W.w(), b.w(), nullptr, out);
+        fg::ops::linear_jvp(c, FG_LAYER_DENSE, batch, d.C, d.N, 1, 0, features, W.w(), b.w(), nullptr, out);
     });
 }
 

@@ -1,5 +1,6 @@
-// Exact gradients: BP (final loss end to end), L-BP (final + every local loss, no stop-gradient)
-// and LG-BP (each block its own local loss, stop-gradient between blocks, one block alive at a time).
+// Exact gradients: BP (final loss end to end), L-BP (the sum of the local losses end to end, the final
+// classifier on detached features) and LG-BP (each block its own local loss, stop-gradient between
+// blocks, one block alive at a time).
 #include "mixer.h"
 #include "ops.h"
 
@@ -18,7 +19,7 @@ void layer_backward(fg_mixer& m, const Run& run, const LayerSpec& sp, const floa
     be.layernorm_vjp(sp.ln_rows, sp.ln_dim, L.z, L.z_rstd, dz, dz);
     ops::linear_backward(c, sp.kind, run.R, sp.n, sp.m, sp.groups, m.dims.pre_ln ? L.xn : x, W.w(), dz, dx, W.g(),
                          b.g(), false);
-    if (dx && m.dims.pre_ln) be.layernorm_vjp(run.R, sp.n, L.xn, L.xn_rstd, dx, dx);
+    if (dx && m.dims.pre_ln) be.layernorm_vjp(sp.pre_rows, sp.pre_dim, L.xn, L.xn_rstd, dx, dx);
 }
 
 // ws.grad_out (R, C): gradient w.r.t. block k's output. Writes the block's backbone gradients; with
@@ -52,7 +53,7 @@ void block_head(fg_mixer& m, const Run& run, int64_t k, const BlockActs& a, floa
     float* dx = dx_out ? (direct ? dx_out : ws.grad_a) : nullptr;
     head_loss(m, run, k, head, m.dims.G, block_feature(m, a), nullptr, nullptr, true, run.head_lr, dx);
     if (!dx_out || direct) return;
-    if (m.dims.inter_ln) be.layernorm_vjp(run.R, m.dims.C, a.on, a.on_rstd, ws.grad_a, ws.grad_a);
+    if (m.dims.inter_ln) be.layernorm_vjp(run.R * m.dims.G, m.dims.c, a.on, a.on_rstd, ws.grad_a, ws.grad_a);
     if (accumulate)
         be.add_bias(1, RC, 1, dx_out, ws.grad_a);
     else
@@ -81,12 +82,14 @@ void backprop_gradients(fg_mixer& m, const Run& run, fg_step_stats& stats) {
         block_forward(m, run, k, x, nullptr, ws.slots[static_cast<size_t>(k)]);
         x = ws.slots[static_cast<size_t>(k)].group.a;
     }
-    final_loss(m, run, x, nullptr, nullptr, 1.0f, ws.grad_out);
+    // BP: the final loss reaches the backbone. L-BP: the final classifier reads detached features, and each
+    // block's loss gradient joins the backward pass at its output.
     const bool lbp = run.method == FG_METHOD_LBP;
+    final_loss(m, run, x, nullptr, nullptr, run.last_lr, lbp ? nullptr : ws.grad_out);
     for (int64_t k = blocks - 1; k >= 0; --k) {
         const BlockActs& a = ws.slots[static_cast<size_t>(k)];
         const float* xk = k >= 1 ? ws.slots[static_cast<size_t>(k - 1)].group.a : nullptr;
-        block_head(m, run, k, a, lbp ? ws.grad_out : nullptr, true);
+        block_head(m, run, k, a, lbp ? ws.grad_out : nullptr, k < blocks - 1);
         block_backward(m, run, k, xk, a, k >= 1);
     }
 }

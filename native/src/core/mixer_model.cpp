@@ -45,12 +45,13 @@ Dims validate_config(const fg_mixer_config* cfg) {
     if (cfg->pre_linear_ln != 0 && cfg->pre_linear_ln != 1)
         invalid(field("pre_linear_ln", cfg->pre_linear_ln) + " must be 0 or 1");
     if (cfg->inter_ln != 0 && cfg->inter_ln != 1) invalid(field("inter_ln", cfg->inter_ln) + " must be 0 or 1");
+    if (cfg->final_ln != 0 && cfg->final_ln != 1) invalid(field("final_ln", cfg->final_ln) + " must be 0 or 1");
     Dims d;
     d.H = cfg->image_height, d.W = cfg->image_width, d.Cin = cfg->image_channels, d.N = cfg->classes;
     d.blocks = cfg->blocks, d.grid = cfg->grid, d.P = d.grid * d.grid;
     d.C = cfg->channels, d.G = cfg->groups, d.c = d.C / d.G;
     d.Din = (d.H / d.grid) * (d.W / d.grid) * d.Cin;
-    d.pre_ln = cfg->pre_linear_ln != 0, d.inter_ln = cfg->inter_ln != 0;
+    d.pre_ln = cfg->pre_linear_ln != 0, d.inter_ln = cfg->inter_ln != 0, d.final_ln = cfg->final_ln != 0;
     elements({d.P, d.P, d.C, d.Din, d.C});  // throws if the model cannot even be addressed
     return d;
 }
