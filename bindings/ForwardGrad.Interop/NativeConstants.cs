@@ -75,6 +75,18 @@ internal static class NativeConstants
     /// <summary>FG_METHOD_LGFGA: activity perturbation, local losses (the paper's method).</summary>
     public const int MethodLocalGreedyForwardGradientActivities = 6;
 
+    /// <summary>FG_METHOD_FA: feedback alignment, BP's structure.</summary>
+    public const int MethodFeedbackAlignment = 7;
+
+    /// <summary>FG_METHOD_LFA: feedback alignment, L-BP's structure.</summary>
+    public const int MethodLocalFeedbackAlignment = 8;
+
+    /// <summary>FG_METHOD_LGFA: feedback alignment, LG-BP's structure.</summary>
+    public const int MethodLocalGreedyFeedbackAlignment = 9;
+
+    /// <summary>FG_METHOD_DFA: direct feedback alignment.</summary>
+    public const int MethodDirectFeedbackAlignment = 10;
+
     /// <summary>FG_SLICES_SUM: LG-FG-W scales the channel layer's tangent by the sum over groups (unbiased).</summary>
     public const int SlicesSum = 0;
 

@@ -360,6 +360,13 @@ typedef struct fg_param_info {
 #define FG_METHOD_FGA 4     /* activity perturbation, final loss */
 #define FG_METHOD_LGFGW 5   /* weight perturbation, local losses */
 #define FG_METHOD_LGFGA 6   /* activity perturbation, local losses (the paper's method) */
+/* Feedback alignment: the backward pass of BP, L-BP or LG-BP with a fixed random feedback matrix in place of
+ * every weight that carries a gradient back to its input (dX = dY B^T; dW = X^T dY is unchanged). */
+#define FG_METHOD_FA 7      /* BP's structure with feedback matrices */
+#define FG_METHOD_LFA 8     /* L-BP's structure with feedback matrices */
+#define FG_METHOD_LGFA 9    /* LG-BP's structure with feedback matrices */
+#define FG_METHOD_DFA 10    /* direct feedback alignment: every layer's output gets the final loss's output error
+                               projected by its own fixed random matrix; no gradient passes between layers */
 
 typedef struct fg_step_options {
     uint32_t size;          /* sizeof(fg_step_options) */
@@ -402,11 +409,24 @@ FG_API fg_status fg_mixer_gradients(fg_mixer* model, int64_t batch, const fg_buf
 FG_API fg_status fg_mixer_workspace_bytes(fg_mixer* model, int32_t method, int32_t tangents, int64_t batch,
                                           uint64_t* out_bytes);
 /* Cosine similarity, per parameter tensor, between the method's estimate and the exact gradient of
- * the method's own objective (LG-FG-* vs LG-BP, FG-* vs BP) on one batch; out_cosine has
- * param_count entries. Leaves the gradient buffers holding the estimate. */
+ * the method's own objective (LG-FG-* vs LG-BP, FG-* vs BP; FA vs BP, L-FA vs L-BP, LG-FA vs LG-BP, DFA vs BP)
+ * on one batch; out_cosine has param_count entries. Leaves the gradient buffers holding the estimate. */
 FG_API fg_status fg_mixer_gradient_cosine(fg_mixer* model, int64_t batch, const fg_buffer* images,
                                           const fg_buffer* labels, const fg_step_options* options,
                                           float* out_cosine, int32_t capacity);
+
+/* Fixed random feedback matrices of the feedback-alignment methods, never trained. For FG_METHOD_FA, _LFA
+ * and _LGFA (one shared list): one per weight of the backbone, the block heads and the final classifier, with
+ * that weight's shape, named "feedback." + the weight's name. For FG_METHOD_DFA: one (C, N) matrix per layer,
+ * named "direct_feedback.blockK.token|channel|group". Other methods have none (count 0). The model draws a
+ * list on first use from N(0, s^2), s = min(2/sqrt(rows), 0.1) (rows: the first dimension, c for group
+ * weights), Philox keyed by (config seed, step 0, tensor id 0x30000 + i) for the shared list and 0x38000 + i for
+ * DFA's, i the index in the list, and keeps it for its life. The handles are borrowed like fg_mixer_param's;
+ * overwrite a matrix (fg_buffer_upload) to restore it from a checkpoint. */
+FG_API fg_status fg_mixer_feedback_count(fg_mixer* model, int32_t method, int32_t* out_tensors);
+/* out_info->is_weight is 0 (no weight decay) and block is the block of the layer it serves (-1: final). */
+FG_API fg_status fg_mixer_feedback_info(fg_mixer* model, int32_t method, int32_t index, fg_param_info* out_info);
+FG_API fg_status fg_mixer_feedback(fg_mixer* model, int32_t method, int32_t index, fg_buffer** out_feedback);
 
 #ifdef __cplusplus
 }

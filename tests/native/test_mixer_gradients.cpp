@@ -12,7 +12,7 @@ namespace {
 using Vec = std::vector<double>;
 
 std::string method_name(int32_t method) {
-    static const char* names[] = {"BP", "LBP", "LGBP", "FGW", "FGA", "LGFGW", "LGFGA"};
+    static const char* names[] = {"BP", "LBP", "LGBP", "FGW", "FGA", "LGFGW", "LGFGA", "FA", "LFA", "LGFA", "DFA"};
     return names[method];
 }
 
@@ -86,9 +86,10 @@ struct Oracle {
         }
         return total / B;
     }
-    // Final loss; block_losses (blocks) and logits (B, N) out.
+    // Final loss; block_losses (blocks), logits (B, N) and every layer's ReLU output (R, C) (block 0: channel,
+    // group; block k >= 1: token, channel, group) out.
     double run(const std::vector<Vec>& w, const std::vector<float>& images, const std::vector<int32_t>& labels,
-               Vec* block_losses, Vec* logits) const {
+               Vec* block_losses, Vec* logits, std::vector<Vec>* layers = nullptr) const {
         const int64_t B = labels.size(), R = B * P, ph = c.image_height / c.grid, pw = c.image_width / c.grid;
         Vec patches(R * Din);
         for (int64_t b = 0; b < B; ++b)
@@ -111,17 +112,20 @@ struct Oracle {
                 ln(a, R, C);
                 relu(a);
                 n_in = C;
+                if (layers) layers->push_back(a);
             }
             Vec h = linear(pre(a, R, n_in), R, n_in, C, 1, w[at], w[at + 1]);
             at += 2;
             ln(h, R, C);
             relu(h);
+            if (layers) layers->push_back(h);
             Vec out = linear(pre(h, R * G, cg), R, C, C, G, w[at], w[at + 1]);
             at += 2;
             ln(out, R * G, cg);
             if (k >= 1)
                 for (size_t i = 0; i < out.size(); ++i) out[i] += x[i];
             relu(out);
+            if (layers) layers->push_back(out);
             Vec feat = out;
             if (c.inter_ln) ln(feat, R * G, cg);
             const double lk = xent(feat, B, w[at], w[at + 1], labels, nullptr);
@@ -220,6 +224,93 @@ INSTANTIATE_TEST_SUITE_P(Methods, MixerFiniteDifferences,
                                     "_inter" + std::to_string(info.param.inter_ln) + "_final" +
                                     std::to_string(info.param.final_ln);
                          });
+
+// ---------------------------------------------------------------- direct feedback alignment
+
+class MixerDirectFeedback : public ::testing::TestWithParam<int32_t> {};
+
+// DFA against the float64 oracle: a layer's update is the derivative of <delta, A(w)> with respect to that
+// layer's parameters, where A is the layer's ReLU output and delta[n, p] = F e_n / P is held fixed (F the
+// layer's feedback matrix, e = (softmax - onehot) / B of the final classifier); central differences of the
+// oracle. Heads get their block loss's gradient and the final classifier 0.1 x the final loss's, as in BP.
+TEST_P(MixerDirectFeedback, UpdateMatchesFloat64Oracle) {
+    const int32_t lns = GetParam();
+    Context c;
+    const fg_mixer_config cfg = tiny_config(lns, lns, 2, lns);
+    Mixer m(c, cfg);
+    ASSERT_NE(m.m, nullptr) << fg_last_error();
+    m.randomize(17);
+    Batch b(c, cfg, 3, 2);
+    fg_step_options opt = step_options(FG_METHOD_DFA);
+    FG_ASSERT_OK(fg_mixer_gradients(m, 3, b.img, b.lab, &opt, nullptr));
+    const Oracle o(cfg);
+    const int64_t B = 3, P = o.P, C = o.C, N = o.N;
+    ASSERT_EQ(m.feedback_count(FG_METHOD_DFA), 5);
+    std::vector<Vec> w = to_double(m.params());
+    Vec logits;
+    std::vector<Vec> layers;
+    o.run(w, b.images, b.labels, nullptr, &logits, &layers);
+    ASSERT_EQ(layers.size(), 5u);
+    std::vector<Vec> delta(layers.size(), Vec(B * P * C, 0.0));
+    for (size_t l = 0; l < layers.size(); ++l) {
+        EXPECT_EQ(std::string(m.feedback_info(FG_METHOD_DFA, static_cast<int32_t>(l)).name),
+                  std::string("direct_feedback.block") + (l < 2 ? "0." : "1.") +
+                      (l == 0 || l == 3 ? "channel" : l == 2 ? "token" : "group"));
+        const auto F = m.get_feedback(FG_METHOD_DFA, static_cast<int32_t>(l));
+        for (int64_t n = 0; n < B; ++n) {
+            double mx = -1e300, se = 0;
+            for (int64_t j = 0; j < N; ++j) mx = std::max(mx, logits[n * N + j]);
+            for (int64_t j = 0; j < N; ++j) se += std::exp(logits[n * N + j] - mx);
+            for (int64_t ch = 0; ch < C; ++ch) {
+                double v = 0;
+                for (int64_t j = 0; j < N; ++j) {
+                    const double e = (std::exp(logits[n * N + j] - mx) / se - (j == b.labels[n])) / B;
+                    v += F[ch * N + j] * e;
+                }
+                for (int64_t p = 0; p < P; ++p) delta[l][(n * P + p) * C + ch] = v / P;
+            }
+        }
+    }
+    // <delta_l, A_l(w)> for the layer a parameter belongs to
+    auto layer_of = [](const fg_param_info& p) {
+        const std::string name = p.name;
+        const int layer = name.find("token") != std::string::npos ? 0 : name.find("channel") != std::string::npos ? 1 : 2;
+        return p.block == 0 ? layer - 1 : 2 + 3 * (p.block - 1) + layer;
+    };
+    const double h = 1e-5;
+    for (int32_t i = 0; i < m.count(); ++i) {
+        const fg_param_info p = m.info(i);
+        const std::string name = p.name;
+        const bool backbone = p.block >= 0 && name.find("head") == std::string::npos;
+        auto f = [&]() {
+            if (!backbone) return objective(o, FG_METHOD_BP, p, w, b);
+            std::vector<Vec> out;
+            o.run(w, b.images, b.labels, nullptr, nullptr, &out);
+            const size_t l = static_cast<size_t>(layer_of(p));
+            double s = 0;
+            for (size_t j = 0; j < out[l].size(); ++j) s += delta[l][j] * out[l][j];
+            return s;
+        };
+        auto got = m.get(i, true);
+        Vec want(got.size());
+        for (size_t j = 0; j < got.size(); ++j) {
+            const double keep = w[i][j];
+            w[i][j] = keep + h;
+            const double up = f();
+            w[i][j] = keep - h;
+            const double down = f();
+            w[i][j] = keep;
+            want[j] = (up - down) / (2 * h);
+        }
+        double scale = 0;
+        for (double v : want) scale = std::max(scale, std::fabs(v));
+        EXPECT_GT(scale, 0.0) << name;
+        EXPECT_TRUE(all_close(got, want, 2e-3, 1e-7 + 2e-4 * scale, name));
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(LayerNorms, MixerDirectFeedback, ::testing::Values(0, 1),
+                         [](const auto& info) { return info.param ? std::string("all_ln") : std::string("no_ln"); });
 
 // ---------------------------------------------------------------- forward-gradient convergence
 
@@ -425,7 +516,7 @@ TEST_P(MixerTraining, SgdStepsLowerTheLoss) {
     EXPECT_LT(st.block_loss[0], 0.9f * first_block);
 }
 
-INSTANTIATE_TEST_SUITE_P(Methods, MixerTraining, ::testing::Range(FG_METHOD_BP, FG_METHOD_LGFGA + 1),
+INSTANTIATE_TEST_SUITE_P(Methods, MixerTraining, ::testing::Range(FG_METHOD_BP, FG_METHOD_DFA + 1),
                          [](const auto& info) { return method_name(info.param); });
 
 }  // namespace

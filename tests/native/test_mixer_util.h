@@ -85,6 +85,31 @@ struct Mixer {
         for (int32_t i = 0; i < count(); ++i) all.push_back(get(i, true));
         return all;
     }
+    // The feedback matrices of a feedback-alignment method.
+    int32_t feedback_count(int32_t method) const {
+        int32_t n = -1;
+        fg_mixer_feedback_count(m, method, &n);
+        return n;
+    }
+    fg_param_info feedback_info(int32_t method, int32_t i) const {
+        fg_param_info p{};
+        p.size = sizeof p;
+        fg_mixer_feedback_info(m, method, i, &p);
+        return p;
+    }
+    fg_buffer* feedback(int32_t method, int32_t i) const {
+        fg_buffer* b = nullptr;
+        fg_mixer_feedback(m, method, i, &b);
+        return b;
+    }
+    std::vector<float> get_feedback(int32_t method, int32_t i) const {
+        std::vector<float> v(static_cast<size_t>(feedback_info(method, i).elements));
+        fg_buffer_download(feedback(method, i), 0, v.data(), v.size() * sizeof(float));
+        return v;
+    }
+    void set_feedback(int32_t method, int32_t i, const std::vector<float>& v) const {
+        fg_buffer_upload(feedback(method, i), 0, v.data(), v.size() * sizeof(float));
+    }
     // Every parameter (final classifier and biases included) random, so no gradient is trivially 0.
     void randomize(uint32_t seed, float scale = 0.5f) const {
         for (int32_t i = 0; i < count(); ++i) set(i, random_vector(static_cast<size_t>(info(i).elements), seed + i, scale));
@@ -103,6 +128,9 @@ struct Batch {
         lab = Buffer(ctx, labels);
     }
 };
+
+// Whether the thread's last error message contains `what`.
+inline bool message_has(const char* what) { return std::string(fg_last_error()).find(what) != std::string::npos; }
 
 inline double cosine(const std::vector<double>& a, const std::vector<double>& b) {
     double d = 0, na = 0, nb = 0;

@@ -20,7 +20,7 @@ public sealed class TrainOptions : TrainingCommandOptions
     public string? Model { get; set; }
 
     /// <summary>Training method.</summary>
-    [Option("method", HelpText = "BP, L-BP, LG-BP, FG-W, FG-A, LG-FG-W or LG-FG-A (default LG-FG-A).")]
+    [Option("method", HelpText = "BP, L-BP, LG-BP, FG-W, FG-A, LG-FG-W, LG-FG-A, FA, L-FA, LG-FA or DFA (default LG-FG-A).")]
     public string? Method { get; set; }
 
     /// <summary>Peak learning rate.</summary>

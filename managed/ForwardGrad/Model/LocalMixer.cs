@@ -39,16 +39,7 @@ public sealed class LocalMixer : IDisposable
             var info = FgParamInfo.Create();
             NativeStatus.Check(NativeMethods.fg_mixer_param_info(model.Value, i, ref info));
             NativeStatus.Check(NativeMethods.fg_mixer_param(model.Value, i, out nint value, out nint gradient));
-            var shape = new long[info.Rank];
-            for (int d = 0; d < info.Rank; d++)
-            {
-                unsafe
-                {
-                    shape[d] = info.Shape[d];
-                }
-            }
-
-            parameters.Add(new ModelParameter(this, i, info.NameString, shape, info.Elements, info.IsWeight != 0, info.Block, value, gradient));
+            parameters.Add(new ModelParameter(this, i, info.NameString, ShapeOf(info), info.Elements, info.IsWeight != 0, info.Block, value, gradient));
         }
 
         Parameters = parameters;
@@ -72,6 +63,27 @@ public sealed class LocalMixer : IDisposable
     /// <summary>The parameter called <paramref name="name"/>.</summary>
     public ModelParameter Parameter(string name) =>
         Parameters.FirstOrDefault(p => p.Name == name) ?? throw new KeyNotFoundException($"The model has no parameter '{name}'.");
+
+    /// <summary>
+    /// The fixed random feedback matrices <paramref name="method"/> uses (empty for methods without feedback): drawn
+    /// by the native model from the configuration's seed on first use and kept for its life. FA, L-FA and LG-FA share one
+    /// list; DFA has its own.
+    /// </summary>
+    public IReadOnlyList<FeedbackMatrix> Feedback(TrainingMethod method)
+    {
+        using var model = Lease();
+        NativeStatus.Check(NativeMethods.fg_mixer_feedback_count(model.Value, (int)method, out int count));
+        var result = new List<FeedbackMatrix>(count);
+        for (int i = 0; i < count; i++)
+        {
+            var info = FgParamInfo.Create();
+            NativeStatus.Check(NativeMethods.fg_mixer_feedback_info(model.Value, (int)method, i, ref info));
+            NativeStatus.Check(NativeMethods.fg_mixer_feedback(model.Value, (int)method, i, out nint buffer));
+            result.Add(new FeedbackMatrix(this, info.NameString, ShapeOf(info), info.Elements, buffer));
+        }
+
+        return result;
+    }
 
     /// <summary>Logits (batch x classes, row-major) of the final classifier.</summary>
     public unsafe float[] Forward(ReadOnlySpan<float> images, int batch)
@@ -221,6 +233,17 @@ public sealed class LocalMixer : IDisposable
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         return HandleLease.Of(_handle);
+    }
+
+    private static unsafe long[] ShapeOf(FgParamInfo info)
+    {
+        var shape = new long[info.Rank];
+        for (int d = 0; d < info.Rank; d++)
+        {
+            shape[d] = info.Shape[d];
+        }
+
+        return shape;
     }
 
     private static FgStepOptions StepOptions(TrainingMethod method, int tangents, ulong seed, uint step, float headLr, float lastLayerLr,

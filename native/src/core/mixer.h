@@ -117,11 +117,17 @@ struct Run {
     uint64_t seed = 0;
     float head_lr = 1.0f, last_lr = 0.1f;
     int32_t channel_slices = FG_SLICES_SUM;  // LG-FG-W
+    bool feedback = false;  // FA, L-FA, LG-FA: feedback matrices carry the gradient back instead of the weights
     const float* images = nullptr;
     const int32_t* labels = nullptr;
 };
 
-bool is_backprop(int32_t method);
+bool is_backprop(int32_t method);  // no tangents: BP, L-BP, LG-BP and the feedback-alignment methods
+bool is_feedback(int32_t method);  // FA, L-FA, LG-FA, DFA
+// The backward pass a method runs: FA -> BP, L-FA -> L-BP, LG-FA -> LG-BP; any other method itself.
+int32_t backprop_structure(int32_t method);
+// The exact method whose gradient a method estimates or approximates (fg_mixer_gradient_cosine); itself if exact.
+int32_t exact_counterpart(int32_t method);
 bool is_activity(int32_t method);  // FG-A, LG-FG-A
 bool is_weight(int32_t method);    // FG-W, LG-FG-W
 bool is_local(int32_t method);     // stop-gradient between blocks: one block alive at a time
@@ -134,6 +140,10 @@ struct fg_mixer {
     fg::mixer::Dims dims;
     std::vector<fg::mixer::Param> params;
     std::vector<fg::mixer::BlockParams> blocks;
+    // Feedback matrices, drawn on first use (mixer_feedback.cpp): [kTransposedFeedback] for FA, L-FA and LG-FA,
+    // [kDirectFeedback] for DFA.
+    std::vector<fg::mixer::Param> feedback[2];
+    std::vector<int32_t> feedback_of_param;  // index in feedback[kTransposedFeedback] of each weight, or -1
     int32_t final_w = -1;
     int64_t backbone_elements = 0;  // token, channel and group parameters (the ones FG-W perturbs)
 
@@ -154,6 +164,19 @@ namespace fg::mixer {
 // mixer_model.cpp: parameters and their initialisation.
 void build_params(fg_mixer& m);
 void init_params(fg_mixer& m);
+fg_buffer* new_buffer(fg_context& c, uint64_t floats);
+void free_buffer(fg_buffer* b) noexcept;
+
+// mixer_feedback.cpp: the feedback-alignment methods' fixed random matrices.
+enum FeedbackList : int32_t { kTransposedFeedback = 0, kDirectFeedback = 1 };
+// Which list a method uses, or -1.
+int32_t feedback_list(int32_t method);
+// The list, drawn on first use.
+std::vector<Param>& feedback(fg_mixer& m, int32_t list);
+// FA's stand-in for weight `param` (same shape).
+const float* transposed_feedback(fg_mixer& m, int32_t param);
+// DFA's (C, N) matrix of block k's `layer`.
+const float* direct_feedback(fg_mixer& m, int64_t k, int32_t layer);
 
 // mixer_workspace.cpp: bytes a step of `method` needs (base == nullptr), or carve ws from base.
 size_t plan_workspace(const fg_mixer& m, int32_t method, int64_t K, int64_t B, char* base, Workspace* ws);
@@ -195,7 +218,7 @@ int64_t tangent_offset(const fg_mixer& m, int64_t K, int32_t param);
 uint32_t noise_id(int64_t block, int32_t layer);
 uint32_t tangent_id(int32_t param);
 
-// mixer_backprop.cpp: BP, L-BP, LG-BP.
+// mixer_backprop.cpp: BP, L-BP, LG-BP, their feedback-alignment versions and DFA.
 void backprop_gradients(fg_mixer& m, const Run& run, fg_step_stats& stats);
 // mixer_forwardgrad.cpp: FG-A, LG-FG-A, FG-W, LG-FG-W.
 void forward_gradients(fg_mixer& m, const Run& run, fg_step_stats& stats);

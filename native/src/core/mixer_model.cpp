@@ -9,14 +9,35 @@
 namespace fg::mixer {
 
 bool is_backprop(int32_t method) {
-    return method == FG_METHOD_BP || method == FG_METHOD_LBP || method == FG_METHOD_LGBP;
+    return method == FG_METHOD_BP || method == FG_METHOD_LBP || method == FG_METHOD_LGBP || is_feedback(method);
+}
+bool is_feedback(int32_t method) {
+    return method == FG_METHOD_FA || method == FG_METHOD_LFA || method == FG_METHOD_LGFA || method == FG_METHOD_DFA;
+}
+int32_t backprop_structure(int32_t method) {
+    switch (method) {
+        case FG_METHOD_FA: return FG_METHOD_BP;
+        case FG_METHOD_LFA: return FG_METHOD_LBP;
+        case FG_METHOD_LGFA: return FG_METHOD_LGBP;
+        default: return method;
+    }
+}
+int32_t exact_counterpart(int32_t method) {
+    switch (method) {
+        case FG_METHOD_LGFGA:
+        case FG_METHOD_LGFGW: return FG_METHOD_LGBP;
+        case FG_METHOD_FGA:
+        case FG_METHOD_FGW:
+        case FG_METHOD_DFA: return FG_METHOD_BP;
+        default: return backprop_structure(method);
+    }
 }
 bool is_activity(int32_t method) { return method == FG_METHOD_FGA || method == FG_METHOD_LGFGA; }
 bool is_weight(int32_t method) { return method == FG_METHOD_FGW || method == FG_METHOD_LGFGW; }
 bool is_local(int32_t method) {
     // FG-W keeps nothing for a backward pass either, so it also runs one block at a time.
-    return method == kForwardOnly || method == FG_METHOD_LGBP || method == FG_METHOD_LGFGA || method == FG_METHOD_LGFGW ||
-           method == FG_METHOD_FGW;
+    return method == kForwardOnly || backprop_structure(method) == FG_METHOD_LGBP || method == FG_METHOD_LGFGA ||
+           method == FG_METHOD_LGFGW || method == FG_METHOD_FGW;
 }
 
 namespace {
@@ -64,8 +85,6 @@ void free_buffer(fg_buffer* b) noexcept {
     context_release(c);
 }
 
-namespace {
-
 fg_buffer* new_buffer(fg_context& c, uint64_t floats) {
     auto* b = new fg_buffer();
     try {
@@ -79,6 +98,8 @@ fg_buffer* new_buffer(fg_context& c, uint64_t floats) {
     context_retain(&c);
     return b;
 }
+
+namespace {
 
 // Appends a parameter; returns its index.
 int32_t add(fg_mixer& m, const std::string& name, int32_t role, int32_t block, bool weight,
@@ -163,6 +184,8 @@ fg_mixer::~fg_mixer() {
         fg::mixer::free_buffer(p.value);
         fg::mixer::free_buffer(p.grad);
     }
+    for (auto& list : feedback)
+        for (auto& p : list) fg::mixer::free_buffer(p.value);
     if (ws_data) context->deallocate(ws_data, ws_capacity);
     if (context) fg::context_release(context);
 }

@@ -34,7 +34,9 @@ size_t plan_workspace(const fg_mixer& m, int32_t method, int64_t K, int64_t B, c
     const uint64_t RC = R * d.C, KRC = static_cast<uint64_t>(K) * RC;
     const bool act = is_activity(method), bp = is_backprop(method), fg = !bp && method != kForwardOnly;
     // Slots: every block's activations where the end of the step needs them all; else two.
-    const bool all_blocks = method == FG_METHOD_BP || method == FG_METHOD_LBP || method == FG_METHOD_FGA;
+    const int32_t structure = backprop_structure(method);
+    const bool all_blocks = structure == FG_METHOD_BP || structure == FG_METHOD_LBP || method == FG_METHOD_FGA ||
+                            method == FG_METHOD_DFA;
     const int64_t nslots = all_blocks ? d.blocks : std::min<int64_t>(d.blocks, 2);
     // Forward-gradient methods running one block at a time keep only the block outputs apart.
     const bool shared_slots = fg && !all_blocks && nslots == 2;
