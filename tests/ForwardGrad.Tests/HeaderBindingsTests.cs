@@ -108,6 +108,12 @@ public sealed class HeaderBindingsTests
             ["FG_METHOD_FGA"] = NativeConstants.MethodForwardGradientActivities,
             ["FG_METHOD_LGFGW"] = NativeConstants.MethodLocalGreedyForwardGradientWeights,
             ["FG_METHOD_LGFGA"] = NativeConstants.MethodLocalGreedyForwardGradientActivities,
+            ["FG_METHOD_FA"] = NativeConstants.MethodFeedbackAlignment,
+            ["FG_METHOD_LFA"] = NativeConstants.MethodLocalFeedbackAlignment,
+            ["FG_METHOD_LGFA"] = NativeConstants.MethodLocalGreedyFeedbackAlignment,
+            ["FG_METHOD_DFA"] = NativeConstants.MethodDirectFeedbackAlignment,
+            ["FG_SLICES_SUM"] = NativeConstants.SlicesSum,
+            ["FG_SLICES_GROUP"] = NativeConstants.SlicesGroup,
             ["FG_MAX_BLOCKS"] = NativeConstants.MaxBlocks,
         };
         foreach (ForwardGradStatus status in Enum.GetValues<ForwardGradStatus>())

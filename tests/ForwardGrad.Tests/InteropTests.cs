@@ -117,7 +117,7 @@ public sealed class InteropTests
             Assert.That(sizeof(FgOptimizerParams), Is.EqualTo(48));
             Assert.That(sizeof(FgMixerConfig), Is.EqualTo(56));
             Assert.That(sizeof(FgParamInfo), Is.EqualTo(120));
-            Assert.That(sizeof(FgStepOptions), Is.EqualTo(32));
+            Assert.That(sizeof(FgStepOptions), Is.EqualTo(40));  // 36 bytes of fields, padded to the ulong alignment
             Assert.That(sizeof(FgStepStats), Is.EqualTo(88));
         });
     }

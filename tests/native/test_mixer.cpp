@@ -18,8 +18,6 @@ int64_t total_params(fg_context* ctx, const fg_mixer_config& c, int32_t* tensors
     return e;
 }
 
-bool message_has(const char* what) { return std::string(fg_last_error()).find(what) != std::string::npos; }
-
 }  // namespace
 
 TEST(Mixer, PresetParameterCounts) {
@@ -132,6 +130,9 @@ TEST(Mixer, InvalidConfigsAreRejectedWithMessages) {
     cfg = tiny_config();
     cfg.inter_ln = 2;
     reject(cfg, "config->inter_ln (2) must be 0 or 1");
+    cfg = tiny_config();
+    cfg.final_ln = -1;
+    reject(cfg, "config->final_ln (-1) must be 0 or 1");
     FG_EXPECT_STATUS(fg_mixer_create(nullptr, &cfg, &m), FG_ERR_INVALID_ARGUMENT);
     EXPECT_EQ(c.live_bytes(), 0u);
 }
@@ -146,9 +147,13 @@ TEST(Mixer, InvalidStepArgumentsAreRejectedWithMessages) {
     fg_step_options o = step_options(FG_METHOD_LGFGA, 0);
     FG_EXPECT_STATUS(fg_mixer_gradients(m, 3, b.img, b.lab, &o, &st), FG_ERR_INVALID_ARGUMENT);
     EXPECT_TRUE(message_has("tangents (0) must be >= 1 for LG-FG-A"));
-    o = step_options(9);
+    o = step_options(99);
     FG_EXPECT_STATUS(fg_mixer_gradients(m, 3, b.img, b.lab, &o, &st), FG_ERR_INVALID_ARGUMENT);
-    EXPECT_TRUE(message_has("method (9)"));
+    EXPECT_TRUE(message_has("method (99)"));
+    o = step_options(FG_METHOD_LGFGW, 2);
+    o.channel_slices = 2;
+    FG_EXPECT_STATUS(fg_mixer_gradients(m, 3, b.img, b.lab, &o, &st), FG_ERR_INVALID_ARGUMENT);
+    EXPECT_TRUE(message_has("options->channel_slices (2) must be FG_SLICES_SUM (0) or FG_SLICES_GROUP (1)"));
     o = step_options(FG_METHOD_BP);
     FG_EXPECT_STATUS(fg_mixer_gradients(m, 0, b.img, b.lab, &o, &st), FG_ERR_INVALID_ARGUMENT);
     EXPECT_TRUE(message_has("batch must be >= 1"));
@@ -186,7 +191,7 @@ TEST(Mixer, FreeReleasesEverythingAndAcceptsNull) {
         Mixer m(c, tiny_config(1, 1));
         ASSERT_NE(m.m, nullptr);
         Batch b(c, m.cfg, 5, 2);
-        for (int32_t method = FG_METHOD_BP; method <= FG_METHOD_LGFGA; ++method) {
+        for (int32_t method = FG_METHOD_BP; method <= FG_METHOD_DFA; ++method) {
             fg_step_options o = step_options(method, 3);
             FG_ASSERT_OK(fg_mixer_gradients(m, 5, b.img, b.lab, &o, nullptr));
         }

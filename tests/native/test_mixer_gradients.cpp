@@ -13,7 +13,7 @@ namespace {
 using Vec = std::vector<double>;
 
 std::string method_name(int32_t method) {
-    static const char* names[] = {"BP", "LBP", "LGBP", "FGW", "FGA", "LGFGW", "LGFGA"};
+    static const char* names[] = {"BP", "LBP", "LGBP", "FGW", "FGA", "LGFGW", "LGFGA", "FA", "LFA", "LGFA", "DFA"};
     return names[method];
 }
 
@@ -25,22 +25,24 @@ std::vector<Vec> to_double(const std::vector<std::vector<float>>& p) {
     return out;
 }
 
-// The objective whose gradient a backprop method's step should give parameter `i`, scaled as the step scales it.
+// The objective whose gradient a backprop method's step should give parameter `i`, scaled as the step scales it:
+// the final classifier its loss times last_layer_lr (0.1) in every method, a head its own block's loss; the
+// backbone the final loss (BP), the sum of every block's loss end to end (L-BP) or its own block's (LG-BP).
 double objective(const Oracle& o, int32_t method, const fg_param_info& p, const std::vector<Vec>& w,
                  const Batch& b) {
     Vec bl;
     const double final_loss = o.run(w, b.images, b.labels, &bl, nullptr);
     const bool head = std::string(p.name).find("head") != std::string::npos;
-    if (p.block < 0) return method == FG_METHOD_LGBP ? 0.1 * final_loss : final_loss;  // last_layer_lr 0.1
+    if (p.block < 0) return 0.1 * final_loss;
     if (head || method == FG_METHOD_LGBP) return bl[p.block];
     if (method == FG_METHOD_BP) return final_loss;
-    double total = final_loss;  // L-BP
+    double total = 0;  // L-BP
     for (double l : bl) total += l;
     return total;
 }
 
 struct FdCase {
-    int32_t method, pre_ln, inter_ln;
+    int32_t method, pre_ln, inter_ln, final_ln;
 };
 
 class MixerFiniteDifferences : public ::testing::TestWithParam<FdCase> {};
@@ -48,7 +50,7 @@ class MixerFiniteDifferences : public ::testing::TestWithParam<FdCase> {};
 TEST_P(MixerFiniteDifferences, BackpropGradientsMatchFloat64FiniteDifferences) {
     const FdCase fc = GetParam();
     Context c;
-    fg_mixer_config cfg = tiny_config(fc.pre_ln, fc.inter_ln);
+    fg_mixer_config cfg = tiny_config(fc.pre_ln, fc.inter_ln, 2, fc.final_ln);
     Mixer m(c, cfg);
     ASSERT_NE(m.m, nullptr) << fg_last_error();
     m.randomize(17);
@@ -87,14 +89,104 @@ TEST_P(MixerFiniteDifferences, BackpropGradientsMatchFloat64FiniteDifferences) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Methods, MixerFiniteDifferences,
-                         ::testing::Values(FdCase{FG_METHOD_BP, 0, 0}, FdCase{FG_METHOD_LBP, 0, 0},
-                                           FdCase{FG_METHOD_LGBP, 0, 0}, FdCase{FG_METHOD_BP, 1, 1},
-                                           FdCase{FG_METHOD_LBP, 1, 1}, FdCase{FG_METHOD_LGBP, 1, 0},
-                                           FdCase{FG_METHOD_LGBP, 0, 1}),
+                         ::testing::Values(FdCase{FG_METHOD_BP, 0, 0, 0}, FdCase{FG_METHOD_LBP, 0, 0, 0},
+                                           FdCase{FG_METHOD_LGBP, 0, 0, 0}, FdCase{FG_METHOD_BP, 1, 1, 1},
+                                           FdCase{FG_METHOD_LBP, 1, 1, 1}, FdCase{FG_METHOD_LGBP, 1, 0, 0},
+                                           FdCase{FG_METHOD_LGBP, 0, 1, 1}, FdCase{FG_METHOD_BP, 0, 0, 1}),
                          [](const auto& info) {
-                             return method_name(info.param.method) + "_pre" +
-                                    std::to_string(info.param.pre_ln) + "_inter" + std::to_string(info.param.inter_ln);
+                             return method_name(info.param.method) + "_pre" + std::to_string(info.param.pre_ln) +
+                                    "_inter" + std::to_string(info.param.inter_ln) + "_final" +
+                                    std::to_string(info.param.final_ln);
                          });
+
+// ---------------------------------------------------------------- direct feedback alignment
+
+class MixerDirectFeedback : public ::testing::TestWithParam<int32_t> {};
+
+// DFA against the float64 oracle: a layer's update is the derivative of <delta, A(w)> with respect to that
+// layer's parameters, where A is the layer's ReLU output and delta[n, p] = F e_n / P is held fixed (F the
+// layer's feedback matrix, e = (softmax - onehot) / B of the final classifier); central differences of the
+// oracle. Heads get their block loss's gradient and the final classifier 0.1 x the final loss's, as in BP.
+TEST_P(MixerDirectFeedback, UpdateMatchesFloat64Oracle) {
+    const int32_t lns = GetParam();
+    Context c;
+    const fg_mixer_config cfg = tiny_config(lns, lns, 2, lns);
+    Mixer m(c, cfg);
+    ASSERT_NE(m.m, nullptr) << fg_last_error();
+    m.randomize(17);
+    Batch b(c, cfg, 3, 2);
+    fg_step_options opt = step_options(FG_METHOD_DFA);
+    FG_ASSERT_OK(fg_mixer_gradients(m, 3, b.img, b.lab, &opt, nullptr));
+    const Oracle o(cfg);
+    const int64_t B = 3, P = o.P, C = o.C, N = o.N;
+    ASSERT_EQ(m.feedback_count(FG_METHOD_DFA), 5);
+    std::vector<Vec> w = to_double(m.params());
+    Vec logits;
+    std::vector<Vec> layers;
+    o.run(w, b.images, b.labels, nullptr, &logits, &layers);
+    ASSERT_EQ(layers.size(), 5u);
+    std::vector<Vec> delta(layers.size(), Vec(B * P * C, 0.0));
+    for (size_t l = 0; l < layers.size(); ++l) {
+        EXPECT_EQ(std::string(m.feedback_info(FG_METHOD_DFA, static_cast<int32_t>(l)).name),
+                  std::string("direct_feedback.block") + (l < 2 ? "0." : "1.") +
+                      (l == 0 || l == 3 ? "channel" : l == 2 ? "token" : "group"));
+        const auto F = m.get_feedback(FG_METHOD_DFA, static_cast<int32_t>(l));
+        for (int64_t n = 0; n < B; ++n) {
+            double mx = -1e300, se = 0;
+            for (int64_t j = 0; j < N; ++j) mx = std::max(mx, logits[n * N + j]);
+            for (int64_t j = 0; j < N; ++j) se += std::exp(logits[n * N + j] - mx);
+            for (int64_t ch = 0; ch < C; ++ch) {
+                double v = 0;
+                for (int64_t j = 0; j < N; ++j) {
+                    const double e = (std::exp(logits[n * N + j] - mx) / se - (j == b.labels[n])) / B;
+                    v += F[ch * N + j] * e;
+                }
+                for (int64_t p = 0; p < P; ++p) delta[l][(n * P + p) * C + ch] = v / P;
+            }
+        }
+    }
+    // <delta_l, A_l(w)> for the layer a parameter belongs to
+    auto layer_of = [](const fg_param_info& p) {
+        const std::string name = p.name;
+        const int layer = name.find("token") != std::string::npos ? 0 : name.find("channel") != std::string::npos ? 1 : 2;
+        return p.block == 0 ? layer - 1 : 2 + 3 * (p.block - 1) + layer;
+    };
+    const double h = 1e-5;
+    for (int32_t i = 0; i < m.count(); ++i) {
+        const fg_param_info p = m.info(i);
+        const std::string name = p.name;
+        const bool backbone = p.block >= 0 && name.find("head") == std::string::npos;
+        auto f = [&]() {
+            if (!backbone) return objective(o, FG_METHOD_BP, p, w, b);
+            std::vector<Vec> out;
+            o.run(w, b.images, b.labels, nullptr, nullptr, &out);
+            const size_t l = static_cast<size_t>(layer_of(p));
+            double s = 0;
+            for (size_t j = 0; j < out[l].size(); ++j) s += delta[l][j] * out[l][j];
+            return s;
+        };
+        auto got = m.get(i, true);
+        Vec want(got.size());
+        for (size_t j = 0; j < got.size(); ++j) {
+            const double keep = w[i][j];
+            w[i][j] = keep + h;
+            const double up = f();
+            w[i][j] = keep - h;
+            const double down = f();
+            w[i][j] = keep;
+            want[j] = (up - down) / (2 * h);
+        }
+        double scale = 0;
+        for (double v : want) scale = std::max(scale, std::fabs(v));
+        // The LN over C after the token layer removes the token bias (one value per patch for all channels):
+        // its exact gradient is 0, every other one must not be.
+        if (name.find("token.bias") == std::string::npos) EXPECT_GT(scale, 0.0) << name;
+        EXPECT_TRUE(all_close(got, want, 2e-3, 1e-7 + 2e-4 * scale, name));
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(LayerNorms, MixerDirectFeedback, ::testing::Values(0, 1),
+                         [](const auto& info) { return info.param ? std::string("all_ln") : std::string("no_ln"); });
 
 // ---------------------------------------------------------------- forward-gradient convergence
 
@@ -172,6 +264,88 @@ INSTANTIATE_TEST_SUITE_P(Methods, MixerEstimatorConvergence,
                                            ConvCase{FG_METHOD_FGW, FG_METHOD_BP, 8192}),
                          [](const auto& info) { return method_name(info.param.method); });
 
+// With every optional LN on (before each linear layer, per group before the group layer; per group before each
+// local loss; before the final classifier) and G > 1, LG-FG-A still estimates the LG-BP gradient without bias:
+// the cosine between the mean of many estimates and the exact gradient keeps approaching 1 as more are averaged
+// (1 - cos falls like 1/samples). A biased estimate would stall short of 1.
+TEST(MixerEstimatorBias, LocalGreedyActivityIsUnbiasedWithEveryLayerNorm) {
+    Context c;
+    const fg_mixer_config cfg = tiny_config(1, 1, 2, 1);
+    Mixer m(c, cfg);
+    ASSERT_NE(m.m, nullptr) << fg_last_error();
+    m.randomize(23);
+    Batch b(c, cfg, 3, 5);
+    fg_step_options ex = step_options(FG_METHOD_LGBP);
+    FG_ASSERT_OK(fg_mixer_gradients(m, 3, b.img, b.lab, &ex, nullptr));
+    auto exact = m.grads();
+    const int32_t n = m.count();
+    std::vector<Vec> sum(n);
+    for (int32_t i = 0; i < n; ++i) sum[i].assign(exact[i].size(), 0.0);
+    const int early = 4, late = 64;
+    std::vector<double> gap_early(n), gap_late(n);
+    for (int s = 1; s <= late; ++s) {
+        fg_step_options o = step_options(FG_METHOD_LGFGA, 1024, static_cast<uint32_t>(s));
+        FG_ASSERT_OK(fg_mixer_gradients(m, 3, b.img, b.lab, &o, nullptr));
+        auto g = m.grads();
+        for (int32_t i = 0; i < n; ++i)
+            for (size_t j = 0; j < g[i].size(); ++j) sum[i][j] += g[i][j];
+        if (s != early && s != late) continue;
+        for (int32_t i = 0; i < n; ++i) {
+            Vec mean(sum[i].size()), want(exact[i].begin(), exact[i].end());
+            for (size_t j = 0; j < mean.size(); ++j) mean[j] = sum[i][j] / s;
+            (s == early ? gap_early : gap_late)[i] = 1.0 - cosine(mean, want);
+        }
+    }
+    int checked = 0;
+    for (int32_t i = 0; i < n; ++i) {
+        const std::string name = m.info(i).name;
+        // the token bias shifts every channel of a patch alike, which the LN over C removes: its exact gradient
+        // is rounding noise
+        if (name.find("head") != std::string::npos || m.info(i).block < 0 || name.find("token.bias") != std::string::npos)
+            continue;
+        ++checked;
+        EXPECT_LT(gap_late[i], 5e-3) << name;
+        EXPECT_LT(gap_late[i], 0.25 * gap_early[i]) << name << ": 16x more samples, 1 - cos " << gap_early[i]
+                                                    << " -> " << gap_late[i];
+    }
+    EXPECT_EQ(checked, 9);
+}
+
+// LG-FG-W's channel layer: FG_SLICES_SUM (default) scales every column of its weight tangent by sum_g D(g),
+// FG_SLICES_GROUP column j by D(group of j). On the same step (same tangents, K = 1) the group layer is
+// unchanged and the per-group factors add up to the summed one. The tangents are redrawn here from their
+// documented Philox key (seed, step, 0x20000 + parameter index).
+TEST(MixerWeightSlices, ChannelLayerPerGroupOption) {
+    Context c;
+    const fg_mixer_config cfg = tiny_config(0, 0, 1);  // channel weight (4, 8), G = 2
+    Mixer m(c, cfg);
+    ASSERT_NE(m.m, nullptr);
+    m.randomize(31);
+    Batch b(c, cfg, 4, 3);
+    fg_step_options o = step_options(FG_METHOD_LGFGW, 1, 5);
+    FG_ASSERT_OK(fg_mixer_gradients(m, 4, b.img, b.lab, &o, nullptr));
+    auto summed = m.grads();
+    o.channel_slices = FG_SLICES_GROUP;
+    FG_ASSERT_OK(fg_mixer_gradients(m, 4, b.img, b.lab, &o, nullptr));
+    auto sliced = m.grads();
+    const int32_t channel = 0, group = 2;
+    EXPECT_EQ(std::string(m.info(channel).name), "block0.channel.weight");
+    EXPECT_TRUE(all_close(sliced[group], summed[group], 0, 0, "group.weight"));
+    const int64_t count = m.info(channel).elements, cols = 8, per_group = 4;
+    Buffer v(c, static_cast<uint64_t>(count) * sizeof(float));
+    FG_ASSERT_OK(fg_random_normal(c, v, static_cast<uint64_t>(count), 11, 5, 0x20000u + channel));
+    const auto tangent = v.get();
+    const double total = summed[channel][0] / tangent[0];
+    double factor[2] = {sliced[channel][0] / tangent[0], sliced[channel][per_group] / tangent[per_group]};
+    for (int64_t e = 0; e < count; ++e) {
+        EXPECT_NEAR(summed[channel][e], total * tangent[e], 1e-5 * (1 + std::fabs(summed[channel][e])));
+        const double f = factor[(e % cols) / per_group];
+        EXPECT_NEAR(sliced[channel][e], f * tangent[e], 1e-5 * (1 + std::fabs(sliced[channel][e])));
+    }
+    EXPECT_NEAR(factor[0] + factor[1], total, 1e-5 * (1 + std::fabs(total)));
+    EXPECT_GT(std::fabs(factor[0] - factor[1]), 1e-3 * std::fabs(total)) << "the two groups should differ";
+}
+
 // ---------------------------------------------------------------- training
 
 class MixerTraining : public ::testing::TestWithParam<int32_t> {};
@@ -218,7 +392,7 @@ TEST_P(MixerTraining, SgdStepsLowerTheLoss) {
     EXPECT_LT(st.block_loss[0], 0.9f * first_block);
 }
 
-INSTANTIATE_TEST_SUITE_P(Methods, MixerTraining, ::testing::Range(FG_METHOD_BP, FG_METHOD_LGFGA + 1),
+INSTANTIATE_TEST_SUITE_P(Methods, MixerTraining, ::testing::Range(FG_METHOD_BP, FG_METHOD_DFA + 1),
                          [](const auto& info) { return method_name(info.param); });
 
 }  // namespace

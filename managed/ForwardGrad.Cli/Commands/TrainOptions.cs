@@ -20,7 +20,7 @@ public sealed class TrainOptions : TrainingCommandOptions
     public string? Model { get; set; }
 
     /// <summary>Training method.</summary>
-    [Option("method", HelpText = "BP, L-BP, LG-BP, FG-W, FG-A, LG-FG-W or LG-FG-A (default LG-FG-A).")]
+    [Option("method", HelpText = "BP, L-BP, LG-BP, FG-W, FG-A, LG-FG-W, LG-FG-A, FA, L-FA, LG-FA or DFA (default LG-FG-A).")]
     public string? Method { get; set; }
 
     /// <summary>Peak learning rate.</summary>
@@ -46,6 +46,22 @@ public sealed class TrainOptions : TrainingCommandOptions
     /// <summary>Block heads' gradient scale.</summary>
     [Option("head-lr", HelpText = "Scale of the local heads' gradients (default 1).")]
     public double? HeadLr { get; set; }
+
+    /// <summary>LN before each linear layer.</summary>
+    [Option("pre-linear-ln", HelpText = "LayerNorm before each linear layer too (per group before the group layer).")]
+    public bool PreLinearLn { get; set; }
+
+    /// <summary>LN before each local loss.</summary>
+    [Option("inter-ln", HelpText = "LayerNorm per group on each block's output, read only by its local loss.")]
+    public bool InterLn { get; set; }
+
+    /// <summary>LN before the final classifier.</summary>
+    [Option("final-ln", HelpText = "LayerNorm over the channels of the patch mean, before the final classifier.")]
+    public bool FinalLn { get; set; }
+
+    /// <summary>LG-FG-W channel-layer slicing.</summary>
+    [Option("channel-slices", HelpText = "LG-FG-W's channel-layer estimate: sum (scaled by the sum over groups; unbiased) or group (sliced per group, as the official code) (default sum).")]
+    public string? ChannelSlices { get; set; }
 
     /// <summary>Run folder.</summary>
     [Option("out", HelpText = "Run folder for a new run (default runs/<timestamp>-<method>); refused if it already holds a run.")]
@@ -75,6 +91,10 @@ public sealed class TrainOptions : TrainingCommandOptions
             Schedule = Schedule ?? shared.Schedule,
             HeadLr = HeadLr ?? shared.HeadLr,
             Tf32 = Tf32 || shared.Tf32,  // a flag: given, it turns TF32 on; absent, the run's own setting stays
+            PreLinearLayerNorm = PreLinearLn || shared.PreLinearLayerNorm,  // flags as --tf32
+            InterLayerNorm = InterLn || shared.InterLayerNorm,
+            FinalLayerNorm = FinalLn || shared.FinalLayerNorm,
+            ChannelSlices = ChannelSlices ?? shared.ChannelSlices,
         };
     }
 }

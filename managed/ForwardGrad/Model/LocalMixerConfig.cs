@@ -15,8 +15,9 @@ namespace ForwardGrad.Model;
 /// <param name="Grid">Patch grid n (P = n*n patches).</param>
 /// <param name="Channels">Channels C.</param>
 /// <param name="Groups">Groups G (divides C).</param>
-/// <param name="PreLinearLayerNorm">LayerNorm before each linear layer too.</param>
-/// <param name="InterLayerNorm">LayerNorm on a block's output before its local loss.</param>
+/// <param name="PreLinearLayerNorm">LayerNorm before each linear layer too (per group before the group layer).</param>
+/// <param name="InterLayerNorm">LayerNorm per group on a block's output, read only by its local loss.</param>
+/// <param name="FinalLayerNorm">LayerNorm over the channels of the patch mean, before the final classifier.</param>
 /// <param name="Seed">Initialisation seed.</param>
 public sealed record LocalMixerConfig(
     string Name,
@@ -30,6 +31,7 @@ public sealed record LocalMixerConfig(
     int Groups,
     bool PreLinearLayerNorm = false,
     bool InterLayerNorm = false,
+    bool FinalLayerNorm = false,
     ulong Seed = 0)
 {
     /// <summary>S/1/1: MNIST, 1 block, grid 1, C 256, G 1.</summary>
@@ -106,6 +108,7 @@ public sealed record LocalMixerConfig(
         native.Groups = Groups;
         native.PreLinearLayerNorm = PreLinearLayerNorm ? 1 : 0;
         native.InterLayerNorm = InterLayerNorm ? 1 : 0;
+        native.FinalLayerNorm = FinalLayerNorm ? 1 : 0;
         native.Seed = Seed;
         return native;
     }

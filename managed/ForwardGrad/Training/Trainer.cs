@@ -66,7 +66,13 @@ public sealed class Trainer
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(train);
-        return LocalMixerConfig.Preset(options.Model).ForData(train.Height, train.Width, train.Channels, train.ClassCount) with { Seed = options.Seed };
+        return LocalMixerConfig.Preset(options.Model).ForData(train.Height, train.Width, train.Channels, train.ClassCount) with
+        {
+            Seed = options.Seed,
+            PreLinearLayerNorm = options.PreLinearLayerNorm,
+            InterLayerNorm = options.InterLayerNorm,
+            FinalLayerNorm = options.FinalLayerNorm,
+        };
     }
 
     /// <summary>

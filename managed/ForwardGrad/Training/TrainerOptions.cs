@@ -55,8 +55,20 @@ public sealed record TrainerOptions
     /// <summary>Scale of the block heads' gradients.</summary>
     public double HeadLr { get; init; } = 1.0;
 
-    /// <summary>Scale of the final classifier's gradient in the local-greedy methods (LG-BP, LG-FG-W, LG-FG-A).</summary>
+    /// <summary>Scale of the final classifier's gradient, in every method.</summary>
     public double LastLayerLr { get; init; } = 0.1;
+
+    /// <summary>LayerNorm before each linear layer too (per group before the group layer).</summary>
+    public bool PreLinearLayerNorm { get; init; }
+
+    /// <summary>LayerNorm per group on each block's output, read only by its local loss.</summary>
+    public bool InterLayerNorm { get; init; }
+
+    /// <summary>LayerNorm over the channels of the patch mean, before the final classifier.</summary>
+    public bool FinalLayerNorm { get; init; }
+
+    /// <summary>LG-FG-W's channel-layer estimate: "sum" (scaled by the sum over groups; unbiased) or "group" (sliced per group, as the official code).</summary>
+    public string ChannelSlices { get; init; } = "sum";
 
     /// <summary>Seed of the initialisation, the data order and the tangents.</summary>
     public ulong Seed { get; init; } = 1;
@@ -99,6 +111,7 @@ public sealed record TrainerOptions
         _ = OptimizerSettings.ParseKind(Optimizer);
         _ = LearningRateSchedule.ParseKind(Schedule);
         _ = ParseDevice(Device);
+        _ = SlicesChannelsPerGroup(ChannelSlices);
         Require(Tangents is >= 1 and <= 1024, "--tangents", "an integer from 1 to 1024", Tangents);
         Require(Epochs >= 1, "--epochs", "a positive integer", Epochs);
         Require(BatchSize is >= 1 and <= 1 << 20, "--batch-size", "an integer from 1 to 1048576", BatchSize);
@@ -125,6 +138,7 @@ public sealed record TrainerOptions
         Method = TrainingMethods.Parse(Method).PaperName(),
         Optimizer = Optimizer.Trim().ToLowerInvariant(),
         Schedule = Schedule.Trim().ToLowerInvariant(),
+        ChannelSlices = ChannelSlices.Trim().ToLowerInvariant(),
         Device = ParseDevice(Device).ToString().ToLowerInvariant(),
         DataDir = DataDir is null ? null : Path.GetFullPath(DataDir),
     };
@@ -152,6 +166,14 @@ public sealed record TrainerOptions
             $"--threads {threads} is more than {ThreadsPerCpuLimit} per CPU on this machine ({Environment.ProcessorCount} CPUs); using {MaxThreads}.");
         return MaxThreads;
     }
+
+    /// <summary>"group" (true) or "sum" (false), case-insensitive; anything else is an <see cref="ArgumentException"/>.</summary>
+    public static bool SlicesChannelsPerGroup(string slices) => slices?.Trim().ToLowerInvariant() switch
+    {
+        "sum" => false,
+        "group" => true,
+        _ => throw new ArgumentException($"Unknown channel slicing '{slices}' (--channel-slices); known: sum, group."),
+    };
 
     /// <summary>"cpu" or "cuda" (also "gpu"), case-insensitive; anything else is an <see cref="ArgumentException"/>.</summary>
     public static Backend ParseDevice(string device) => device?.Trim().ToLowerInvariant() switch

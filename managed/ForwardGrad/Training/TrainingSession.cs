@@ -94,6 +94,7 @@ internal sealed class TrainingSession(
         var clock = Stopwatch.StartNew();
         double lr = schedule.At(Math.Max(0, _step - 1));
         float[] blockLosses = new float[model.Config.Blocks];
+        bool channelSlicesPerGroup = TrainerOptions.SlicesChannelsPerGroup(options.ChannelSlices);
         while (_step < stopAt)
         {
             int epoch = (int)(_step / batches);
@@ -115,7 +116,7 @@ internal sealed class TrainingSession(
 
                 // The allocation-free overload: a steady-state step allocates no managed memory.
                 var stats = model.ComputeGradients(batch.Images, batch.Labels, method, options.Tangents, options.Seed, unchecked((uint)_step),
-                    blockLosses, (float)options.HeadLr, (float)options.LastLayerLr);
+                    blockLosses, (float)options.HeadLr, (float)options.LastLayerLr, channelSlicesPerGroup);
                 if (!float.IsFinite(stats.Loss) || stats.Loss > explodeLimit || !AllFinite(blockLosses))
                 {
                     return new TrainingResult(folder.Path, rows, lastTestError, _step, DivergenceMessage(epoch, stats.Loss));

@@ -48,7 +48,8 @@ void fgw_param(fg_mixer& m, const Run& run, int32_t index, int32_t slice, int64_
 // LG-FG-W slices: a group block and its bias entries feed only their own group (its LN is per
 // group), so they use that group's d. The channel layer is followed by an LN over all C channels,
 // which spreads every column into every group, and the token layer mixes every group of a patch:
-// both use the sum over groups (slicing them by group would bias the estimate).
+// both use the sum over groups. FG_SLICES_GROUP slices the channel layer per group instead, as the
+// official code does, which biases its estimate.
 void fgw_block_local(fg_mixer& m, const Run& run, int64_t k) {
     const Dims& d = m.dims;
     const BlockParams& bp = m.blocks[static_cast<size_t>(k)];
@@ -56,8 +57,9 @@ void fgw_block_local(fg_mixer& m, const Run& run, int64_t k) {
         fgw_param(m, run, bp.token, FG_WSLICE_ALL, d.P, d.G);
         fgw_param(m, run, bp.token + 1, FG_WSLICE_ALL, d.P, d.G);
     }
-    fgw_param(m, run, bp.channel, FG_WSLICE_ALL, d.C, d.G);
-    fgw_param(m, run, bp.channel + 1, FG_WSLICE_ALL, d.C, d.G);
+    const int32_t channel = run.channel_slices == FG_SLICES_GROUP ? FG_WSLICE_COLUMNS : FG_WSLICE_ALL;
+    fgw_param(m, run, bp.channel, channel, d.C, d.G);
+    fgw_param(m, run, bp.channel + 1, channel, d.C, d.G);
     fgw_param(m, run, bp.group, FG_WSLICE_LEADING, d.c, d.G);
     fgw_param(m, run, bp.group + 1, FG_WSLICE_COLUMNS, d.C, d.G);
 }
@@ -101,8 +103,8 @@ void forward_gradients(fg_mixer& m, const Run& run, fg_step_stats& stats) {
         final_loss(m, run, x, nullptr, nullptr, run.last_lr, nullptr);
         return;
     }
-    // Global: d (K,B,P,1) of the final loss, whose classifier gets its plain exact gradient.
-    final_loss(m, run, x, x_tan, ws.d, 1.0f, nullptr);
+    // Global: d (K,B,P,1) of the final loss.
+    final_loss(m, run, x, x_tan, ws.d, run.last_lr, nullptr);
     if (activity) {
         for (int64_t k = 0; k < blocks; ++k)
             fga_block(m, run, k, k >= 1 ? slot(k - 1).group.a : nullptr, slot(k), true);

@@ -12,7 +12,7 @@ namespace optable {
 
 namespace {
 
-const char* kMethods[] = {"BP", "LBP", "LGBP", "FGW", "FGA", "LGFGW", "LGFGA"};
+const char* kMethods[] = {"BP", "LBP", "LGBP", "FGW", "FGA", "LGFGW", "LGFGA", "FA", "LFA", "LGFA", "DFA"};
 
 struct Param {
     std::string name;
@@ -147,7 +147,7 @@ void add_mixer_cases(std::vector<Case>& t) {
     b.blocks = 3, b.grid = 4, b.channels = 32, b.groups = 8, b.pre_linear_ln = 1, b.inter_ln = 1;
     for (const Setup& s : {Setup{a, 6, 9}, Setup{b, 8, 21}}) {
         t.push_back(mixer_case(s, Call::forward, 0));
-        for (int32_t method = FG_METHOD_BP; method <= FG_METHOD_LGFGA; ++method)
+        for (int32_t method = FG_METHOD_BP; method <= FG_METHOD_DFA; ++method)
             t.push_back(mixer_case(s, Call::gradients, method));
         for (int32_t method : {FG_METHOD_FGW, FG_METHOD_LGFGA}) t.push_back(mixer_case(s, Call::cosine, method));
     }

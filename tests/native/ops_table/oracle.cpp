@@ -344,8 +344,9 @@ void relu(Vec& x) {
 }  // namespace
 
 double Mixer::run(const std::vector<Vec>& w, const std::vector<float>& images, const std::vector<int32_t>& labels,
-                  Vec* block_losses, Vec* logits) const {
+                  Vec* block_losses, Vec* logits, std::vector<Vec>* layers) const {
     const int64_t B = int64_t(labels.size()), R = B * P, ph = c.image_height / c.grid, pw = c.image_width / c.grid;
+    // The LN before a linear layer [pre_linear_ln]: over the input width, per group before the group layer.
     auto pre = [&](Vec x, int64_t rows, int64_t dim) {
         if (c.pre_linear_ln) ln(x, rows, dim);
         return x;
@@ -361,12 +362,13 @@ double Mixer::run(const std::vector<Vec>& w, const std::vector<float>& images, c
                 }
         return y;
     };
-    auto xent = [&](const Vec& x, const Vec& W, const Vec& b, Vec* lg) {  // batch mean of mean_p(x) W + b
+    // batch mean of mean_p(x) W + b over `patches` patches
+    auto xent = [&](const Vec& x, const Vec& W, const Vec& b, Vec* lg, int64_t patches) {
         double total = 0;
         for (int64_t n = 0; n < B; ++n) {
             Vec xbar(C, 0.0), l, sm;
-            for (int64_t p = 0; p < P; ++p)
-                for (int64_t ch = 0; ch < C; ++ch) xbar[ch] += x[(n * P + p) * C + ch] / double(P);
+            for (int64_t p = 0; p < patches; ++p)
+                for (int64_t ch = 0; ch < C; ++ch) xbar[ch] += x[(n * patches + p) * C + ch] / double(patches);
             total += head(xbar, W.data(), b.data(), C, N, labels[n], l, sm);
             if (lg) lg->insert(lg->end(), l.begin(), l.end());
         }
@@ -393,25 +395,34 @@ double Mixer::run(const std::vector<Vec>& w, const std::vector<float>& images, c
             ln(a, R, C);
             relu(a);
             n_in = C;
+            if (layers) layers->push_back(a);
         }
         Vec h = block_diagonal(pre(a, R, n_in), R, n_in, C, 1, w[at], w[at + 1]);
         at += 2;
         ln(h, R, C);
         relu(h);
-        Vec out = block_diagonal(pre(h, R, C), R, C, C, G, w[at], w[at + 1]);
+        if (layers) layers->push_back(h);
+        Vec out = block_diagonal(pre(h, R * G, cg), R, C, C, G, w[at], w[at + 1]);
         at += 2;
         ln(out, R * G, cg);
         if (k >= 1)
             for (size_t i = 0; i < out.size(); ++i) out[i] += x[i];
         relu(out);
+        if (layers) layers->push_back(out);
         Vec feat = out;
-        if (c.inter_ln) ln(feat, R, C);
-        const double lk = xent(feat, w[at], w[at + 1], nullptr);
+        if (c.inter_ln) ln(feat, R * G, cg);  // per group, as the local loss reads it
+        const double lk = xent(feat, w[at], w[at + 1], nullptr, P);
         at += 2;
         if (block_losses) block_losses->push_back(lk);
         x = out;
     }
-    return xent(x, w[at], w[at + 1], logits);
+    if (!c.final_ln) return xent(x, w[at], w[at + 1], logits, P);
+    Vec xbar(B * C, 0.0);  // the final classifier reads LN(mean_p x) as its one patch
+    for (int64_t n = 0; n < B; ++n)
+        for (int64_t p = 0; p < P; ++p)
+            for (int64_t ch = 0; ch < C; ++ch) xbar[n * C + ch] += x[(n * P + p) * C + ch] / double(P);
+    ln(xbar, B, C);
+    return xent(xbar, w[at], w[at + 1], logits, 1);
 }
 
 }  // namespace oracle

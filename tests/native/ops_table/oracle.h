@@ -88,9 +88,10 @@ struct Mixer {
     int64_t P, C, G, cg, Din, N;
     explicit Mixer(const fg_mixer_config& cfg);
     static void ln(Vec& x, int64_t rows, int64_t dim);
-    // Final loss (batch mean); block_losses (blocks) and logits (B, N) out when not null.
+    // Final loss (batch mean); block_losses (blocks), logits (B, N) and every layer's ReLU output (R, C)
+    // (block 0: channel, group; block k >= 1: token, channel, group) out when not null.
     double run(const std::vector<Vec>& w, const std::vector<float>& images, const std::vector<int32_t>& labels,
-               Vec* block_losses, Vec* logits) const;
+               Vec* block_losses, Vec* logits, std::vector<Vec>* layers = nullptr) const;
 };
 
 }  // namespace oracle
