@@ -2,6 +2,7 @@ using System.Globalization;
 using ForwardGrad.Data;
 using ForwardGrad.Model;
 using ForwardGrad.Optim;
+using ForwardGrad.Parallel;
 
 namespace ForwardGrad.Training;
 
@@ -73,6 +74,15 @@ public sealed record TrainerOptions
     /// <summary>Stop after this many steps in total (smoke runs); null: run every epoch.</summary>
     public long? MaxSteps { get; init; }
 
+    /// <summary>How the run is spread over processes: "none" (one process) or "data" (data parallel over MPI ranks).</summary>
+    public string Parallel { get; init; } = "none";
+
+    /// <summary>Ranks of a parallel run (1 for one process); set by <see cref="Trainer"/>, recorded in config.json.</summary>
+    public int Ranks { get; init; } = 1;
+
+    /// <summary>Seconds a rank of a parallel run waits for the others in one exchange before it reports them as failed.</summary>
+    public double CommTimeout { get; init; } = 120;
+
     /// <summary>Batch size of evaluation.</summary>
     public int EvalBatchSize { get; init; } = 500;
 
@@ -111,6 +121,8 @@ public sealed record TrainerOptions
         Require(double.IsFinite(LastLayerLr) && LastLayerLr >= 0, "--last-layer-lr", "a finite number >= 0", LastLayerLr);
         Require(Threads >= 0, "--threads", "0 (all usable CPUs) or a positive count", Threads);
         Require(MaxSteps is null or >= 1, "--max-steps", "a positive integer", MaxSteps ?? 0);
+        _ = ParallelModes.Parse(Parallel);
+        Require(double.IsFinite(CommTimeout) && CommTimeout > 0, "--comm-timeout", "a finite number of seconds > 0", CommTimeout);
     }
 
     /// <summary>
@@ -126,6 +138,7 @@ public sealed record TrainerOptions
         Optimizer = Optimizer.Trim().ToLowerInvariant(),
         Schedule = Schedule.Trim().ToLowerInvariant(),
         Device = ParseDevice(Device).ToString().ToLowerInvariant(),
+        Parallel = ParallelModes.Parse(Parallel),
         DataDir = DataDir is null ? null : Path.GetFullPath(DataDir),
     };
 
