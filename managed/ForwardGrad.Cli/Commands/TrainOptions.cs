@@ -17,7 +17,7 @@ public sealed class TrainOptions : TrainingCommandOptions
     public bool Tf32 { get; set; }
 
     /// <summary>Model preset.</summary>
-    [Option("model", HelpText = "S/1/1, M/1/16, M/8/16, L/8/64 or L/32/64 (default M/1/16).")]
+    [Option("model", HelpText = "S/1/1, M/1/16, M/8/16, L/8/64, L/32/64, or a custom model C=256,G=8,blocks=4,grid=7 (the grid must divide the image size) (default M/1/16).")]
     public string? Model { get; set; }
 
     /// <summary>Training method.</summary>

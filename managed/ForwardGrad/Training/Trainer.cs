@@ -63,12 +63,12 @@ public sealed class Trainer
     /// </summary>
     public event Action<EpochMetrics>? EpochCompleted;
 
-    /// <summary>The model configuration of a run: the preset adapted to the data set, seeded.</summary>
+    /// <summary>The model configuration of a run: the preset or custom model adapted to the data set, seeded.</summary>
     public static LocalMixerConfig ModelConfig(TrainerOptions options, ImageDataset train)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(train);
-        return LocalMixerConfig.Preset(options.Model).ForData(train.Height, train.Width, train.Channels, train.ClassCount) with { Seed = options.Seed };
+        return ModelSpec.Resolve(options.Model).ForData(train.Height, train.Width, train.Channels, train.ClassCount) with { Seed = options.Seed };
     }
 
     /// <summary>

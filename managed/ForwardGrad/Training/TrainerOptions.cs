@@ -20,7 +20,7 @@ public sealed record TrainerOptions
     /// <summary>Folder holding one folder per data set (null: FG_DATA_DIR or data/).</summary>
     public string? DataDir { get; init; }
 
-    /// <summary>Model preset (S/1/1, M/1/16, M/8/16, L/8/64, L/32/64).</summary>
+    /// <summary>Model preset (S/1/1, M/1/16, M/8/16, L/8/64, L/32/64) or a custom model such as C=256,G=8,blocks=4,grid=7 (<see cref="ModelSpec"/>).</summary>
     public string Model { get; init; } = "M/1/16";
 
     /// <summary>Training method, paper name.</summary>
@@ -102,7 +102,7 @@ public sealed record TrainerOptions
     {
         if (modelPreset)
         {
-            _ = LocalMixerConfig.Preset(Model);
+            _ = ModelSpec.Resolve(Model);
         }
 
         _ = TrainingMethods.Parse(Method);
@@ -178,7 +178,7 @@ public sealed record TrainerOptions
     {
         try
         {
-            return LocalMixerConfig.Preset(name);
+            return ModelSpec.Resolve(name);
         }
         catch (ArgumentException)
         {
