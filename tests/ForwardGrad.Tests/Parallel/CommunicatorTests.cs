@@ -107,6 +107,13 @@ public sealed class CommunicatorTests
         Assert.That(reason, available ? Does.StartWith("NCCL ") : Does.Contain("libnccl.so.2"));
     }
 
+    [TestCase(ForwardGradStatus.CommTimeout, "FG_ERR_COMM_TIMEOUT")]
+    [TestCase(ForwardGradStatus.CommPeer, "FG_ERR_COMM_PEER")]
+    [TestCase(ForwardGradStatus.CommMismatch, "FG_ERR_COMM_MISMATCH")]
+    [TestCase(ForwardGradStatus.InvalidArgument, "FG_ERR_INVALID_ARGUMENT")]
+    public void ThePlugin_NamesEveryStatusItReturns(ForwardGradStatus status, string name) =>
+        Assert.That(Interop.NativeText.FromPointer(Interop.CommMethods.fg_comm_status_string(status)), Is.EqualTo(name));
+
     [Test]
     public void ADisposedCommunicator_IsRefused()
     {
