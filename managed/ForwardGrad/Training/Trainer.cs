@@ -1,9 +1,9 @@
+using System.Globalization;
 using ForwardGrad.Checkpoints;
 using ForwardGrad.Data;
 using ForwardGrad.Model;
 using ForwardGrad.Optim;
 using ForwardGrad.Parallel;
-using System.Globalization;
 
 namespace ForwardGrad.Training;
 
