@@ -194,7 +194,7 @@ internal sealed class TrainingSession(
         uint step = unchecked((uint)_step);
         if (parallel is not null)
         {
-            return parallel.Compute(batch, method, options.Tangents, options.Seed, step, blockLosses, (float)options.HeadLr, (float)options.LastLayerLr);
+            return parallel.Compute(batch, options.Tangents, options.Seed, step, blockLosses, (float)options.HeadLr, (float)options.LastLayerLr);
         }
 
         var (loss, accuracy, _) = model.ComputeGradients(batch.Images, batch.Labels, method, options.Tangents, options.Seed, step,

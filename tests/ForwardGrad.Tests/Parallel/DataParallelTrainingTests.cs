@@ -50,6 +50,19 @@ public sealed class DataParallelTrainingTests : SampleDataFixture
     }
 
     [Test]
+    public void WeightPerturbation_ExchangesTheSumsAndTheHeads_NotTheGradient()
+    {
+        // S/1/1 (C = 256, G = 1, one block, 10 classes), K = 2: 2 sums + block head and final classifier (2 x 2,570)
+        // + loss, accuracy and one block loss = 5,145 floats; the full gradient of S/1/1 is 271,892 + 3 floats.
+        var (_, weights) = Parallel(2, "LG-FG-W");
+        var (_, full) = Parallel(2, "LG-BP");
+        Assert.That(weights, Does.Contain("20,580 bytes all-reduced per step"));
+        Assert.That(full, Does.Contain($"{(271_892 + 3) * 4:N0} bytes all-reduced per step"));
+        var (_, global) = Parallel(3, "FG-W");
+        Assert.That(global, Does.Contain($"{(2 + (2 * 2_570) + 3) * 4:N0} bytes all-reduced per step"));
+    }
+
+    [Test]
     public void ACustomMultiBlockModel_TrainsDataParallelLikeOneProcess()
     {
         string single = Single("LG-BP", "--model", "C=32,G=4,blocks=3,grid=7");
@@ -60,6 +73,7 @@ public sealed class DataParallelTrainingTests : SampleDataFixture
     }
 
     [TestCase("LG-FG-A")]
+    [TestCase("LG-FG-W")]
     [TestCase("BP")]
     public void OneRank_IsTheSingleProcessRunBitForBit(string method)
     {
