@@ -14,7 +14,7 @@ echo "load average before: $(cut -d' ' -f1 /proc/loadavg); $(nproc) CPUs; $STEPS
 echo
 echo "| method | layout | images/s | ms/step | bytes all-reduced/step | comm ms/step (rank 0) |"
 echo "|---|---|---:|---:|---:|---:|"
-for method in LG-BP LG-FG-A; do
+for method in LG-BP LG-FG-A LG-FG-W; do
   for layout in "1x2" "2x1"; do
     ranks=${layout%x*} threads=${layout#*x}
     args=(train --method "$method" --max-steps "$STEPS" --epochs 1 --threads "$threads" --out "$TMP/$method-$layout")
