@@ -231,4 +231,13 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(LibraryName)]
     public static partial ForwardGradStatus fg_mixer_gradient_cosine(nint model, long batch, nint images, nint labels,
         in FgStepOptions options, float* cosine, int capacity);
+
+    /// <summary>A weight-perturbation step (FG-W, LG-FG-W) that also returns the sums of its directional derivatives.</summary>
+    [LibraryImport(LibraryName)]
+    public static partial ForwardGradStatus fg_mixer_fgw_sums(nint model, long batch, nint images, nint labels,
+        in FgStepOptions options, float* sums, long capacity, ref FgStepStats stats);
+
+    /// <summary>Rewrites the perturbed parameters' gradients from given sums of directional derivatives.</summary>
+    [LibraryImport(LibraryName)]
+    public static partial ForwardGradStatus fg_mixer_fgw_apply(nint model, in FgStepOptions options, float* sums, long count);
 }

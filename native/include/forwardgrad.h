@@ -434,6 +434,19 @@ FG_API fg_status fg_mixer_feedback_count(fg_mixer* model, int32_t method, int32_
 FG_API fg_status fg_mixer_feedback_info(fg_mixer* model, int32_t method, int32_t index, fg_param_info* out_info);
 FG_API fg_status fg_mixer_feedback(fg_mixer* model, int32_t method, int32_t index, fg_buffer** out_feedback);
 
+/* Weight perturbation (FG-W, LG-FG-W) in two halves, for data-parallel ranks that exchange only the
+ * directional derivatives. Every perturbed parameter's estimate is (1/K) sum_k D_k(slice) V_k, where the
+ * tangents V_k depend on (seed, step) alone and D_k(g) = sum_{n,p} d[k,n,p,g] of a local loss (LG-FG-W: K*G
+ * sums per block, block-major; FG-W: the final loss's K sums). fg_mixer_fgw_sums is fg_mixer_gradients
+ * (same gradients and stats) that also returns the sums; ranks add their sums, each times its share of the
+ * global batch (d is a batch mean), and fg_mixer_fgw_apply rewrites the perturbed parameters' gradients
+ * from the added sums (the heads and the final classifier keep theirs). On one batch, sums then apply
+ * gives the gradients of fg_mixer_gradients up to float rounding. */
+FG_API fg_status fg_mixer_fgw_sums(fg_mixer* model, int64_t batch, const fg_buffer* images, const fg_buffer* labels,
+                                   const fg_step_options* options, float* out_sums, int64_t capacity,
+                                   fg_step_stats* out_stats);
+FG_API fg_status fg_mixer_fgw_apply(fg_mixer* model, const fg_step_options* options, const float* sums, int64_t count);
+
 #ifdef __cplusplus
 }
 #endif

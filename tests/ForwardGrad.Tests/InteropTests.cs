@@ -27,7 +27,8 @@ public sealed class InteropTests
     [Test]
     public void StatusNames_MatchTheEnum()
     {
-        foreach (ForwardGradStatus status in Enum.GetValues<ForwardGradStatus>())
+        // The communication statuses (100 and up) are named by the MPI plug-in: CommunicatorTests.
+        foreach (ForwardGradStatus status in Enum.GetValues<ForwardGradStatus>().Where(s => (int)s < 100))
         {
             string expected = status == ForwardGradStatus.Ok ? "FG_OK" : "FG_ERR_" + ToUpperSnake(status.ToString());
             Assert.That(NativeStatus.Name(status), Is.EqualTo(expected));

@@ -1,4 +1,5 @@
 using CommandLine;
+using ForwardGrad.Parallel;
 using ForwardGrad.Training;
 
 namespace ForwardGrad.Cli.Commands;
@@ -16,7 +17,7 @@ public sealed class TrainOptions : TrainingCommandOptions
     public bool Tf32 { get; set; }
 
     /// <summary>Model preset.</summary>
-    [Option("model", HelpText = "S/1/1, M/1/16, M/8/16, L/8/64 or L/32/64 (default M/1/16).")]
+    [Option("model", HelpText = "S/1/1, M/1/16, M/8/16, L/8/64, L/32/64, or a custom model C=256,G=8,blocks=4,grid=7 (the grid must divide the image size) (default M/1/16).")]
     public string? Model { get; set; }
 
     /// <summary>Training method.</summary>
@@ -68,12 +69,20 @@ public sealed class TrainOptions : TrainingCommandOptions
     public string? Out { get; set; }
 
     /// <summary>Run folder to continue.</summary>
-    [Option("resume", HelpText = "Continue the run in this folder. It may change only --data-dir, --device, --threads, --max-steps and (to extend) --epochs.")]
+    [Option("resume", HelpText = "Continue the run in this folder. It may change only --data-dir, --device, --threads, --parallel (and the number of ranks), --comm-timeout, --max-steps and (to extend) --epochs.")]
     public string? Resume { get; set; }
 
     /// <summary>Replace the run in --out.</summary>
     [Option("overwrite", HelpText = "Start a new run in --out even if it holds one; the old files are moved to a replaced-<timestamp> subfolder.")]
     public bool Overwrite { get; set; }
+
+    /// <summary>Parallel mode.</summary>
+    [Option("parallel", HelpText = "none, or data: data parallel over the ranks of mpirun -np N (each rank trains on its shard of every batch; rank 0 writes the run folder) (default none).")]
+    public string? Parallel { get; set; }
+
+    /// <summary>Time limit of one exchange between ranks.</summary>
+    [Option("comm-timeout", HelpText = "Seconds a rank waits for the others in one exchange before it reports them as failed and ends the job (default 120).")]
+    public double? CommTimeout { get; set; }
 
     /// <inheritdoc />
     public override TrainerOptions ApplyTo(TrainerOptions baseline)
@@ -95,6 +104,10 @@ public sealed class TrainOptions : TrainingCommandOptions
             InterLayerNorm = InterLn || shared.InterLayerNorm,
             FinalLayerNorm = FinalLn || shared.FinalLayerNorm,
             ChannelSlices = ChannelSlices ?? shared.ChannelSlices,
+            // How this invocation runs, never inherited by a resume: the ranks it was started with decide.
+            Parallel = Parallel ?? ParallelModes.None,
+            Ranks = 1,
+            CommTimeout = CommTimeout ?? shared.CommTimeout,
         };
     }
 }

@@ -7,7 +7,7 @@ namespace ForwardGrad.Model;
 /// parameters and gradients; <see cref="Parameters"/> exposes them as borrowed tensors.
 /// Images are (B, H, W, C) float32, already normalised; labels are int32.
 /// </summary>
-public sealed class LocalMixer : IDisposable
+public sealed partial class LocalMixer : IDisposable
 {
     private readonly NativeMixer _native;
     private readonly HandleTable _parameterTable;

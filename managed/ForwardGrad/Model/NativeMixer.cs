@@ -98,6 +98,31 @@ internal sealed class NativeMixer : IDisposable
         return stats;
     }
 
+    /// <summary>A weight-perturbation step (as <see cref="Gradients"/>) that also writes the sums of its directional derivatives.</summary>
+    public unsafe FgStepStats WeightSums(long batch, Tensor images, Tensor labels, in FgStepOptions options, Span<float> sums)
+    {
+        var stats = FgStepStats.Create();
+        using var model = Lease();
+        using var input = images.Lease();
+        using var target = labels.Lease();
+        fixed (float* output = sums)
+        {
+            NativeStatus.Check(NativeMethods.fg_mixer_fgw_sums(model.Value, batch, input.Value, target.Value, in options, output, sums.Length, ref stats));
+        }
+
+        return stats;
+    }
+
+    /// <summary>Rewrites the perturbed parameters' gradients from directional-derivative sums.</summary>
+    public unsafe void ApplyWeightSums(in FgStepOptions options, ReadOnlySpan<float> sums)
+    {
+        using var model = Lease();
+        fixed (float* input = sums)
+        {
+            NativeStatus.Check(NativeMethods.fg_mixer_fgw_apply(model.Value, in options, input, sums.Length));
+        }
+    }
+
     /// <summary>Activation workspace bytes a step of <paramref name="method"/> needs at <paramref name="batch"/>.</summary>
     public ulong WorkspaceBytes(TrainingMethod method, int tangents, long batch)
     {

@@ -2,6 +2,7 @@ using System.Globalization;
 using ForwardGrad.Data;
 using ForwardGrad.Model;
 using ForwardGrad.Optim;
+using ForwardGrad.Parallel;
 
 namespace ForwardGrad.Training;
 
@@ -19,7 +20,7 @@ public sealed record TrainerOptions
     /// <summary>Folder holding one folder per data set (null: FG_DATA_DIR or data/).</summary>
     public string? DataDir { get; init; }
 
-    /// <summary>Model preset (S/1/1, M/1/16, M/8/16, L/8/64, L/32/64).</summary>
+    /// <summary>Model preset (S/1/1, M/1/16, M/8/16, L/8/64, L/32/64) or a custom model such as C=256,G=8,blocks=4,grid=7 (<see cref="ModelSpec"/>).</summary>
     public string Model { get; init; } = "M/1/16";
 
     /// <summary>Training method, paper name.</summary>
@@ -85,6 +86,15 @@ public sealed record TrainerOptions
     /// <summary>Stop after this many steps in total (smoke runs); null: run every epoch.</summary>
     public long? MaxSteps { get; init; }
 
+    /// <summary>How the run is spread over processes: "none" (one process) or "data" (data parallel over MPI ranks).</summary>
+    public string Parallel { get; init; } = "none";
+
+    /// <summary>Ranks of a parallel run (1 for one process); set by <see cref="Trainer"/>, recorded in config.json.</summary>
+    public int Ranks { get; init; } = 1;
+
+    /// <summary>Seconds a rank of a parallel run waits for the others in one exchange before it reports them as failed.</summary>
+    public double CommTimeout { get; init; } = 120;
+
     /// <summary>Batch size of evaluation.</summary>
     public int EvalBatchSize { get; init; } = 500;
 
@@ -104,7 +114,7 @@ public sealed record TrainerOptions
     {
         if (modelPreset)
         {
-            _ = LocalMixerConfig.Preset(Model);
+            _ = ModelSpec.Resolve(Model);
         }
 
         _ = TrainingMethods.Parse(Method);
@@ -124,6 +134,8 @@ public sealed record TrainerOptions
         Require(double.IsFinite(LastLayerLr) && LastLayerLr >= 0, "--last-layer-lr", "a finite number >= 0", LastLayerLr);
         Require(Threads >= 0, "--threads", "0 (all usable CPUs) or a positive count", Threads);
         Require(MaxSteps is null or >= 1, "--max-steps", "a positive integer", MaxSteps ?? 0);
+        _ = ParallelModes.Parse(Parallel);
+        Require(double.IsFinite(CommTimeout) && CommTimeout > 0, "--comm-timeout", "a finite number of seconds > 0", CommTimeout);
     }
 
     /// <summary>
@@ -140,6 +152,7 @@ public sealed record TrainerOptions
         Schedule = Schedule.Trim().ToLowerInvariant(),
         ChannelSlices = ChannelSlices.Trim().ToLowerInvariant(),
         Device = ParseDevice(Device).ToString().ToLowerInvariant(),
+        Parallel = ParallelModes.Parse(Parallel),
         DataDir = DataDir is null ? null : Path.GetFullPath(DataDir),
     };
 
@@ -187,7 +200,7 @@ public sealed record TrainerOptions
     {
         try
         {
-            return LocalMixerConfig.Preset(name);
+            return ModelSpec.Resolve(name);
         }
         catch (ArgumentException)
         {

@@ -120,6 +120,9 @@ struct Run {
     bool feedback = false;  // FA, L-FA, LG-FA: feedback matrices carry the gradient back instead of the weights
     const float* images = nullptr;
     const int32_t* labels = nullptr;
+    // Weight methods: when set, each local loss's row sums of d, D (K, G) per block (LG-FG-W) or (K) for the
+    // final loss (FG-W), are added here in double (fg_mixer_fgw_sums).
+    double* fgw_sums = nullptr;
 };
 
 bool is_backprop(int32_t method);  // no tangents: BP, L-BP, LG-BP and the feedback-alignment methods
@@ -220,6 +223,10 @@ uint32_t tangent_id(int32_t param);
 void backprop_gradients(fg_mixer& m, const Run& run, fg_step_stats& stats);
 // mixer_forwardgrad.cpp: FG-A, LG-FG-A, FG-W, LG-FG-W.
 void forward_gradients(fg_mixer& m, const Run& run, fg_step_stats& stats);
+// Weight perturbation's sums of d (what fgw_sums collects): how many a step has, and the perturbed
+// parameters' gradients from given sums (the tangents drawn from run's seed and step again).
+int64_t fgw_sum_count(const fg_mixer& m, int32_t method, int64_t K);
+void fgw_from_sums(fg_mixer& m, const Run& run, const float* sums);
 
 // mixer_api.cpp helpers shared by the methods.
 void scale_in_place(fg_context& c, float* x, int64_t count, float scale);

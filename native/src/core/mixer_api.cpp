@@ -298,4 +298,52 @@ FG_API fg_status fg_mixer_feedback(fg_mixer* model, int32_t method, int32_t inde
     });
 }
 
+FG_API fg_status fg_mixer_fgw_sums(fg_mixer* model, int64_t batch, const fg_buffer* images, const fg_buffer* labels,
+                                   const fg_step_options* options, float* out_sums, int64_t capacity,
+                                   fg_step_stats* out_stats) {
+    return guard("fg_mixer_fgw_sums", [&] {
+        fg_mixer& m = check_model(model);
+        check_stats(out_stats);
+        Run run = make_run(m, batch, images);
+        set_options(run, options);
+        if (!is_weight(run.method))
+            invalid(std::string("options->method is ") + method_name(run.method) +
+                    "; the sums of d exist for weight perturbation only (FG-W, LG-FG-W)");
+        const int64_t count = fgw_sum_count(m, run.method, run.K);
+        if (!out_sums) invalid("out_sums is NULL");
+        if (capacity < count)
+            invalid("capacity (" + std::to_string(capacity) + ") is less than the " + std::to_string(count) + " sums of " +
+                    method_name(run.method) + " with K = " + std::to_string(run.K));
+        load_labels(m, run, labels);
+        std::vector<double> sums(static_cast<size_t>(count), 0.0);
+        run.fgw_sums = sums.data();
+        fg_step_stats stats;
+        gradients(m, run, stats);
+        for (int64_t i = 0; i < count; ++i) out_sums[i] = static_cast<float>(sums[static_cast<size_t>(i)]);
+        if (out_stats) *out_stats = stats;
+    });
+}
+
+FG_API fg_status fg_mixer_fgw_apply(fg_mixer* model, const fg_step_options* options, const float* sums, int64_t count) {
+    return guard("fg_mixer_fgw_apply", [&] {
+        fg_mixer& m = check_model(model);
+        Run run;
+        set_options(run, options);
+        if (!is_weight(run.method))
+            invalid(std::string("options->method is ") + method_name(run.method) +
+                    "; sums apply to weight perturbation only (FG-W, LG-FG-W)");
+        const int64_t want = fgw_sum_count(m, run.method, run.K);
+        if (!sums) invalid("sums is NULL");
+        if (count != want)
+            invalid("count (" + std::to_string(count) + ") is not the " + std::to_string(want) + " sums of " +
+                    method_name(run.method) + " with K = " + std::to_string(run.K));
+        // A one-image workspace holds the weight tangents and d's (K, P, G) >= (K, 1, G).
+        run.B = 1;
+        run.R = m.dims.P;
+        run.S = (run.K + 1) * run.R;
+        prepare_workspace(m, run);
+        fgw_from_sums(m, run, sums);
+    });
+}
+
 }  // extern "C"
