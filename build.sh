@@ -55,7 +55,8 @@ cmd_deps() {
     echo "no apt-get here: install cmake, a C++17 compiler, a BLAS, GoogleTest, Google Benchmark and the .NET 10 SDK by hand"
     return 0
   fi
-  apt_install cmake g++ make pkg-config libopenblas0-pthread libdnnl2 libgtest-dev libbenchmark-dev zlib1g-dev
+  apt_install cmake g++ make pkg-config libopenblas0-pthread libdnnl2 libgtest-dev libbenchmark-dev zlib1g-dev \
+    libopenmpi-dev openmpi-bin
   if [ "${1:-}" = "--cuda" ]; then
     step "deps (CUDA toolkit)"
     enable_contrib_nonfree

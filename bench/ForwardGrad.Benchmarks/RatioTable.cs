@@ -20,7 +20,7 @@ internal static class RatioTable
             rows.Add([ratio, what, double.IsNaN(value) ? "n/a" : value.ToString(format, CultureInfo.InvariantCulture), target,
                 met is null || double.IsNaN(value) ? "" : met.Value ? "ok" : "MISSED"]);
 
-        // Fused JVP vs K+1 separate passes (bench_linear), every pair that ran.
+        // Fused JVP vs K+1 separate passes (the op table's BM_LinearJvp / BM_LinearSeparate), every pair that ran.
         foreach (var (name, fused) in native.Where(n => n.Key.StartsWith("BM_LinearJvp/", StringComparison.Ordinal) && !n.Key.Contains('#')))
         {
             string rest = name["BM_LinearJvp/".Length..];

@@ -303,7 +303,7 @@ else
     record build PASS "$OUT/build.log"
 fi
 
-# 4. parity: every op, CPU vs CUDA
+# 4. parity: every entry of the op table (tests/native/ops_table), CUDA vs CPU vs float64 oracle
 run_step parity 150 "$OUT/parity.log" "$BUILD/bin/fg_gpu_parity"
 case $STEP_RC in
 0) record parity "PASS ($(grep -o '[0-9]* PASS' "$OUT/parity.log" | head -n 1))" "$OUT/parity.log" ;;

@@ -23,4 +23,13 @@ public enum ForwardGradStatus
 
     /// <summary>FG_ERR_INTERNAL: a bug in the native library.</summary>
     Internal = 6,
+
+    /// <summary>FG_ERR_COMM_TIMEOUT (forwardgrad_comm.h): a peer rank did not take part before the time limit.</summary>
+    CommTimeout = 100,
+
+    /// <summary>FG_ERR_COMM_PEER (forwardgrad_comm.h): MPI reported a failure, such as a lost connection to a dead process.</summary>
+    CommPeer = 101,
+
+    /// <summary>FG_ERR_COMM_MISMATCH (forwardgrad_comm.h): the ranks passed different element counts, or a message had another size.</summary>
+    CommMismatch = 102,
 }

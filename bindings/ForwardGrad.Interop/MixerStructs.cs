@@ -33,11 +33,14 @@ internal struct FgMixerConfig
     /// <summary>Groups G; divides C.</summary>
     public int Groups;
 
-    /// <summary>1: LayerNorm before each linear layer too.</summary>
+    /// <summary>1: LayerNorm before each linear layer too (per group before the group layer).</summary>
     public int PreLinearLayerNorm;
 
-    /// <summary>1: LayerNorm on a block's output before its local loss.</summary>
+    /// <summary>1: LayerNorm per group on a block's output, read only by its local loss.</summary>
     public int InterLayerNorm;
+
+    /// <summary>1: LayerNorm over C on the patch mean, before the final classifier.</summary>
+    public int FinalLayerNorm;
 
     /// <summary>Initialisation seed.</summary>
     public ulong Seed;
@@ -130,8 +133,11 @@ internal struct FgStepOptions
     /// <summary>Scale of the block heads' gradients (default 1.0).</summary>
     public float HeadLearningRate;
 
-    /// <summary>Scale of the final classifier's gradient in local methods (default 0.1).</summary>
+    /// <summary>Scale of the final classifier's gradient in every method (default 0.1).</summary>
     public float LastLayerLearningRate;
+
+    /// <summary>LG-FG-W's channel-layer slicing: <see cref="NativeConstants.SlicesSum"/> (default) or <see cref="NativeConstants.SlicesGroup"/>.</summary>
+    public int ChannelSlices;
 
     /// <summary>Options for <paramref name="method"/> with <see cref="Size"/> and the documented defaults filled in.</summary>
     public static unsafe FgStepOptions Create(int method) => new()

@@ -57,7 +57,7 @@ internal static class NativeConstants
     /// <summary>FG_METHOD_BP: exact backprop of the final loss, end to end.</summary>
     public const int MethodBackprop = 0;
 
-    /// <summary>FG_METHOD_LBP: backprop of the final and all local losses, no stop-gradient.</summary>
+    /// <summary>FG_METHOD_LBP: backprop of the sum of all local losses, end to end; the final classifier reads detached features.</summary>
     public const int MethodLocalBackprop = 1;
 
     /// <summary>FG_METHOD_LGBP: backprop inside each block of its local loss, stop-gradient between blocks.</summary>
@@ -74,6 +74,24 @@ internal static class NativeConstants
 
     /// <summary>FG_METHOD_LGFGA: activity perturbation, local losses (the paper's method).</summary>
     public const int MethodLocalGreedyForwardGradientActivities = 6;
+
+    /// <summary>FG_METHOD_FA: feedback alignment, BP's structure.</summary>
+    public const int MethodFeedbackAlignment = 7;
+
+    /// <summary>FG_METHOD_LFA: feedback alignment, L-BP's structure.</summary>
+    public const int MethodLocalFeedbackAlignment = 8;
+
+    /// <summary>FG_METHOD_LGFA: feedback alignment, LG-BP's structure.</summary>
+    public const int MethodLocalGreedyFeedbackAlignment = 9;
+
+    /// <summary>FG_METHOD_DFA: direct feedback alignment.</summary>
+    public const int MethodDirectFeedbackAlignment = 10;
+
+    /// <summary>FG_SLICES_SUM: LG-FG-W scales the channel layer's tangent by the sum over groups (unbiased).</summary>
+    public const int SlicesSum = 0;
+
+    /// <summary>FG_SLICES_GROUP: LG-FG-W slices the channel layer's tangent per group, as the official code does.</summary>
+    public const int SlicesGroup = 1;
 
     /// <summary>FG_MAX_BLOCKS: the most blocks a model may have (size of <see cref="FgStepStats.BlockLoss"/>).</summary>
     public const int MaxBlocks = 16;

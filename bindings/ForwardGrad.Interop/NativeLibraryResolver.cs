@@ -162,6 +162,11 @@ internal static class NativeLibraryResolver
 
     private static nint Resolve(string libraryName, Assembly assembly, DllImportSearchPath? searchPath)
     {
+        if (libraryName == CommMethods.LibraryName)
+        {
+            return CommLibraryResolver.Load(assembly, searchPath);
+        }
+
         if (libraryName != NativeMethods.LibraryName)
         {
             return 0;
@@ -210,7 +215,8 @@ internal static class NativeLibraryResolver
         }
     }
 
-    private static string AssemblyDirectory(Assembly assembly)
+    /// <summary>The folder of <paramref name="assembly"/> (the app folder for single-file apps).</summary>
+    internal static string AssemblyDirectory(Assembly assembly)
     {
         // Location is empty for single-file apps; the application folder stands in for it there.
 #pragma warning disable IL3000

@@ -208,6 +208,18 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(LibraryName)]
     public static partial ForwardGradStatus fg_mixer_param(nint model, int index, out nint parameter, out nint gradient);
 
+    /// <summary>The number of fixed feedback matrices <paramref name="method"/> uses (0 for methods without feedback).</summary>
+    [LibraryImport(LibraryName)]
+    public static partial ForwardGradStatus fg_mixer_feedback_count(nint model, int method, out int tensors);
+
+    /// <summary>Shape and name of feedback matrix <paramref name="index"/> of <paramref name="method"/> (the caller sets info.Size).</summary>
+    [LibraryImport(LibraryName)]
+    public static partial ForwardGradStatus fg_mixer_feedback_info(nint model, int method, int index, ref FgParamInfo info);
+
+    /// <summary>Borrowed buffer handle of feedback matrix <paramref name="index"/> of <paramref name="method"/>; never freed by the caller.</summary>
+    [LibraryImport(LibraryName)]
+    public static partial ForwardGradStatus fg_mixer_feedback(nint model, int method, int index, out nint feedback);
+
     /// <summary>Logits (B, classes) of the final classifier for images (B, H, W, C_in).</summary>
     [LibraryImport(LibraryName)]
     public static partial ForwardGradStatus fg_mixer_forward(nint model, long batch, nint images, nint logits);
@@ -225,4 +237,13 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(LibraryName)]
     public static partial ForwardGradStatus fg_mixer_gradient_cosine(nint model, long batch, nint images, nint labels,
         in FgStepOptions options, float* cosine, int capacity);
+
+    /// <summary>A weight-perturbation step (FG-W, LG-FG-W) that also returns the sums of its directional derivatives.</summary>
+    [LibraryImport(LibraryName)]
+    public static partial ForwardGradStatus fg_mixer_fgw_sums(nint model, long batch, nint images, nint labels,
+        in FgStepOptions options, float* sums, long capacity, ref FgStepStats stats);
+
+    /// <summary>Rewrites the perturbed parameters' gradients from given sums of directional derivatives.</summary>
+    [LibraryImport(LibraryName)]
+    public static partial ForwardGradStatus fg_mixer_fgw_apply(nint model, in FgStepOptions options, float* sums, long count);
 }

@@ -361,8 +361,10 @@ typedef struct fg_mixer_config {
     int32_t grid;           /* patch grid n: P = n*n patches of (H/n) x (W/n) pixels */
     int32_t channels;       /* C */
     int32_t groups;         /* G, divides C */
-    int32_t pre_linear_ln;  /* 1: LN before each linear layer too */
-    int32_t inter_ln;       /* 1: LN on a block's output before its local loss */
+    int32_t pre_linear_ln;  /* 1: LN before each linear layer too: over the layer's input width, per group
+                               before the group layer */
+    int32_t inter_ln;       /* 1: LN per group on a block's output, read only by its local loss */
+    int32_t final_ln;       /* 1: LN over C on the patch mean, before the final classifier */
     uint64_t seed;          /* initialisation: N(0, s^2), s = min(2/sqrt(fan_in), 0.1); biases and final head 0 */
     int32_t local_loss;     /* the blocks' local losses: FG_LOSS_CROSS_ENTROPY (0) or FG_LOSS_CONTRASTIVE */
 } fg_mixer_config;
@@ -387,13 +389,23 @@ typedef struct fg_param_info {
     char name[64];          /* e.g. "block1.token.weight", "block0.head.bias", "final.weight" */
 } fg_param_info;
 
+/* In every method the block heads get the exact gradient of their own loss (input detached) times head_lr,
+ * and the final classifier the exact gradient of the final loss times last_layer_lr. */
 #define FG_METHOD_BP 0      /* exact backprop of the final loss, end to end */
-#define FG_METHOD_LBP 1     /* backprop of final + all local losses, no stop-gradient */
+#define FG_METHOD_LBP 1     /* backbone: backprop of the sum of all local losses, end to end (no stop-gradient
+                               between blocks); the final classifier reads detached features */
 #define FG_METHOD_LGBP 2    /* backprop inside each block of its local loss, stop-gradient between blocks */
 #define FG_METHOD_FGW 3     /* weight perturbation, final loss */
 #define FG_METHOD_FGA 4     /* activity perturbation, final loss */
 #define FG_METHOD_LGFGW 5   /* weight perturbation, local losses */
 #define FG_METHOD_LGFGA 6   /* activity perturbation, local losses (the paper's method) */
+/* Feedback alignment: the backward pass of BP, L-BP or LG-BP with a fixed random feedback matrix in place of
+ * every weight that carries a gradient back to its input (dX = dY B^T; dW = X^T dY is unchanged). */
+#define FG_METHOD_FA 7      /* BP's structure with feedback matrices */
+#define FG_METHOD_LFA 8     /* L-BP's structure with feedback matrices */
+#define FG_METHOD_LGFA 9    /* LG-BP's structure with feedback matrices */
+#define FG_METHOD_DFA 10    /* direct feedback alignment: every layer's output gets the final loss's output error
+                               projected by its own fixed random matrix; no gradient passes between layers */
 
 typedef struct fg_step_options {
     uint32_t size;          /* sizeof(fg_step_options) */
@@ -402,8 +414,13 @@ typedef struct fg_step_options {
     uint32_t step;          /* with seed, keys the Philox tangents of this step */
     uint64_t seed;
     float head_lr;          /* scale of the block heads' gradients (default 1.0) */
-    float last_layer_lr;    /* scale of the final classifier's gradient in local methods (default 0.1) */
+    float last_layer_lr;    /* scale of the final classifier's gradient, every method (default 0.1) */
+    int32_t channel_slices; /* LG-FG-W's channel-layer estimate: FG_SLICES_SUM (0, default) or FG_SLICES_GROUP */
 } fg_step_options;
+
+/* How LG-FG-W scales the channel layer's weight tangents (METHOD.md section 2): */
+#define FG_SLICES_SUM 0     /* every column by the sum over groups of D(g): unbiased for the LN over C after it */
+#define FG_SLICES_GROUP 1   /* column j by D(group of j), as the official code does (biased there) */
 
 #define FG_MAX_BLOCKS 16
 
@@ -431,11 +448,37 @@ FG_API fg_status fg_mixer_gradients(fg_mixer* model, int64_t batch, const fg_buf
 FG_API fg_status fg_mixer_workspace_bytes(fg_mixer* model, int32_t method, int32_t tangents, int64_t batch,
                                           uint64_t* out_bytes);
 /* Cosine similarity, per parameter tensor, between the method's estimate and the exact gradient of
- * the method's own objective (LG-FG-* vs LG-BP, FG-* vs BP) on one batch; out_cosine has
- * param_count entries. Leaves the gradient buffers holding the estimate. */
+ * the method's own objective (LG-FG-* vs LG-BP, FG-* vs BP; FA vs BP, L-FA vs L-BP, LG-FA vs LG-BP, DFA vs BP)
+ * on one batch; out_cosine has param_count entries. Leaves the gradient buffers holding the estimate. */
 FG_API fg_status fg_mixer_gradient_cosine(fg_mixer* model, int64_t batch, const fg_buffer* images,
                                           const fg_buffer* labels, const fg_step_options* options,
                                           float* out_cosine, int32_t capacity);
+
+/* Fixed random feedback matrices of the feedback-alignment methods, never trained. For FG_METHOD_FA, _LFA
+ * and _LGFA (one shared list): one per weight of the backbone, the block heads and the final classifier, with
+ * that weight's shape, named "feedback." + the weight's name. For FG_METHOD_DFA: one (C, N) matrix per layer,
+ * named "direct_feedback.blockK.token|channel|group". Other methods have none (count 0). The model draws a
+ * list on first use from N(0, s^2), s = min(2/sqrt(rows), 0.1) (rows: the first dimension, c for group
+ * weights), Philox keyed by (config seed, step 0, tensor id 0x30000 + i) for the shared list and 0x38000 + i for
+ * DFA's, i the index in the list, and keeps it for its life. The handles are borrowed like fg_mixer_param's;
+ * overwrite a matrix (fg_buffer_upload) to restore it from a checkpoint. */
+FG_API fg_status fg_mixer_feedback_count(fg_mixer* model, int32_t method, int32_t* out_tensors);
+/* out_info->is_weight is 0 (no weight decay) and block is the block of the layer it serves (-1: final). */
+FG_API fg_status fg_mixer_feedback_info(fg_mixer* model, int32_t method, int32_t index, fg_param_info* out_info);
+FG_API fg_status fg_mixer_feedback(fg_mixer* model, int32_t method, int32_t index, fg_buffer** out_feedback);
+
+/* Weight perturbation (FG-W, LG-FG-W) in two halves, for data-parallel ranks that exchange only the
+ * directional derivatives. Every perturbed parameter's estimate is (1/K) sum_k D_k(slice) V_k, where the
+ * tangents V_k depend on (seed, step) alone and D_k(g) = sum_{n,p} d[k,n,p,g] of a local loss (LG-FG-W: K*G
+ * sums per block, block-major; FG-W: the final loss's K sums). fg_mixer_fgw_sums is fg_mixer_gradients
+ * (same gradients and stats) that also returns the sums; ranks add their sums, each times its share of the
+ * global batch (d is a batch mean), and fg_mixer_fgw_apply rewrites the perturbed parameters' gradients
+ * from the added sums (the heads and the final classifier keep theirs). On one batch, sums then apply
+ * gives the gradients of fg_mixer_gradients up to float rounding. */
+FG_API fg_status fg_mixer_fgw_sums(fg_mixer* model, int64_t batch, const fg_buffer* images, const fg_buffer* labels,
+                                   const fg_step_options* options, float* out_sums, int64_t capacity,
+                                   fg_step_stats* out_stats);
+FG_API fg_status fg_mixer_fgw_apply(fg_mixer* model, const fg_step_options* options, const float* sums, int64_t count);
 
 #ifdef __cplusplus
 }

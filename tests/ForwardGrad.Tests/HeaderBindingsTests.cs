@@ -18,7 +18,7 @@ public sealed class HeaderBindingsTests
         typeof(NativeMethods).Assembly.GetTypes()
             .SelectMany(type => type.GetMethods(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static | BindingFlags.DeclaredOnly))
             .Select(method => (Method: method, Import: method.GetCustomAttribute<LibraryImportAttribute>()))
-            .Where(pair => pair.Import is not null)
+            .Where(pair => pair.Import is not null && pair.Import.LibraryName == NativeMethods.LibraryName)
             .ToDictionary(pair => pair.Import!.EntryPoint ?? pair.Method.Name, pair => pair.Method);
 
     [Test]
@@ -108,13 +108,20 @@ public sealed class HeaderBindingsTests
             ["FG_METHOD_FGA"] = NativeConstants.MethodForwardGradientActivities,
             ["FG_METHOD_LGFGW"] = NativeConstants.MethodLocalGreedyForwardGradientWeights,
             ["FG_METHOD_LGFGA"] = NativeConstants.MethodLocalGreedyForwardGradientActivities,
+            ["FG_METHOD_FA"] = NativeConstants.MethodFeedbackAlignment,
+            ["FG_METHOD_LFA"] = NativeConstants.MethodLocalFeedbackAlignment,
+            ["FG_METHOD_LGFA"] = NativeConstants.MethodLocalGreedyFeedbackAlignment,
+            ["FG_METHOD_DFA"] = NativeConstants.MethodDirectFeedbackAlignment,
+            ["FG_SLICES_SUM"] = NativeConstants.SlicesSum,
+            ["FG_SLICES_GROUP"] = NativeConstants.SlicesGroup,
             ["FG_MAX_BLOCKS"] = NativeConstants.MaxBlocks,
             ["FG_LOSS_CROSS_ENTROPY"] = NativeConstants.LossCrossEntropy,
             ["FG_LOSS_CONTRASTIVE"] = NativeConstants.LossContrastive,
             ["FG_CONTRASTIVE_DIM"] = NativeConstants.ContrastiveDim,
             ["FG_CONTRASTIVE_TEMPERATURE"] = NativeConstants.ContrastiveTemperature,
         };
-        foreach (ForwardGradStatus status in Enum.GetValues<ForwardGradStatus>())
+        // The communication statuses (100 and up) are declared in forwardgrad_comm.h: CommHeaderBindingsTests.
+        foreach (ForwardGradStatus status in Enum.GetValues<ForwardGradStatus>().Where(s => (int)s < 100))
         {
             expected[status == ForwardGradStatus.Ok ? "FG_OK" : "FG_ERR_" + NativeStatus.Name(status)["FG_ERR_".Length..]] = (int)status;
         }

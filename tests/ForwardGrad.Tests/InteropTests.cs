@@ -27,7 +27,8 @@ public sealed class InteropTests
     [Test]
     public void StatusNames_MatchTheEnum()
     {
-        foreach (ForwardGradStatus status in Enum.GetValues<ForwardGradStatus>())
+        // The communication statuses (100 and up) are named by the MPI plug-in: CommunicatorTests.
+        foreach (ForwardGradStatus status in Enum.GetValues<ForwardGradStatus>().Where(s => (int)s < 100))
         {
             string expected = status == ForwardGradStatus.Ok ? "FG_OK" : "FG_ERR_" + ToUpperSnake(status.ToString());
             Assert.That(NativeStatus.Name(status), Is.EqualTo(expected));
@@ -117,7 +118,7 @@ public sealed class InteropTests
             Assert.That(sizeof(FgOptimizerParams), Is.EqualTo(48));
             Assert.That(sizeof(FgMixerConfig), Is.EqualTo(64));  // 11 ints (44 bytes), seed at 48, local_loss at 56, padded to 64
             Assert.That(sizeof(FgParamInfo), Is.EqualTo(120));
-            Assert.That(sizeof(FgStepOptions), Is.EqualTo(32));
+            Assert.That(sizeof(FgStepOptions), Is.EqualTo(40));  // 36 bytes of fields, padded to the ulong alignment
             Assert.That(sizeof(FgStepStats), Is.EqualTo(88));
         });
     }

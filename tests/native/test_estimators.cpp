@@ -1,143 +1,32 @@
-// Gradient estimators: fg_fga_weight_grad and fg_fgw_grad against float64 oracles for every mode
-// and layer kind; unbiasedness on a small network (the mean of many forward-gradient estimates
-// converges to the exact backprop gradient, with error shrinking like 1/sqrt(K)); bad arguments.
+// Gradient estimators beyond the op table's float64-oracle cases (ops_table/cases_loss.cpp):
+// unbiasedness on a small network (the mean of many forward-gradient estimates converges to the exact
+// backprop gradient, with error shrinking like 1/sqrt(K)); bad arguments.
 #include <algorithm>
 #include <cmath>
 #include <functional>
 
+#include "oracle.h"
 #include "test_util.h"
 
 using namespace fgtest;
 
 namespace {
 
-using Vec = std::vector<double>;
+using oracle::FgaProblem;
+using oracle::ln_vjp;
+using Vec = oracle::Vec;
 
-// ---------------------------------------------------------------- float64 oracles
+int64_t weight_count(int32_t kind, int64_t n, int64_t m, int64_t lg) { return oracle::Layer{kind, 1, n, m, lg}.weights(); }
+int64_t bias_count(int32_t kind, int64_t m, int64_t lg) { return oracle::Layer{kind, 1, m, m, lg}.biases(); }
 
-// Every multiply of a linear layer of `kind` as (y index, x index, w index); see FG_LAYER_*.
-void for_each_connection(int32_t kind, int64_t rows, int64_t n, int64_t m, int64_t lg,
-                         const std::function<void(int64_t, int64_t, int64_t)>& f) {
-    if (kind == FG_LAYER_TOKEN) {
-        const int64_t P = lg, C = n, S = rows / P;
-        for (int64_t s = 0; s < S; ++s)
-            for (int64_t p = 0; p < P; ++p)
-                for (int64_t q = 0; q < P; ++q)
-                    for (int64_t c = 0; c < C; ++c) f((s * P + q) * C + c, (s * P + p) * C + c, p * P + q);
-        return;
-    }
-    const int64_t ni = n / lg, mo = m / lg;
-    for (int64_t r = 0; r < rows; ++r)
-        for (int64_t g = 0; g < lg; ++g)
-            for (int64_t i = 0; i < ni; ++i)
-                for (int64_t j = 0; j < mo; ++j) f(r * m + g * mo + j, r * n + g * ni + i, (g * ni + i) * mo + j);
-}
-
-// Every bias add as (y index, b index).
-void for_each_bias(int32_t kind, int64_t rows, int64_t m, int64_t lg, const std::function<void(int64_t, int64_t)>& f) {
-    for (int64_t r = 0; r < rows; ++r)
-        for (int64_t j = 0; j < m; ++j) f(r * m + j, kind == FG_LAYER_TOKEN ? r % lg : j);
-}
-
-int64_t weight_count(int32_t kind, int64_t n, int64_t m, int64_t lg) {
-    return kind == FG_LAYER_TOKEN ? lg * lg : n * m / lg;
-}
-int64_t bias_count(int32_t kind, int64_t m, int64_t lg) { return kind == FG_LAYER_TOKEN ? lg : m; }
-
-struct Layer {
-    int32_t kind;
-    int64_t rows, n, m, lg;
-    Vec forward(const Vec& x, const Vec& w, const Vec* b) const {
-        Vec y(rows * m, 0.0);
-        for_each_connection(kind, rows, n, m, lg, [&](int64_t yi, int64_t xi, int64_t wi) { y[yi] += x[xi] * w[wi]; });
-        if (b) for_each_bias(kind, rows, m, lg, [&](int64_t yi, int64_t bi) { y[yi] += (*b)[bi]; });
-        return y;
-    }
-    void backward(const Vec& x, const Vec& dy, Vec& dw, Vec& db) const {
-        dw.assign(weight_count(kind, n, m, lg), 0.0);
-        db.assign(bias_count(kind, m, lg), 0.0);
-        for_each_connection(kind, rows, n, m, lg, [&](int64_t yi, int64_t xi, int64_t wi) { dw[wi] += x[xi] * dy[yi]; });
-        for_each_bias(kind, rows, m, lg, [&](int64_t yi, int64_t bi) { db[bi] += dy[yi]; });
-    }
-};
-
-// LayerNorm over rows of width D (no affine, eps FG_LN_EPS): y and rstd; its JVP and VJP.
 void ln_forward(const Vec& x, int64_t D, Vec& y, Vec& rstd) {
-    const int64_t R = static_cast<int64_t>(x.size()) / D;
-    y.resize(x.size());
-    rstd.resize(R);
-    for (int64_t r = 0; r < R; ++r) {
-        double mean = 0, var = 0;
-        for (int64_t i = 0; i < D; ++i) mean += x[r * D + i] / D;
-        for (int64_t i = 0; i < D; ++i) var += (x[r * D + i] - mean) * (x[r * D + i] - mean) / D;
-        rstd[r] = 1.0 / std::sqrt(var + double(FG_LN_EPS));
-        for (int64_t i = 0; i < D; ++i) y[r * D + i] = (x[r * D + i] - mean) * rstd[r];
-    }
+    Vec mean;
+    oracle::ln_forward(x, D, y, mean, rstd);
 }
 
-// dx = rstd * (dy - mean(dy) - y * mean(y * dy)); the JVP has the same form (the map is symmetric).
-Vec ln_vjp(const Vec& y, const Vec& rstd, const Vec& dy, int64_t D) {
-    Vec dx(dy.size());
-    for (size_t r = 0; r < rstd.size(); ++r) {
-        double m1 = 0, m2 = 0;
-        for (int64_t i = 0; i < D; ++i) m1 += dy[r * D + i] / D, m2 += y[r * D + i] * dy[r * D + i] / D;
-        for (int64_t i = 0; i < D; ++i) dx[r * D + i] = rstd[r] * (dy[r * D + i] - m1 - y[r * D + i] * m2);
-    }
-    return dx;
-}
-
-// The scalar of unit (k, r, c) from d (K, R, G), R = B*P rows.
-double fga_scalar(int32_t mode, const std::vector<float>& d, int64_t k, int64_t r, int64_t c, int64_t B, int64_t P,
-                  int64_t C, int64_t G) {
-    const int64_t R = B * P;
-    if (mode == FG_SCALE_GROUP) return d[(k * R + r) * G + c / (C / G)];
-    double s = 0;
-    const int64_t first = mode == FG_SCALE_PATCH ? r : (r / P) * P, last = mode == FG_SCALE_PATCH ? r + 1 : first + P;
-    for (int64_t rr = first; rr < last; ++rr)
-        for (int64_t g = 0; g < G; ++g) s += d[(k * R + rr) * G + g];
-    return s;
-}
-
-struct FgaProblem {
-    int32_t kind, mode;
-    int64_t B, P, C, G, n_in, lg;
-    Layer layer() const { return {kind, B * P, n_in, C, lg}; }
-    // A group layer's LN normalises each of its groups on its own.
-    int64_t ln_dim() const { return kind == FG_LAYER_GROUP ? C / lg : C; }
-};
-
-// dW, db of fg_fga_weight_grad for tangents [k0, k1).
-void fga_oracle(const FgaProblem& pr, int64_t k0, int64_t k1, const std::vector<float>& u,
-                const std::vector<float>& act, const std::vector<float>& d, const std::vector<float>& zln,
-                const std::vector<float>& rstd, const std::vector<float>& x, Vec& dw, Vec& db) {
-    const int64_t R = pr.B * pr.P, C = pr.C;
-    Vec gz(R * C, 0.0);
-    for (int64_t k = k0; k < k1; ++k)
-        for (int64_t r = 0; r < R; ++r)
-            for (int64_t c = 0; c < C; ++c)
-                if (act[r * C + c] > 0)
-                    gz[r * C + c] += fga_scalar(pr.mode, d, k, r, c, pr.B, pr.P, C, pr.G) * u[(k * R + r) * C + c] /
-                                     double(k1 - k0);
-    pr.layer().backward(to_double(x), ln_vjp(to_double(zln), to_double(rstd), gz, pr.ln_dim()), dw, db);
-}
-
-// grad of fg_fgw_grad for tangents [k0, k1).
-Vec fgw_oracle(int32_t mode, int64_t count, int64_t cols, int64_t G, int64_t rows, int64_t k0, int64_t k1,
-               const std::vector<float>& v, const std::vector<float>& d) {
-    Vec grad(count, 0.0);
-    for (int64_t k = k0; k < k1; ++k) {
-        Vec D(G, 0.0);
-        double all = 0;
-        for (int64_t r = 0; r < rows; ++r)
-            for (int64_t g = 0; g < G; ++g) D[g] += d[(k * rows + r) * G + g], all += d[(k * rows + r) * G + g];
-        for (int64_t e = 0; e < count; ++e) {
-            const double s = mode == FG_WSLICE_ALL ? all : mode == FG_WSLICE_LEADING ? D[e / (count / G)]
-                                                                                      : D[(e % cols) / (cols / G)];
-            grad[e] += s * v[k * count + e] / double(k1 - k0);
-        }
-    }
-    return grad;
-}
+// dW, db of fg_fga_weight_grad and grad of fg_fgw_grad for tangents [k0, k1).
+constexpr auto fga_oracle = oracle::fga;
+constexpr auto fgw_oracle = oracle::fgw;
 
 std::vector<float> to_float(const Vec& v) { return std::vector<float>(v.begin(), v.end()); }
 
@@ -162,92 +51,6 @@ FgaProblem problem_of(int32_t kind, int32_t mode) {
 }
 
 }  // namespace
-
-// ---------------------------------------------------------------- (a) oracles for every mode
-
-class FgaEstimator : public ::testing::TestWithParam<std::tuple<int32_t, int32_t, int32_t>> {};
-
-TEST_P(FgaEstimator, MatchesFloat64Oracle) {
-    const int32_t backend = std::get<0>(GetParam()), kind = std::get<1>(GetParam()), mode = std::get<2>(GetParam());
-    FG_SKIP_IF_UNAVAILABLE(backend);
-    Context c(backend);
-    ASSERT_NE(c.ctx, nullptr) << fg_last_error();
-    const FgaProblem pr = problem_of(kind, mode);
-    const int64_t K = 3, R = pr.B * pr.P, C = pr.C;
-    std::vector<float> u = random_vector(K * R * C, 1), act = random_vector(R * C, 2), d = random_vector(K * R * pr.G, 3),
-                       x = random_vector(R * pr.n_in, 4), z = random_vector(R * C, 5, 3.0f);
-    for (float& a : act) a = std::max(a, 0.0f);  // a ReLU output: about half the units inactive
-    Vec zln, rstd;
-    ln_forward(to_double(z), pr.ln_dim(), zln, rstd);
-    Buffer bu(c, u), bact(c, act), bd(c, d), bzln(c, to_float(zln)), brstd(c, to_float(rstd)), bx(c, x),
-        ws(c, R * C * sizeof(float));
-    const int64_t wn = weight_count(kind, pr.n_in, C, pr.lg), bn = bias_count(kind, C, pr.lg);
-    Buffer dw(c, wn * sizeof(float)), db(c, bn * sizeof(float));
-    dw.poison(), db.poison(), ws.poison();
-    Vec want_w, want_b;
-    fga_oracle(pr, 0, K, u, act, d, to_float(zln), to_float(rstd), x, want_w, want_b);
-    const std::string label = std::string(kind_name(kind)) + "/" + scale_name(mode);
-    FG_ASSERT_OK(fg_fga_weight_grad(c, kind, mode, pr.B, pr.P, C, pr.G, pr.n_in, pr.lg, K, bu, bact, bd, bzln, brstd,
-                                    bx, ws, dw, db, 0));
-    EXPECT_TRUE(all_close(dw.get(), want_w, 1e-4, 1e-5, label + " dw"));
-    EXPECT_TRUE(all_close(db.get(), want_b, 1e-4, 1e-5, label + " db"));
-    // accumulate = 1 adds a second estimate; db alone (dw NULL) is allowed.
-    FG_ASSERT_OK(fg_fga_weight_grad(c, kind, mode, pr.B, pr.P, C, pr.G, pr.n_in, pr.lg, K, bu, bact, bd, bzln, brstd,
-                                    bx, ws, dw, db, 1));
-    for (double& w : want_w) w *= 2;
-    for (double& b : want_b) b *= 2;
-    EXPECT_TRUE(all_close(dw.get(), want_w, 1e-4, 1e-5, label + " dw accumulated"));
-    EXPECT_TRUE(all_close(db.get(), want_b, 1e-4, 1e-5, label + " db accumulated"));
-    db.poison();
-    FG_ASSERT_OK(fg_fga_weight_grad(c, kind, mode, pr.B, pr.P, C, pr.G, pr.n_in, pr.lg, K, bu, bact, bd, bzln, brstd,
-                                    bx, ws, nullptr, db, 0));
-    for (double& b : want_b) b /= 2;
-    EXPECT_TRUE(all_close(db.get(), want_b, 1e-4, 1e-5, label + " db only"));
-}
-
-INSTANTIATE_TEST_SUITE_P(Backends, FgaEstimator,
-                         ::testing::Combine(::testing::ValuesIn(all_backends()),
-                                            ::testing::Values(FG_LAYER_DENSE, FG_LAYER_GROUP, FG_LAYER_TOKEN),
-                                            ::testing::Values(FG_SCALE_GROUP, FG_SCALE_PATCH, FG_SCALE_GLOBAL)),
-                         [](const auto& info) {
-                             return std::string(backend_name(std::get<0>(info.param))) + "_" +
-                                    kind_name(std::get<1>(info.param)) + "_" + scale_name(std::get<2>(info.param));
-                         });
-
-class FgwEstimator : public ::testing::TestWithParam<std::tuple<int32_t, int32_t, int64_t>> {};
-
-TEST_P(FgwEstimator, MatchesFloat64Oracle) {
-    const int32_t backend = std::get<0>(GetParam()), mode = std::get<1>(GetParam());
-    const int64_t rows = std::get<2>(GetParam());
-    FG_SKIP_IF_UNAVAILABLE(backend);
-    Context c(backend);
-    ASSERT_NE(c.ctx, nullptr) << fg_last_error();
-    // COLUMNS: a (4, 6) matrix in 3 column groups; LEADING: 12 elements in 3 slices; ALL: 7 elements.
-    const int64_t count = mode == FG_WSLICE_ALL ? 7 : mode == FG_WSLICE_LEADING ? 12 : 24, cols = 6, G = 3, K = 4;
-    std::vector<float> v = random_vector(K * count, 11), d = random_vector(K * rows * G, 12), g0 = random_vector(count, 13);
-    Buffer bv(c, v), bd(c, d), grad(c, count * sizeof(float));
-    grad.poison();
-    const Vec want = fgw_oracle(mode, count, cols, G, rows, 0, K, v, d);
-    const std::string label = "mode " + std::to_string(mode) + " rows " + std::to_string(rows);
-    FG_ASSERT_OK(fg_fgw_grad(c, mode, count, cols, G, rows, K, bv, bd, grad, 0));
-    EXPECT_TRUE(all_close(grad.get(), want, 1e-5, 1e-5, label));
-    FG_ASSERT_OK(fg_buffer_upload(grad, 0, g0.data(), count * sizeof(float)));
-    FG_ASSERT_OK(fg_fgw_grad(c, mode, count, cols, G, rows, K, bv, bd, grad, 1));
-    Vec sum = want;
-    for (int64_t e = 0; e < count; ++e) sum[e] += g0[e];
-    EXPECT_TRUE(all_close(grad.get(), sum, 1e-5, 1e-5, label + " accumulated"));
-}
-
-INSTANTIATE_TEST_SUITE_P(Backends, FgwEstimator,
-                         ::testing::Combine(::testing::ValuesIn(all_backends()),
-                                            ::testing::Values(FG_WSLICE_COLUMNS, FG_WSLICE_LEADING, FG_WSLICE_ALL),
-                                            ::testing::Values(int64_t{1}, int64_t{5})),
-                         [](const auto& info) {
-                             const int32_t m = std::get<1>(info.param);
-                             return std::string(backend_name(std::get<0>(info.param))) + "_" +
-                                    (m == FG_WSLICE_COLUMNS ? "columns" : m == FG_WSLICE_LEADING ? "leading" : "all") +
-                                    "_rows" + std::to_string(std::get<2>(info.param));
-                         });
 
 // ---------------------------------------------------------------- (b) unbiasedness
 //

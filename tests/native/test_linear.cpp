@@ -1,18 +1,17 @@
-// Linear layers (dense, group, token mixing): the fused JVP and the backward pass against float64
-// oracles, central finite differences of the library's own forward pass, the adjoint identity
-// <J xdot, w> = <xdot, J^T w>, argument errors and live bytes. Every case runs on every backend.
+// Linear layers (dense, group, token mixing) beyond the op table's float64-oracle cases
+// (ops_table/cases_linear.cpp): central finite differences of the library's own forward pass, only the
+// requested gradients written, the adjoint identity <J xdot, w> = <xdot, J^T w>, argument errors and
+// live bytes. Every case runs on every backend.
 #include <algorithm>
 
+#include "oracle.h"
 #include "test_util.h"
 
 using namespace fgtest;
 
 namespace {
 
-struct Shape {
-    int32_t kind;
-    int64_t rows, n, m, groups;
-};
+using Shape = oracle::Layer;
 
 const char* kind_name(int32_t kind) {
     return kind == FG_LAYER_DENSE ? "dense" : kind == FG_LAYER_GROUP ? "group" : "token";
@@ -31,75 +30,21 @@ const Shape kShapes[] = {
     {FG_LAYER_TOKEN, 21, 5, 5, 7},    {FG_LAYER_TOKEN, 128, 33, 33, 64},   {FG_LAYER_TOKEN, 129, 300, 300, 3},
 };
 
-int64_t weight_count(const Shape& s) {
-    return s.kind == FG_LAYER_TOKEN ? s.groups * s.groups : s.n * s.m / s.groups;
-}
-int64_t bias_count(const Shape& s) { return s.kind == FG_LAYER_TOKEN ? s.groups : s.m; }
+int64_t weight_count(const Shape& s) { return s.weights(); }
+int64_t bias_count(const Shape& s) { return s.biases(); }
 // Terms summed per output element (sets the float32 tolerance).
-int64_t depth(const Shape& s) { return s.kind == FG_LAYER_TOKEN ? s.groups : s.n / s.groups; }
-
-// Calls f(xi, wi, yi) for every product X[xi] * W[wi] that contributes to Y[yi], straight from the
-// definitions in forwardgrad.h.
-template <class F>
-void for_each_term(const Shape& s, F f) {
-    if (s.kind == FG_LAYER_TOKEN) {  // Y[s,q,c] = sum_p W[p,q] X[s,p,c]
-        const int64_t P = s.groups, C = s.n, S = s.rows / P;
-        for (int64_t b = 0; b < S; ++b)
-            for (int64_t p = 0; p < P; ++p)
-                for (int64_t q = 0; q < P; ++q)
-                    for (int64_t c = 0; c < C; ++c) f((b * P + p) * C + c, p * P + q, (b * P + q) * C + c);
-        return;
-    }
-    // Y[r, g, j] = sum_p X[r, g, p] W[g, p, j] (dense: G = 1)
-    const int64_t G = s.groups, gi = s.n / G, go = s.m / G;
-    for (int64_t r = 0; r < s.rows; ++r)
-        for (int64_t g = 0; g < G; ++g)
-            for (int64_t p = 0; p < gi; ++p)
-                for (int64_t j = 0; j < go; ++j) f(r * s.n + g * gi + p, (g * gi + p) * go + j, r * s.m + g * go + j);
-}
-
-int64_t bias_index(const Shape& s, int64_t yi) { return s.kind == FG_LAYER_TOKEN ? (yi / s.n) % s.groups : yi % s.m; }
-
-// Y = X W (+ b), float64. x points at one (rows, n) stack, w at one weight tensor; b may be null.
-std::vector<double> forward_oracle(const Shape& s, const float* x, const float* w, const float* b) {
-    std::vector<double> y(s.rows * s.m, 0.0);
-    for_each_term(s, [&](int64_t xi, int64_t wi, int64_t yi) { y[yi] += double(x[xi]) * w[wi]; });
-    if (b)
-        for (int64_t yi = 0; yi < s.rows * s.m; ++yi) y[yi] += b[bias_index(s, yi)];
-    return y;
-}
-
-// The stacked JVP: primal X W + b, then tangent k: Xdot_k W + X Wdot_k.
-std::vector<double> jvp_oracle(const Shape& s, int64_t K, const std::vector<float>& xx, const std::vector<float>& w,
-                               const float* b, const float* wdot) {
-    const int64_t xs = s.rows * s.n, ys = s.rows * s.m;
-    std::vector<double> yy = forward_oracle(s, xx.data(), w.data(), b);
-    yy.resize((K + 1) * ys);
-    for (int64_t k = 1; k <= K; ++k) {
-        std::vector<double> t = forward_oracle(s, xx.data() + k * xs, w.data(), nullptr);
-        if (wdot) {
-            std::vector<double> tw = forward_oracle(s, xx.data(), wdot + (k - 1) * weight_count(s), nullptr);
-            for (int64_t i = 0; i < ys; ++i) t[i] += tw[i];
-        }
-        std::copy(t.begin(), t.end(), yy.begin() + k * ys);
-    }
-    return yy;
-}
+int64_t depth(const Shape& s) { return s.depth_y(); }
 
 struct Grads {
     std::vector<double> dx, dw, db;
 };
 
-// dX = dY W^T, dW = X^T dY, db = sum dY (each term of Y routed back to its inputs).
+// dX = dY W^T, dW = X^T dY, db = sum dY from the float64 oracle of the layer.
 Grads backward_oracle(const Shape& s, const std::vector<float>& x, const std::vector<float>& w,
                       const std::vector<float>& dy) {
-    Grads g{std::vector<double>(s.rows * s.n, 0.0), std::vector<double>(weight_count(s), 0.0),
-            std::vector<double>(bias_count(s), 0.0)};
-    for_each_term(s, [&](int64_t xi, int64_t wi, int64_t yi) {
-        g.dx[xi] += double(dy[yi]) * w[wi];
-        g.dw[wi] += double(x[xi]) * dy[yi];
-    });
-    for (int64_t yi = 0; yi < s.rows * s.m; ++yi) g.db[bias_index(s, yi)] += dy[yi];
+    Grads g;
+    s.backward(to_double(x), to_double(dy), g.dw, g.db);
+    for (int64_t xi = 0; xi < s.rows * s.n; ++xi) g.dx.push_back(s.dx(w.data(), dy.data(), xi));
     return g;
 }
 
@@ -109,11 +54,6 @@ double dot(const std::vector<float>& a, const std::vector<float>& b, size_t coun
     return s;
 }
 
-std::vector<double> plus(std::vector<double> a, const std::vector<float>& b) {
-    for (size_t i = 0; i < a.size(); ++i) a[i] += b[i];
-    return a;
-}
-
 std::vector<float> slice(const std::vector<float>& v, size_t begin, size_t count) {
     return std::vector<float>(v.begin() + begin, v.begin() + begin + count);
 }
@@ -121,33 +61,6 @@ std::vector<float> slice(const std::vector<float>& v, size_t begin, size_t count
 }  // namespace
 
 class LinearTest : public ::testing::TestWithParam<int32_t> {};
-
-TEST_P(LinearTest, FusedJvpMatchesFloat64Oracle) {
-    FG_SKIP_IF_UNAVAILABLE(GetParam());
-    Context c(GetParam());
-    ASSERT_NE(c.ctx, nullptr) << fg_last_error();
-    uint32_t seed = 100;
-    for (const Shape& s : kShapes)
-        for (int64_t K : {0, 1, 3})
-            for (bool with_wdot : {false, true})
-                for (bool with_bias : {false, true}) {
-                    if (K == 0 && with_wdot) continue;
-                    auto xx = random_vector((K + 1) * s.rows * s.n, seed++);
-                    auto w = random_vector(weight_count(s), seed++);
-                    auto b = random_vector(bias_count(s), seed++);
-                    auto wdot = random_vector(std::max<int64_t>(K, 1) * weight_count(s), seed++);
-                    Buffer XX(c, xx), W(c, w), Bb(c, b), WD(c, wdot), YY(c, (K + 1) * s.rows * s.m * 4);
-                    YY.poison();
-                    FG_ASSERT_OK(fg_linear_jvp(c, s.kind, s.rows, s.n, s.m, s.groups, K, XX, W,
-                                               with_bias ? Bb.buf : nullptr, with_wdot ? WD.buf : nullptr, YY));
-                    auto want = jvp_oracle(s, K, xx, w, with_bias ? b.data() : nullptr,
-                                           with_wdot ? wdot.data() : nullptr);
-                    std::string what = label(GetParam(), s) + " K=" + std::to_string(K) +
-                                       " wdot=" + std::to_string(with_wdot) + " bias=" + std::to_string(with_bias);
-                    EXPECT_TRUE(all_close(YY.get(), want, 1e-4, 8e-5 * std::sqrt(double(depth(s))), what));
-                }
-    EXPECT_EQ(c.live_bytes(), 0u);
-}
 
 // (Y(x + h xdot, w + h wdot) - Y(x - h xdot, w - h wdot)) / 2h from the library's own K = 0 forward
 // pass, in float64 from float32 outputs, against the tangents of the fused JVP.
@@ -187,39 +100,6 @@ TEST_P(LinearTest, JvpMatchesCentralFiniteDifferences) {
         }
     }
     EXPECT_EQ(c.live_bytes(), 0u);
-}
-
-TEST_P(LinearTest, BackwardMatchesFloat64Oracle) {
-    FG_SKIP_IF_UNAVAILABLE(GetParam());
-    Context c(GetParam());
-    ASSERT_NE(c.ctx, nullptr) << fg_last_error();
-    uint32_t seed = 500;
-    for (const Shape& s : kShapes)
-        for (int32_t accumulate : {0, 1}) {
-            auto x = random_vector(s.rows * s.n, seed++);
-            auto w = random_vector(weight_count(s), seed++);
-            auto dy = random_vector(s.rows * s.m, seed++);
-            auto dw0 = random_vector(weight_count(s), seed++);
-            auto db0 = random_vector(bias_count(s), seed++);
-            Buffer X(c, x), W(c, w), DY(c, dy), DX(c, s.rows * s.n * 4), DW(c, dw0), DB(c, db0);
-            DX.poison();
-            if (!accumulate) {
-                DW.poison();
-                DB.poison();
-            }
-            FG_ASSERT_OK(fg_linear_backward(c, s.kind, s.rows, s.n, s.m, s.groups, X, W, DY, DX, DW, DB, accumulate));
-            Grads want = backward_oracle(s, x, w, dy);
-            if (accumulate) {
-                want.dw = plus(want.dw, dw0);
-                want.db = plus(want.db, db0);
-            }
-            const std::string what = label(GetParam(), s) + " accumulate=" + std::to_string(accumulate);
-            const double out_depth = s.kind == FG_LAYER_TOKEN ? s.groups : s.m / s.groups;
-            const double row_depth = s.kind == FG_LAYER_TOKEN ? s.rows / s.groups * s.n : s.rows;
-            EXPECT_TRUE(all_close(DX.get(), want.dx, 1e-4, 8e-5 * std::sqrt(out_depth), what + " dx"));
-            EXPECT_TRUE(all_close(DW.get(), want.dw, 1e-4, 8e-5 * std::sqrt(row_depth), what + " dw"));
-            EXPECT_TRUE(all_close(DB.get(), want.db, 1e-4, 8e-5 * std::sqrt(row_depth), what + " db"));
-        }
 }
 
 // Only the requested gradients are written; x is needed only for dW, w only for dX.

@@ -20,10 +20,11 @@ inline fg_mixer_config mixer_config(int32_t h, int32_t w, int32_t cin, int32_t c
 }
 
 // 2 blocks, 4x4x1 images, grid 2 (P = 4, D_in = 4), C = 8, G = 2, 3 classes.
-inline fg_mixer_config tiny_config(int32_t pre_ln = 0, int32_t inter_ln = 0, int32_t blocks = 2) {
+inline fg_mixer_config tiny_config(int32_t pre_ln = 0, int32_t inter_ln = 0, int32_t blocks = 2, int32_t final_ln = 0) {
     fg_mixer_config c = mixer_config(4, 4, 1, 3, blocks, 2, 8, 2);
     c.pre_linear_ln = pre_ln;
     c.inter_ln = inter_ln;
+    c.final_ln = final_ln;
     return c;
 }
 
@@ -84,6 +85,31 @@ struct Mixer {
         for (int32_t i = 0; i < count(); ++i) all.push_back(get(i, true));
         return all;
     }
+    // The feedback matrices of a feedback-alignment method.
+    int32_t feedback_count(int32_t method) const {
+        int32_t n = -1;
+        fg_mixer_feedback_count(m, method, &n);
+        return n;
+    }
+    fg_param_info feedback_info(int32_t method, int32_t i) const {
+        fg_param_info p{};
+        p.size = sizeof p;
+        fg_mixer_feedback_info(m, method, i, &p);
+        return p;
+    }
+    fg_buffer* feedback(int32_t method, int32_t i) const {
+        fg_buffer* b = nullptr;
+        fg_mixer_feedback(m, method, i, &b);
+        return b;
+    }
+    std::vector<float> get_feedback(int32_t method, int32_t i) const {
+        std::vector<float> v(static_cast<size_t>(feedback_info(method, i).elements));
+        fg_buffer_download(feedback(method, i), 0, v.data(), v.size() * sizeof(float));
+        return v;
+    }
+    void set_feedback(int32_t method, int32_t i, const std::vector<float>& v) const {
+        fg_buffer_upload(feedback(method, i), 0, v.data(), v.size() * sizeof(float));
+    }
     // Every parameter (final classifier and biases included) random, so no gradient is trivially 0.
     void randomize(uint32_t seed, float scale = 0.5f) const {
         for (int32_t i = 0; i < count(); ++i) set(i, random_vector(static_cast<size_t>(info(i).elements), seed + i, scale));
@@ -102,6 +128,9 @@ struct Batch {
         lab = Buffer(ctx, labels);
     }
 };
+
+// Whether the thread's last error message contains `what`.
+inline bool message_has(const char* what) { return std::string(fg_last_error()).find(what) != std::string::npos; }
 
 inline double cosine(const std::vector<double>& a, const std::vector<double>& b) {
     double d = 0, na = 0, nb = 0;

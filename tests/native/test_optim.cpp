@@ -1,129 +1,18 @@
-// Optimizer steps (SGD with momentum, L2 or decoupled decay; AdamW) against float64 oracles with
-// torch.optim semantics over several steps, decay only where asked, and argument checks.
+// Optimizer steps beyond the op table's float64-oracle cases (ops_table/cases_optimizer.cpp): decay
+// only where asked, and argument checks.
 #include <cmath>
 
+#include "op_table.h"
 #include "test_util.h"
 
 using namespace fgtest;
 
 namespace {
 
-fg_optimizer_params sgd(float lr, float momentum, float wd, int32_t decoupled) {
-    fg_optimizer_params p{};
-    p.size = sizeof p;
-    p.kind = FG_OPT_SGD;
-    p.lr = lr, p.momentum = momentum, p.weight_decay = wd, p.decoupled = decoupled;
-    return p;
-}
-
-fg_optimizer_params adamw(float lr, float wd, float beta1, float beta2, float eps) {
-    fg_optimizer_params p{};
-    p.size = sizeof p;
-    p.kind = FG_OPT_ADAMW;
-    p.lr = lr, p.weight_decay = wd, p.beta1 = beta1, p.beta2 = beta2, p.eps = eps;
-    return p;
-}
-
-// One tensor's float64 state, updated like torch.optim.SGD / torch.optim.AdamW.
-struct OracleTensor {
-    std::vector<double> p, s1, s2;
-    void step(const fg_optimizer_params& hp, const std::vector<float>& grad, bool decay) {
-        const double lr = hp.lr, wd = decay ? hp.weight_decay : 0.0;
-        for (size_t i = 0; i < p.size(); ++i) {
-            double g = grad[i];
-            if (hp.kind == FG_OPT_SGD) {
-                if (hp.decoupled)
-                    p[i] -= lr * wd * p[i];
-                else
-                    g += wd * p[i];
-                s1[i] = hp.momentum * s1[i] + g;
-                p[i] -= lr * s1[i];
-            } else {
-                p[i] *= 1.0 - lr * wd;
-                s1[i] = hp.beta1 * s1[i] + (1.0 - hp.beta1) * g;
-                s2[i] = hp.beta2 * s2[i] + (1.0 - hp.beta2) * g * g;
-                const double bc1 = 1.0 - std::pow(double(hp.beta1), double(hp.step));
-                const double bc2 = 1.0 - std::pow(double(hp.beta2), double(hp.step));
-                p[i] -= lr / bc1 * s1[i] / (std::sqrt(s2[i]) / std::sqrt(bc2) + hp.eps);
-            }
-        }
-    }
-};
-
-struct Case {
-    const char* name;
-    fg_optimizer_params hp;
-};
-
-const Case kCases[] = {
-    {"sgd_l2", sgd(0.1f, 0.9f, 0.05f, 0)},
-    {"sgd_decoupled", sgd(0.1f, 0.9f, 0.05f, 1)},
-    {"sgd_plain", sgd(0.3f, 0.0f, 0.0f, 0)},
-    {"adamw", adamw(0.01f, 0.1f, 0.9f, 0.999f, 1e-8f)},
-    {"adamw_low_beta", adamw(0.05f, 0.01f, 0.5f, 0.9f, 1e-3f)},
-};
+constexpr auto sgd = optable::sgd_params;
+constexpr auto adamw = optable::adamw_params;
 
 }  // namespace
-
-class OptimizerSteps : public ::testing::TestWithParam<std::tuple<int32_t, int>> {};
-
-TEST_P(OptimizerSteps, MatchFloat64OracleOverSeveralSteps) {
-    const int32_t backend = std::get<0>(GetParam());
-    const Case& cs = kCases[std::get<1>(GetParam())];
-    FG_SKIP_IF_UNAVAILABLE(backend);
-    Context c(backend);
-    ASSERT_NE(c.ctx, nullptr) << fg_last_error();
-    const bool adam = cs.hp.kind == FG_OPT_ADAMW;
-    // A weight (decayed), a bias (not), and a single element (decayed).
-    const std::vector<size_t> sizes = {37, 7, 1};
-    const std::vector<int32_t> decay = {1, 0, 1};
-    std::vector<OracleTensor> oracle;
-    std::vector<Buffer> params, grads, s1, s2;
-    for (size_t t = 0; t < sizes.size(); ++t) {
-        std::vector<float> p0 = random_vector(sizes[t], 10 + t, 2.0f);
-        oracle.push_back({to_double(p0), std::vector<double>(sizes[t], 0.0), std::vector<double>(sizes[t], 0.0)});
-        params.emplace_back(c, p0);
-        grads.emplace_back(c, sizes[t] * sizeof(float));
-        s1.emplace_back(c, std::vector<float>(sizes[t], 0.0f));
-        s2.emplace_back(c, std::vector<float>(sizes[t], 0.0f));
-    }
-    auto handles = [](const std::vector<Buffer>& v) {
-        std::vector<fg_buffer*> h;
-        for (const Buffer& b : v) h.push_back(b.buf);
-        return h;
-    };
-    std::vector<fg_buffer*> hp = handles(params), hg = handles(grads), h1 = handles(s1), h2 = handles(s2);
-    fg_optimizer_params hyper = cs.hp;
-    for (int step = 1; step <= 6; ++step) {
-        hyper.step = step;
-        std::vector<std::vector<float>> g(sizes.size());
-        for (size_t t = 0; t < sizes.size(); ++t) {
-            g[t] = random_vector(sizes[t], 100 * step + t, 1.5f);
-            FG_ASSERT_OK(fg_buffer_upload(grads[t], 0, g[t].data(), sizes[t] * sizeof(float)));
-            oracle[t].step(hyper, g[t], decay[t] == 1);
-        }
-        FG_ASSERT_OK(fg_optimizer_step(c, &hyper, 3, hp.data(), hg.data(), h1.data(), adam ? h2.data() : nullptr,
-                                       decay.data()));
-        for (size_t t = 0; t < sizes.size(); ++t) {
-            const std::string label = std::string(cs.name) + " step " + std::to_string(step) + " tensor " +
-                                      std::to_string(t);
-            ASSERT_TRUE(all_close(params[t].get(), oracle[t].p, 1e-5, 1e-6, label + " param"));
-            ASSERT_TRUE(all_close(s1[t].get(), oracle[t].s1, 1e-5, 1e-6, label + " state1"));
-            if (adam) {
-                ASSERT_TRUE(all_close(s2[t].get(), oracle[t].s2, 1e-5, 1e-7, label + " state2"));
-            }
-            EXPECT_EQ(grads[t].get(), g[t]) << label << ": the gradient is an input";
-        }
-    }
-}
-
-INSTANTIATE_TEST_SUITE_P(Backends, OptimizerSteps,
-                         ::testing::Combine(::testing::ValuesIn(all_backends()),
-                                            ::testing::Range(0, static_cast<int>(std::size(kCases)))),
-                         [](const auto& info) {
-                             return std::string(backend_name(std::get<0>(info.param))) + "_" +
-                                    kCases[std::get<1>(info.param)].name;
-                         });
 
 TEST(Optim, DecayOnlyWhereAsked) {
     Context c;

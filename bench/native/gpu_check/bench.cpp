@@ -1,13 +1,15 @@
-// fg_gpu_bench: linear-layer kernels at the paper's layer shapes, plain std::chrono timing.
-//   fused     one fg_linear_jvp over the (K+1)*R stacked rows (wdot = NULL, as in FG-A)
-//   separate  K+1 calls of the K = 0 layer op, one per pass (one GEMM / batched GEMM each)
-//   BP        a backprop layer step: forward (K = 0) + fg_linear_backward (dX, dW, db)
-//   peak      one large square fg_gemm: the machine's FP32 GEMM rate the others are compared to
-// Each time is the median of N runs after a warm-up, with fg_context_synchronize before the clock
-// stops. Nothing here asserts on time. CUDA runs first (when available), then CPU; CPU cases above
-// --cpu-max-gflop per call are skipped (they take seconds each on a CPU).
-// --tf32 also runs the CUDA cases with TF32 GEMMs and reports how far a TF32 GEMM, and one training
-// step's gradients, land from FP32.
+// fg_gpu_bench: the op table's benchmark entries (tests/native/ops_table), plain std::chrono timing.
+// Each entry is checked once against its float64 oracle before it is timed (a wrong kernel is reported,
+// not timed); its time is the median of N runs after a warm-up, with fg_context_synchronize before the
+// clock stops, and its rate comes from the table's flop / byte count. Nothing here asserts on time.
+// The linear-layer entries at the paper's shapes give the comparison table:
+//   fused     BM_LinearJvp: one fg_linear_jvp over the (K+1)*R stacked rows (wdot = NULL, as in FG-A)
+//   separate  BM_LinearSeparate: K+1 calls of the K = 0 layer op, one per pass
+//   BP        BM_LinearBackprop: a backprop layer step, forward (K = 0) + fg_linear_backward (dX, dW, db)
+//   peak      BM_GemmSquare: one large square fg_gemm, the FP32 GEMM rate the others are compared to
+// CUDA runs first (when available), then CPU; CPU entries above --cpu-max-gflop per call are skipped.
+// --tf32 also runs the CUDA entries with TF32 GEMMs (not checked against the FP32 oracle: see the TF32
+// accuracy lines) and reports how far a TF32 GEMM, and one training step's gradients, land from FP32.
 // Usage: fg_gpu_bench [--quick] [--tf32] [--backend cpu|cuda|all] [--cpu-max-gflop X]
 #include <algorithm>
 #include <chrono>
@@ -16,60 +18,21 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
-#include "forwardgrad.h"
+#include "op_run.h"
 
 namespace {
-
-struct Layer {
-    const char* config;
-    const char* name;
-    int32_t kind;
-    int64_t patches, n, m, groups;  // rows of X = batch * patches
-};
-
-// METHOD.md section 3 configs: S/1/1, M/1/16, M/8/16, L/8/64 (token layers: n = m = C, groups = P).
-const Layer kLayers[] = {
-    {"S/1/1", "dense 784->256", FG_LAYER_DENSE, 1, 784, 256, 1},
-    {"M/1/16", "dense 784->512", FG_LAYER_DENSE, 1, 784, 512, 1},
-    {"M/1/16", "group 512 G16", FG_LAYER_GROUP, 1, 512, 512, 16},
-    {"M/8/16", "dense 512->512", FG_LAYER_DENSE, 64, 512, 512, 1},
-    {"M/8/16", "group 512 G16", FG_LAYER_GROUP, 64, 512, 512, 16},
-    {"M/8/16", "token P64 C512", FG_LAYER_TOKEN, 64, 512, 512, 64},
-    {"L/8/64", "dense 2048->2048", FG_LAYER_DENSE, 64, 2048, 2048, 1},
-    {"L/8/64", "group 2048 G64", FG_LAYER_GROUP, 64, 2048, 2048, 64},
-    {"L/8/64", "token P64 C2048", FG_LAYER_TOKEN, 64, 2048, 2048, 64},
-};
-
-int64_t weight_count(const Layer& l) { return l.kind == FG_LAYER_TOKEN ? l.groups * l.groups : l.n * l.m / l.groups; }
-int64_t bias_count(const Layer& l) { return l.kind == FG_LAYER_TOKEN ? l.groups : l.m; }
-// Flops of one forward pass over `rows` rows.
-double layer_flops(const Layer& l, int64_t rows) {
-    return l.kind == FG_LAYER_TOKEN ? 2.0 * rows * l.groups * l.n : 2.0 * rows * l.n * l.m / l.groups;
-}
 
 struct Options {
     bool quick = false;
     bool cpu = true, cuda = true;
     bool tf32 = false;
     double cpu_max_gflop = 2.0;
-    double target_ms = 200;  // timed runs per case: about this long in total
+    double target_ms = 200;  // timed runs per entry: about this long in total
     int min_reps = 3, max_reps = 20;
-};
-
-// A device buffer of `floats` N(0, 1) values (freed on scope exit).
-struct Buf {
-    fg_buffer* b = nullptr;
-    Buf(fg_context* c, int64_t floats, uint32_t id) {
-        if (fg_buffer_alloc(c, uint64_t(floats) * 4, &b) == FG_OK) fg_random_normal(c, b, floats, 1, 0, id);
-        else b = nullptr;
-    }
-    ~Buf() { fg_buffer_free(b); }
-    Buf(const Buf&) = delete;
-    Buf& operator=(const Buf&) = delete;
-    operator fg_buffer*() const { return b; }
 };
 
 double now_ms() {
@@ -102,55 +65,129 @@ double median_ms(fg_context* c, const std::function<fg_status()>& f, const Optio
     return t[t.size() / 2];
 }
 
-double gflops(double flops, double ms) { return ms > 0 ? flops / (ms * 1e6) : 0; }
-
-// One large square FP32 GEMM.
-double peak_gflops(fg_context* c, int64_t n, const Options& o) {
-    Buf a(c, n * n, 1), b(c, n * n, 2), y(c, n * n, 3);
-    const double ms = median_ms(c, [&] { return fg_gemm(c, FG_NO_TRANS, FG_NO_TRANS, n, n, n, 1.0f, a, b, 0.0f, y); }, o);
-    const double g = gflops(2.0 * n * n * n, ms);
-    std::printf("peak: fg_gemm %lldx%lldx%lld FP32: %.3f ms, %.1f GFLOP/s\n\n", (long long)n, (long long)n, (long long)n,
-                ms, g);
-    return g;
-}
-
 std::string fmt(const char* f, double v) {
     char s[32];
     std::snprintf(s, sizeof s, f, v);
     return s;
 }
 
-fg_context* create_context(int32_t backend, bool tf32) {
-    fg_context_options co{};
-    co.size = sizeof co;
-    co.backend = backend;
-    co.seed = 1;
-    co.gemm_tf32 = tf32 ? 1 : 0;
-    fg_context* c = nullptr;
-    return fg_context_create(&co, &c) == FG_OK ? c : nullptr;
+// Entries a run times (fg_bench has them all): the fused, separate and backprop layer entries and the
+// BM_Op kernels; the TF32 pass only the fused and backprop ones; quick keeps batch 100 and K = 1, 4.
+bool wanted(const optable::Case& e, const Options& o, bool tf32) {
+    const std::string& f = e.bench_family;
+    if (f != "BM_LinearJvp" && f != "BM_LinearBackprop" && (tf32 || (f != "BM_LinearSeparate" && f != "BM_Op")))
+        return false;
+    if (o.quick && (e.bench_rest.find("/B256") != std::string::npos || e.bench_rest.find("/K2") != std::string::npos ||
+                    e.bench_rest.find("/K8") != std::string::npos))
+        return false;
+    return true;
 }
 
-// The same n x n x n GEMM (inputs from fg_random_normal: identical on both contexts) in FP32 and
-// TF32: how far TF32 lands, relative to the FP32 result's norm and to its largest element.
+// The entry's name with the backend in its place: BM_LinearJvp/cuda/S1_1/dense_784x256/B100/K1.
+std::string bench_name(const optable::Case& e, const char* be) { return e.bench_family + "/" + be + "/" + e.bench_rest; }
+
+struct Timing {
+    double ms = -1;
+};
+
+void run_backend(int32_t backend, bool tf32, const Options& o) {
+    const bool is_cpu = backend == FG_BACKEND_CPU;
+    const char* be = is_cpu ? "cpu" : (tf32 ? "cuda-tf32" : "cuda");
+    std::string why;
+    fg_context* c = optable::create_context(backend, &why, tf32 ? 1 : 0);
+    if (!c) {
+        std::printf("## %s: context failed: %s\n\n", be, why.c_str());
+        return;
+    }
+    fg_context_properties p{};
+    p.size = sizeof p;
+    fg_context_info(c, &p);
+    std::printf("## %s: %s, GEMM %s\n", be, p.device_name, p.gemm_name);
+    if (!is_cpu)
+        std::printf("%s\n", tf32 ? "GEMMs on TF32 tensor cores (fg_context_options.gemm_tf32 = 1)."
+                                  : "FP32 throughout: cuBLAS default math mode (TF32 off).");
+    const std::string peak_rest = "n" + std::to_string(is_cpu ? (o.quick ? 1024 : 2048) : (o.quick ? 4096 : 8192));
+    double peak = 0;
+    for (const optable::Case& e : optable::cases())
+        if (e.bench_family == "BM_GemmSquare" && e.bench_rest == peak_rest) {
+            auto prep = optable::prepare(c, e, false);
+            const double ms = median_ms(c, [&] { return prep->bound->call(); }, o);
+            peak = ms > 0 ? e.cost.flops / (ms * 1e6) : 0;
+            std::printf("peak: fg_gemm %s FP32%s: %.3f ms, %.1f GFLOP/s\n\n", e.shape.c_str(), tf32 ? " (TF32)" : "", ms,
+                        peak);
+        }
+
+    std::printf("| backend | benchmark | ms | GFLOP/s | GB/s | %% peak | oracle check |\n");
+    std::printf("|---|---|---|---|---|---|---|\n");
+    const double cap = is_cpu ? o.cpu_max_gflop * 1e9 : 1e300;
+    std::map<std::string, Timing> times;  // by benchmark name, for the ratios below
+    int skipped = 0;
+    for (const optable::Case& e : optable::cases()) {
+        if (!wanted(e, o, tf32)) continue;
+        if (e.cost.flops > cap || e.cost.bytes > cap) {
+            ++skipped;
+            continue;
+        }
+        const std::string name = bench_name(e, be);
+        auto prep = optable::prepare(c, e, !tf32);
+        std::string check = tf32 ? "TF32: not checked" : prep->verdict.pass ? "pass" : "FAIL";
+        double ms = -1;
+        if (prep->verdict.pass) ms = median_ms(c, [&] { return prep->bound->call(); }, o);
+        times[name].ms = ms;
+        const double gflops = ms > 0 && e.cost.flops > 0 ? e.cost.flops / (ms * 1e6) : 0;
+        const double gbs = ms > 0 && e.cost.bytes > 0 ? e.cost.bytes / (ms * 1e6) : 0;
+        std::printf("| %s | %s | %s | %s | %s | %s | %s |\n", be, name.c_str(), ms > 0 ? fmt("%.3f", ms).c_str() : "-",
+                    gflops > 0 ? fmt("%.1f", gflops).c_str() : "-", gbs > 0 ? fmt("%.1f", gbs).c_str() : "-",
+                    gflops > 0 && peak > 0 ? fmt("%.0f%%", 100 * gflops / peak).c_str() : "-", check.c_str());
+        if (!prep->verdict.pass)
+            for (const std::string& n : prep->verdict.notes) std::printf("    %s: %s\n", name.c_str(), n.c_str());
+    }
+    if (skipped)
+        std::printf("\n%s: %d entries above %.1f GFLOP (or GB) per call skipped (--cpu-max-gflop)\n", be, skipped,
+                    o.cpu_max_gflop);
+
+    // The fused JVP against the same work as K+1 calls and against a backprop layer step.
+    std::printf("\n| layer | backend | fused/separate | fused/BP |\n|---|---|---|---|\n");
+    const std::string jvp = std::string("BM_LinearJvp/") + be + "/";
+    for (const auto& [name, t] : times) {
+        if (name.rfind(jvp, 0) != 0 || t.ms <= 0) continue;
+        const std::string rest = name.substr(jvp.size());
+        const auto sep = times.find(std::string("BM_LinearSeparate/") + be + "/" + rest);
+        const auto bp = times.find(std::string("BM_LinearBackprop/") + be + "/" + rest.substr(0, rest.rfind("/K")));
+        std::printf("| %s | %s | %s | %s |\n", rest.c_str(), be,
+                    sep != times.end() && sep->second.ms > 0 ? fmt("%.2f", t.ms / sep->second.ms).c_str() : "-",
+                    bp != times.end() && bp->second.ms > 0 ? fmt("%.2f", t.ms / bp->second.ms).c_str() : "-");
+    }
+    std::printf("\nfused/separate and fused/BP are time ratios (< 1: fused is faster). FLOPs: fused and separate "
+                "(K+1) forward passes, BP 3 (forward, dX, dW).\n\n");
+    fg_context_free(c);
+}
+
+// ---------------------------------------------------------------- TF32 against FP32
+
+// The same n x n x n GEMM (inputs from fg_random_normal: identical on both contexts) in FP32 and TF32: how
+// far TF32 lands, relative to the FP32 result's norm and to its largest element.
 void tf32_accuracy(int64_t n) {
     std::vector<float> out[2];
     for (int tf32 = 0; tf32 < 2; ++tf32) {
-        fg_context* c = create_context(FG_BACKEND_CUDA, tf32 == 1);
+        fg_context* c = optable::create_context(FG_BACKEND_CUDA, nullptr, tf32);
         if (!c) {
             std::printf("TF32 accuracy: context failed: %s\n\n", fg_last_error());
             return;
         }
-        {
-            Buf a(c, n * n, 1), b(c, n * n, 2), y(c, n * n, 3);
-            out[tf32].resize(static_cast<size_t>(n * n));
-            if (fg_gemm(c, FG_NO_TRANS, FG_NO_TRANS, n, n, n, 1.0f, a, b, 0.0f, y) != FG_OK ||
-                fg_buffer_download(y, 0, out[tf32].data(), out[tf32].size() * 4) != FG_OK) {
-                std::printf("TF32 accuracy: GEMM failed: %s\n\n", fg_last_error());
-                fg_context_free(c);
-                return;
-            }
-        }
+        fg_buffer *a = nullptr, *b = nullptr, *y = nullptr;
+        out[tf32].resize(size_t(n * n));
+        const bool ok = fg_buffer_alloc(c, uint64_t(n * n) * 4, &a) == FG_OK &&
+                        fg_buffer_alloc(c, uint64_t(n * n) * 4, &b) == FG_OK &&
+                        fg_buffer_alloc(c, uint64_t(n * n) * 4, &y) == FG_OK &&
+                        fg_random_normal(c, a, uint64_t(n * n), 1, 0, 1) == FG_OK &&
+                        fg_random_normal(c, b, uint64_t(n * n), 1, 0, 2) == FG_OK &&
+                        fg_gemm(c, FG_NO_TRANS, FG_NO_TRANS, n, n, n, 1.0f, a, b, 0.0f, y) == FG_OK &&
+                        fg_buffer_download(y, 0, out[tf32].data(), out[tf32].size() * 4) == FG_OK;
+        if (!ok) std::printf("TF32 accuracy: GEMM failed: %s\n\n", fg_last_error());
+        fg_buffer_free(a), fg_buffer_free(b), fg_buffer_free(y);
         fg_context_free(c);
+        if (!ok) return;
     }
     double diff2 = 0, ref2 = 0, max_diff = 0, max_ref = 0;
     for (size_t i = 0; i < out[0].size(); ++i) {
@@ -166,64 +203,51 @@ void tf32_accuracy(int64_t n) {
                 max_diff / std::max(max_ref, 1e-300));
 }
 
-// One training step's gradients (`method`, same model, batch and tangents) on an FP32 and a TF32
-// context: every parameter's gradient downloaded and compared, the M/8/16 model at batch 64.
+// One training step's gradients (`method`, the M/8/16 model at batch 64, same batch and tangents) on an
+// FP32 and a TF32 context: every parameter's gradient downloaded and compared.
 struct StepResult {
-    float loss = 0;  // the blocks' mean local loss (the final head starts at zero: its loss is ln 10)
+    float loss = 0;  // the blocks' mean local loss
     std::vector<std::vector<float>> grads;
     std::vector<std::string> names;
 };
 
 bool mixer_step(bool tf32, int32_t method, StepResult& r) {
-    fg_context* c = create_context(FG_BACKEND_CUDA, tf32);
+    fg_context* c = optable::create_context(FG_BACKEND_CUDA, nullptr, tf32 ? 1 : 0);
     if (!c) return false;
     fg_mixer_config cfg{};
     cfg.size = sizeof cfg;
     cfg.image_height = cfg.image_width = 32;
-    cfg.image_channels = 3;
-    cfg.classes = 10;
-    cfg.blocks = 4;
-    cfg.grid = 8;
-    cfg.channels = 512;
-    cfg.groups = 16;
+    cfg.image_channels = 3, cfg.classes = 10, cfg.blocks = 4, cfg.grid = 8, cfg.channels = 512, cfg.groups = 16;
     cfg.seed = 7;
     const int64_t batch = 64;
     fg_mixer* m = nullptr;
-    bool ok = fg_mixer_create(c, &cfg, &m) == FG_OK;
-    if (ok) {
-        Buf images(c, batch * 32 * 32 * 3, 90);
-        std::vector<int32_t> labels(static_cast<size_t>(batch));
-        for (int64_t n = 0; n < batch; ++n) labels[static_cast<size_t>(n)] = static_cast<int32_t>((n * 7) % 10);
-        fg_buffer* lab = nullptr;
-        ok = fg_buffer_alloc(c, labels.size() * 4, &lab) == FG_OK &&
-             fg_buffer_upload(lab, 0, labels.data(), labels.size() * 4) == FG_OK;
-        fg_step_options so{};
-        so.size = sizeof so;
-        so.method = method;
-        so.tangents = 4;
-        so.seed = 3;
-        so.head_lr = 1.0f;
-        so.last_layer_lr = 0.1f;
-        fg_step_stats st{};
-        st.size = sizeof st;
-        ok = ok && fg_mixer_gradients(m, batch, images, lab, &so, &st) == FG_OK;
-        int32_t tensors = 0;
-        int64_t elements = 0;
-        ok = ok && fg_mixer_param_count(m, &tensors, &elements) == FG_OK;
-        for (int32_t i = 0; ok && i < tensors; ++i) {
-            fg_param_info info{};
-            info.size = sizeof info;
-            fg_buffer *param = nullptr, *grad = nullptr;
-            ok = fg_mixer_param_info(m, i, &info) == FG_OK && fg_mixer_param(m, i, &param, &grad) == FG_OK;
-            std::vector<float> g(static_cast<size_t>(info.elements));
-            ok = ok && fg_buffer_download(grad, 0, g.data(), g.size() * 4) == FG_OK;
-            r.grads.push_back(std::move(g));
-            r.names.emplace_back(info.name);
-        }
-        for (int32_t k = 0; k < st.blocks; ++k) r.loss += st.block_loss[k] / static_cast<float>(st.blocks);
-        fg_buffer_free(lab);
+    fg_buffer *images = nullptr, *lab = nullptr;
+    std::vector<int32_t> labels(static_cast<size_t>(batch));
+    for (int64_t n = 0; n < batch; ++n) labels[static_cast<size_t>(n)] = static_cast<int32_t>((n * 7) % 10);
+    bool ok = fg_mixer_create(c, &cfg, &m) == FG_OK && fg_buffer_alloc(c, uint64_t(batch) * 32 * 32 * 3 * 4, &images) == FG_OK &&
+              fg_random_normal(c, images, uint64_t(batch) * 32 * 32 * 3, 1, 0, 90) == FG_OK &&
+              fg_buffer_alloc(c, labels.size() * 4, &lab) == FG_OK &&
+              fg_buffer_upload(lab, 0, labels.data(), labels.size() * 4) == FG_OK;
+    fg_step_options so{};
+    so.size = sizeof so, so.method = method, so.tangents = 4, so.seed = 3, so.head_lr = 1.0f, so.last_layer_lr = 0.1f;
+    fg_step_stats st{};
+    st.size = sizeof st;
+    ok = ok && fg_mixer_gradients(m, batch, images, lab, &so, &st) == FG_OK;
+    int32_t tensors = 0;
+    ok = ok && fg_mixer_param_count(m, &tensors, nullptr) == FG_OK;
+    for (int32_t i = 0; ok && i < tensors; ++i) {
+        fg_param_info info{};
+        info.size = sizeof info;
+        fg_buffer *param = nullptr, *grad = nullptr;
+        ok = fg_mixer_param_info(m, i, &info) == FG_OK && fg_mixer_param(m, i, &param, &grad) == FG_OK;
+        std::vector<float> g(static_cast<size_t>(info.elements));
+        ok = ok && fg_buffer_download(grad, 0, g.data(), g.size() * 4) == FG_OK;
+        r.grads.push_back(std::move(g));
+        r.names.emplace_back(info.name);
     }
+    for (int32_t k = 0; k < st.blocks; ++k) r.loss += st.block_loss[k] / static_cast<float>(st.blocks);
     if (!ok) std::printf("TF32 step effect: %s\n", fg_last_error());
+    fg_buffer_free(images), fg_buffer_free(lab);
     fg_mixer_free(m);
     fg_context_free(c);
     return ok;
@@ -250,92 +274,6 @@ void tf32_step_effect(int32_t method, const char* name) {
                 worst.empty() ? "-" : worst.c_str());
 }
 
-void run_backend(int32_t backend, bool tf32, const Options& o) {
-    const bool is_cpu = backend == FG_BACKEND_CPU;
-    const char* be = is_cpu ? "cpu" : (tf32 ? "cuda-tf32" : "cuda");
-    fg_context* c = create_context(backend, tf32);
-    if (!c) {
-        std::printf("## %s: context failed: %s\n\n", be, fg_last_error());
-        return;
-    }
-    fg_context_properties p{};
-    p.size = sizeof p;
-    fg_context_info(c, &p);
-    std::printf("## %s: %s, GEMM %s\n", be, p.device_name, p.gemm_name);
-    if (!is_cpu)
-        std::printf("%s\n", tf32 ? "GEMMs on TF32 tensor cores (fg_context_options.gemm_tf32 = 1)."
-                                  : "FP32 throughout: cuBLAS default math mode (TF32 off).");
-    const int64_t peak_n = is_cpu ? (o.quick ? 1024 : 2048) : (o.quick ? 4096 : 8192);
-    const double peak = peak_gflops(c, peak_n, o);
-
-    std::printf("| backend | config | layer | B | K | fused ms | fused GFLOP/s | fused %% peak | separate ms | "
-                "separate GFLOP/s | BP ms | BP GFLOP/s | fused/separate | fused/BP |\n");
-    std::printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
-    const double cap = is_cpu ? o.cpu_max_gflop * 1e9 : 1e300;
-    const std::vector<int64_t> batches = o.quick ? std::vector<int64_t>{100} : std::vector<int64_t>{100, 256};
-    const std::vector<int64_t> ks = o.quick ? std::vector<int64_t>{1, 4} : std::vector<int64_t>{1, 2, 4, 8};
-    const int64_t kmax = ks.back();
-    int skipped = 0;
-    for (const Layer& l : kLayers)
-        for (int64_t batch : batches) {
-            const int64_t R = batch * l.patches;
-            const double f1 = layer_flops(l, R);
-            if (2 * f1 > cap) {  // not even K = 1 fits the CPU budget
-                skipped += int(ks.size());
-                continue;
-            }
-            // Stacked buffers sized for the largest K; smaller K use their front.
-            Buf xx(c, (kmax + 1) * R * l.n, 10), yy(c, (kmax + 1) * R * l.m, 11), w(c, weight_count(l), 12),
-                b(c, bias_count(l), 13), dy(c, R * l.m, 14), dx(c, R * l.n, 15), dw(c, weight_count(l), 16),
-                db(c, bias_count(l), 17);
-            std::vector<Buf*> xs, ys;  // separate (R, n) / (R, m) buffers per pass
-            for (int64_t k = 0; k <= kmax; ++k) {
-                xs.push_back(new Buf(c, R * l.n, uint32_t(20 + k)));
-                ys.push_back(new Buf(c, R * l.m, uint32_t(40 + k)));
-            }
-            double bp_ms = -1;
-            if (3 * f1 <= cap)
-                bp_ms = median_ms(c, [&] {
-                    fg_status s = fg_linear_jvp(c, l.kind, R, l.n, l.m, l.groups, 0, xs[0]->b, w, b, nullptr, ys[0]->b);
-                    return s != FG_OK ? s : fg_linear_backward(c, l.kind, R, l.n, l.m, l.groups, xs[0]->b, w, dy, dx, dw, db, 0);
-                }, o);
-            for (int64_t K : ks) {
-                const double flops = (K + 1) * f1;
-                if (flops > cap) {
-                    ++skipped;
-                    continue;
-                }
-                const double fused = median_ms(c, [&] {
-                    return fg_linear_jvp(c, l.kind, R, l.n, l.m, l.groups, K, xx, w, b, nullptr, yy);
-                }, o);
-                const double sep = median_ms(c, [&] {
-                    for (int64_t k = 0; k <= K; ++k) {  // the bias goes to the primal pass only
-                        fg_status s = fg_linear_jvp(c, l.kind, R, l.n, l.m, l.groups, 0, xs[k]->b, w, k == 0 ? b.b : nullptr,
-                                                    nullptr, ys[k]->b);
-                        if (s != FG_OK) return s;
-                    }
-                    return fg_status(FG_OK);
-                }, o);
-                std::printf("| %s | %s | %s | %lld | %lld | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", be, l.config,
-                            l.name, (long long)batch, (long long)K, fmt("%.3f", fused).c_str(),
-                            fmt("%.1f", gflops(flops, fused)).c_str(),
-                            fmt("%.0f%%", 100 * gflops(flops, fused) / std::max(peak, 1e-9)).c_str(),
-                            fmt("%.3f", sep).c_str(), fmt("%.1f", gflops(flops, sep)).c_str(),
-                            bp_ms > 0 ? fmt("%.3f", bp_ms).c_str() : "-",
-                            bp_ms > 0 ? fmt("%.1f", gflops(3 * f1, bp_ms)).c_str() : "-",
-                            fused > 0 && sep > 0 ? fmt("%.2f", fused / sep).c_str() : "-",
-                            fused > 0 && bp_ms > 0 ? fmt("%.2f", fused / bp_ms).c_str() : "-");
-            }
-            for (Buf* q : xs) delete q;
-            for (Buf* q : ys) delete q;
-        }
-    if (skipped)
-        std::printf("\n%s: %d cases above %.1f GFLOP per call skipped (--cpu-max-gflop)\n", be, skipped, o.cpu_max_gflop);
-    std::printf("\nfused/separate and fused/BP are time ratios (< 1: fused is faster). FLOPs: fused and separate "
-                "(K+1) forward passes, BP 3 (forward, dX, dW).\n\n");
-    fg_context_free(c);
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -359,11 +297,10 @@ int main(int argc, char** argv) {
     }
     std::setvbuf(stdout, nullptr, _IOLBF, 0);
     std::printf("fg_gpu_bench %s (%s)\n\n", fg_version(), o.quick ? "quick" : "full");
-    int32_t available = 0;
-    char reason[512] = {0};
-    fg_backend_probe(FG_BACKEND_CUDA, &available, reason, sizeof reason);
+    std::string reason;
+    const bool cuda = optable::backend_available(FG_BACKEND_CUDA, &reason);
     if (o.cuda) {
-        if (available) {
+        if (cuda) {
             run_backend(FG_BACKEND_CUDA, false, o);
             if (o.tf32) {
                 tf32_accuracy(o.quick ? 1024 : 4096);
@@ -373,7 +310,7 @@ int main(int argc, char** argv) {
                 run_backend(FG_BACKEND_CUDA, true, o);
             }
         } else {
-            std::printf("## cuda: not available: %s\n\n", reason);
+            std::printf("## cuda: not available: %s\n\n", reason.c_str());
         }
     }
     if (o.cpu) run_backend(FG_BACKEND_CPU, false, o);

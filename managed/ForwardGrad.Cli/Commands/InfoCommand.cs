@@ -72,12 +72,13 @@ public sealed class InfoCommand : ICommand<InfoOptions>
         return ExitCodes.Success;
     }
 
-    /// <summary>The preset <paramref name="model"/>, adapted to <paramref name="dataset"/>'s shapes when one is named.</summary>
+    /// <summary>The preset or custom model <paramref name="model"/>, adapted to <paramref name="dataset"/>'s shapes when one is named.</summary>
     internal static LocalMixerConfig ModelFor(string model, string? dataset)
     {
-        LocalMixerConfig preset = LocalMixerConfig.Preset(model);
+        LocalMixerConfig preset = ModelSpec.Resolve(model);
         if (dataset is null)
         {
+            preset.Validate();  // a custom model's grid must divide its default 28x28 images
             return preset;
         }
 

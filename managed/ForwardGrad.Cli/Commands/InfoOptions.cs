@@ -7,7 +7,7 @@ namespace ForwardGrad.Cli.Commands;
 public sealed class InfoOptions : CommandOptions
 {
     /// <summary>Model preset whose parameter table to print, or null for the library information.</summary>
-    [Option("model", HelpText = "Print the parameter tensors and total parameter count of this preset (S/1/1, M/1/16, M/8/16, L/8/64, L/32/64).")]
+    [Option("model", HelpText = "Print the parameter tensors and total parameter count of this preset (S/1/1, M/1/16, M/8/16, L/8/64, L/32/64) or custom model (C=256,G=8,blocks=4,grid=7; 28x28 images unless --dataset says otherwise).")]
     public string? Model { get; set; }
 
     /// <summary>Data set whose image shape and classes the model is built for (null: the preset's own).</summary>

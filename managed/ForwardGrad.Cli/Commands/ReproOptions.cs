@@ -7,7 +7,7 @@ namespace ForwardGrad.Cli.Commands;
 public sealed class ReproOptions : TrainingCommandOptions
 {
     /// <summary>Methods.</summary>
-    [Option("methods", Default = "BP,L-BP,LG-BP,FG-W,FG-A,LG-FG-W,LG-FG-A", HelpText = "Comma-separated methods.")]
+    [Option("methods", Default = "BP,L-BP,LG-BP,FG-W,FG-A,LG-FG-W,LG-FG-A", HelpText = "Comma-separated methods: BP, L-BP, LG-BP, FG-W, FG-A, LG-FG-W, LG-FG-A and the feedback-alignment baselines FA, L-FA, LG-FA, DFA.")]
     public string Methods { get; set; } = "BP,L-BP,LG-BP,FG-W,FG-A,LG-FG-W,LG-FG-A";
 
     /// <summary>Models.</summary>

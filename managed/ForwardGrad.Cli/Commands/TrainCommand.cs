@@ -2,6 +2,7 @@ using System.Globalization;
 using ForwardGrad.Cli.Plotting;
 using ForwardGrad.Data;
 using ForwardGrad.Model;
+using ForwardGrad.Parallel;
 using ForwardGrad.Training;
 
 namespace ForwardGrad.Cli.Commands;
@@ -12,10 +13,20 @@ public sealed class TrainCommand : ICommand<TrainOptions>
     /// <inheritdoc />
     public int Run(TrainOptions options, TextWriter output)
     {
+        if (ParallelModes.Parse(options.Parallel ?? ParallelModes.None) == ParallelModes.Data)
+        {
+            return DataParallelTraining.Run(options, output);
+        }
+
         // Everything is checked and the data loaded before the run folder is touched.
         var (settings, runDirectory, start) = Plan(options);
         DatasetSplits data = DatasetCatalog.Load(settings.Dataset, settings.DataDir);
-        var trainer = new Trainer(settings, data);
+        return Train(new Trainer(settings, data), settings, data, runDirectory, start, output);
+    }
+
+    /// <summary>Runs <paramref name="trainer"/> with the live view or plain lines and prints the final line.</summary>
+    internal static int Train(Trainer trainer, TrainerOptions settings, DatasetSplits data, string runDirectory, RunStart start, TextWriter output)
+    {
         string title = $"{TrainingMethods.Parse(settings.Method).PaperName()} {Trainer.ModelConfig(settings, data.Train).Name} on {data.Spec.Name}";
         TrainingResult result = LiveTrainingView.IsAvailable(output)
             ? LiveTrainingView.Run((log, progress) => TrainingCurves.RunDrawing(trainer, runDirectory, start, title, log, progress))

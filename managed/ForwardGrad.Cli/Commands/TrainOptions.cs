@@ -1,4 +1,5 @@
 using CommandLine;
+using ForwardGrad.Parallel;
 using ForwardGrad.Training;
 
 namespace ForwardGrad.Cli.Commands;
@@ -16,11 +17,11 @@ public sealed class TrainOptions : TrainingCommandOptions
     public bool Tf32 { get; set; }
 
     /// <summary>Model preset.</summary>
-    [Option("model", HelpText = "S/1/1, M/1/16, M/8/16, L/8/64 or L/32/64 (default M/1/16).")]
+    [Option("model", HelpText = "S/1/1, M/1/16, M/8/16, L/8/64, L/32/64, or a custom model C=256,G=8,blocks=4,grid=7 (the grid must divide the image size) (default M/1/16).")]
     public string? Model { get; set; }
 
     /// <summary>Training method.</summary>
-    [Option("method", HelpText = "BP, L-BP, LG-BP, FG-W, FG-A, LG-FG-W or LG-FG-A (default LG-FG-A).")]
+    [Option("method", HelpText = "BP, L-BP, LG-BP, FG-W, FG-A, LG-FG-W, LG-FG-A, FA, L-FA, LG-FA or DFA (default LG-FG-A).")]
     public string? Method { get; set; }
 
     /// <summary>Local loss.</summary>
@@ -51,17 +52,41 @@ public sealed class TrainOptions : TrainingCommandOptions
     [Option("head-lr", HelpText = "Scale of the local heads' gradients (default 1).")]
     public double? HeadLr { get; set; }
 
+    /// <summary>LN before each linear layer.</summary>
+    [Option("pre-linear-ln", HelpText = "LayerNorm before each linear layer too (per group before the group layer).")]
+    public bool PreLinearLn { get; set; }
+
+    /// <summary>LN before each local loss.</summary>
+    [Option("inter-ln", HelpText = "LayerNorm per group on each block's output, read only by its local loss.")]
+    public bool InterLn { get; set; }
+
+    /// <summary>LN before the final classifier.</summary>
+    [Option("final-ln", HelpText = "LayerNorm over the channels of the patch mean, before the final classifier.")]
+    public bool FinalLn { get; set; }
+
+    /// <summary>LG-FG-W channel-layer slicing.</summary>
+    [Option("channel-slices", HelpText = "LG-FG-W's channel-layer estimate: sum (scaled by the sum over groups; unbiased) or group (sliced per group, as the official code) (default sum).")]
+    public string? ChannelSlices { get; set; }
+
     /// <summary>Run folder.</summary>
     [Option("out", HelpText = "Run folder for a new run (default runs/<timestamp>-<method>); refused if it already holds a run.")]
     public string? Out { get; set; }
 
     /// <summary>Run folder to continue.</summary>
-    [Option("resume", HelpText = "Continue the run in this folder. It may change only --data-dir, --device, --threads, --max-steps and (to extend) --epochs.")]
+    [Option("resume", HelpText = "Continue the run in this folder. It may change only --data-dir, --device, --threads, --parallel (and the number of ranks), --comm-timeout, --max-steps and (to extend) --epochs.")]
     public string? Resume { get; set; }
 
     /// <summary>Replace the run in --out.</summary>
     [Option("overwrite", HelpText = "Start a new run in --out even if it holds one; the old files are moved to a replaced-<timestamp> subfolder.")]
     public bool Overwrite { get; set; }
+
+    /// <summary>Parallel mode.</summary>
+    [Option("parallel", HelpText = "none, or data: data parallel over the ranks of mpirun -np N (each rank trains on its shard of every batch; rank 0 writes the run folder) (default none).")]
+    public string? Parallel { get; set; }
+
+    /// <summary>Time limit of one exchange between ranks.</summary>
+    [Option("comm-timeout", HelpText = "Seconds a rank waits for the others in one exchange before it reports them as failed and ends the job (default 120).")]
+    public double? CommTimeout { get; set; }
 
     /// <inheritdoc />
     public override TrainerOptions ApplyTo(TrainerOptions baseline)
@@ -80,6 +105,14 @@ public sealed class TrainOptions : TrainingCommandOptions
             Schedule = Schedule ?? shared.Schedule,
             HeadLr = HeadLr ?? shared.HeadLr,
             Tf32 = Tf32 || shared.Tf32,  // a flag: given, it turns TF32 on; absent, the run's own setting stays
+            PreLinearLayerNorm = PreLinearLn || shared.PreLinearLayerNorm,  // flags as --tf32
+            InterLayerNorm = InterLn || shared.InterLayerNorm,
+            FinalLayerNorm = FinalLn || shared.FinalLayerNorm,
+            ChannelSlices = ChannelSlices ?? shared.ChannelSlices,
+            // How this invocation runs, never inherited by a resume: the ranks it was started with decide.
+            Parallel = Parallel ?? ParallelModes.None,
+            Ranks = 1,
+            CommTimeout = CommTimeout ?? shared.CommTimeout,
         };
     }
 }

@@ -25,8 +25,8 @@ public abstract class TrainingCommandOptions : CommandOptions
     [Option("warmup-epochs", HelpText = "Linear warmup length in epochs (default 1).")]
     public double? WarmupEpochs { get; set; }
 
-    /// <summary>Final classifier's gradient scale in local methods.</summary>
-    [Option("last-layer-lr", HelpText = "Scale of the final classifier's gradient in the local-greedy methods (LG-BP, LG-FG-W, LG-FG-A), and in every method with the contrastive local loss (default 0.1).")]
+    /// <summary>Final classifier's gradient scale.</summary>
+    [Option("last-layer-lr", HelpText = "Scale of the final classifier's gradient, in every method (default 0.1).")]
     public double? LastLayerLr { get; set; }
 
     /// <summary>Seed.</summary>

@@ -83,7 +83,8 @@ public sealed class Checkpoint
     }
 
     /// <summary>
-    /// Writes the model's parameters, the optimizer's state (when given), <paramref name="info"/> and
+    /// Writes the model's parameters, the feedback matrices when <paramref name="info"/> names a feedback-alignment method,
+    /// the optimizer's state (when given), <paramref name="info"/> and
     /// <paramref name="extra"/> metadata atomically.
     /// </summary>
     /// <exception cref="ArgumentException"><paramref name="extra"/> uses a key of <see cref="CheckpointInfo.ReservedKeys"/>.</exception>
@@ -95,6 +96,11 @@ public sealed class Checkpoint
         foreach (ModelParameter p in model.Parameters)
         {
             tensors.Add(new NamedTensor(p.Name, p.ShapeArray, p.ToArray()));
+        }
+
+        foreach (FeedbackMatrix f in FeedbackOf(model, info.Method))
+        {
+            tensors.Add(new NamedTensor(f.Name, f.ShapeArray, f.ToArray()));
         }
 
         var meta = new Dictionary<string, string>();
@@ -149,8 +155,9 @@ public sealed class Checkpoint
     }
 
     /// <summary>
-    /// Copies the parameters (and the optimizer's state, when given) into the model. Checks every tensor
-    /// first and refuses, naming the tensor, when one is missing, has another shape or holds a NaN or infinity.
+    /// Copies the parameters, the feedback matrices of a feedback-alignment method (FA, L-FA, LG-FA, DFA) and the
+    /// optimizer's state (when given) into the model. Checks every tensor first and refuses, naming the tensor,
+    /// when one is missing, has another shape or holds a NaN or infinity.
     /// </summary>
     public void ApplyTo(LocalMixer model, Optimizer? optimizer = null)
     {
@@ -158,7 +165,12 @@ public sealed class Checkpoint
         var wanted = new List<(NamedTensor Tensor, Action<float[]> Apply)>();
         foreach (ModelParameter p in model.Parameters)
         {
-            wanted.Add((Find(p.Name, p), data => p.Upload(data)));
+            wanted.Add((Find(p.Name, p.ShapeArray), data => p.Upload(data)));
+        }
+
+        foreach (FeedbackMatrix f in FeedbackOf(model, Method))
+        {
+            wanted.Add((Find(f.Name, f.ShapeArray), data => f.Upload(data)));
         }
 
         if (optimizer is not null)
@@ -173,7 +185,7 @@ public sealed class Checkpoint
                 int s = slot;
                 foreach (ModelParameter p in model.Parameters)
                 {
-                    wanted.Add((Find($"{optimizer.StateNames[slot]}.{p.Name}", p), data => optimizer.SetState(s, p.Index, data)));
+                    wanted.Add((Find($"{optimizer.StateNames[slot]}.{p.Name}", p.ShapeArray), data => optimizer.SetState(s, p.Index, data)));
                 }
             }
         }
@@ -204,17 +216,21 @@ public sealed class Checkpoint
         }
     }
 
-    private NamedTensor Find(string name, ModelParameter parameter)
+    /// <summary>The feedback matrices a run of <paramref name="method"/> (paper name) keeps; none for other methods.</summary>
+    private static IReadOnlyList<FeedbackMatrix> FeedbackOf(LocalMixer model, string? method) =>
+        TrainingMethods.TryParse(method, out TrainingMethod parsed) && parsed.UsesFeedback() ? model.Feedback(parsed) : [];
+
+    private NamedTensor Find(string name, long[] shape)
     {
         if (!Tensors.TryGetValue(name, out NamedTensor? tensor))
         {
-            throw new CheckpointException($"checkpoint {Path} does not fit the model: tensor {name} (model shape [{string.Join(", ", parameter.Shape)}]) is missing.");
+            throw new CheckpointException($"checkpoint {Path} does not fit the model: tensor {name} (model shape [{string.Join(", ", shape)}]) is missing.");
         }
 
-        if (!tensor.Shape.SequenceEqual(parameter.ShapeArray))
+        if (!tensor.Shape.SequenceEqual(shape))
         {
             throw new CheckpointException(
-                $"checkpoint {Path} does not fit the model: tensor {name} has shape [{string.Join(", ", tensor.Shape)}] in the checkpoint but [{string.Join(", ", parameter.Shape)}] in the model.");
+                $"checkpoint {Path} does not fit the model: tensor {name} has shape [{string.Join(", ", tensor.Shape)}] in the checkpoint but [{string.Join(", ", shape)}] in the model.");
         }
 
         return tensor;

@@ -34,7 +34,7 @@ public static class ReproReport
         text.AppendLine(string.Create(CultureInfo.InvariantCulture,
             $"Each cell: the run whose learning rate gave the lowest error on a validation set of {settings.ValidationFraction:P0} held out of the training set (seed {settings.Training.Seed}); " +
             $"its test error / its error on the images it trained on. {settings.Training.Epochs} epochs{(settings.Training.MaxSteps is long max ? $" (cut at {max} steps)" : "")}, batch {settings.Training.BatchSize}, " +
-            $"SGD momentum {settings.Training.Momentum}, weight decay {settings.Training.WeightDecay}, cosine schedule, {settings.Training.WarmupEpochs} warm-up epoch(s), K = {settings.Training.Tangents} tangents for the forward-gradient methods, final-classifier gradient scale {settings.Training.LastLayerLr} in LG-BP, LG-FG-W and LG-FG-A, {settings.Training.Device}."));
+            $"SGD momentum {settings.Training.Momentum}, weight decay {settings.Training.WeightDecay}, cosine schedule, {settings.Training.WarmupEpochs} warm-up epoch(s), K = {settings.Training.Tangents} tangents for the forward-gradient methods, final-classifier gradient scale {settings.Training.LastLayerLr}, {settings.Training.Device}."));
         text.AppendLine();
         AppendTable(text, "Method", columns.Select(c => $"{c.Dataset} {c.Model}"), methods, (method, i) =>
             chosen.TryGetValue((method, columns[i].Model, columns[i].Dataset), out RunRecord? r) ? Cell(r) : "not run");

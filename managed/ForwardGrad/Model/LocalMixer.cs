@@ -7,7 +7,7 @@ namespace ForwardGrad.Model;
 /// parameters and gradients; <see cref="Parameters"/> exposes them as borrowed tensors.
 /// Images are (B, H, W, C) float32, already normalised; labels are int32.
 /// </summary>
-public sealed class LocalMixer : IDisposable
+public sealed partial class LocalMixer : IDisposable
 {
     private readonly NativeMixer _native;
     private readonly HandleTable _parameterTable;
@@ -77,6 +77,25 @@ public sealed class LocalMixer : IDisposable
     public ModelParameter Parameter(string name) =>
         Parameters.FirstOrDefault(p => p.Name == name) ?? throw new KeyNotFoundException($"The model has no parameter '{name}'.");
 
+    /// <summary>
+    /// The fixed random feedback matrices <paramref name="method"/> uses (empty for methods without feedback): drawn
+    /// by the native model from the configuration's seed on first use and kept for its life. FA, L-FA and LG-FA share one
+    /// list; DFA has its own.
+    /// </summary>
+    public IReadOnlyList<FeedbackMatrix> Feedback(TrainingMethod method)
+    {
+        int count = _native.FeedbackCount(method);
+        var result = new List<FeedbackMatrix>(count);
+        for (int i = 0; i < count; i++)
+        {
+            FgParamInfo info = _native.FeedbackInfo(method, i);
+            long[] shape = info.ShapeArray();
+            result.Add(new FeedbackMatrix(info.NameString, shape, info.Elements, _native.Feedback(Context, method, i, shape)));
+        }
+
+        return result;
+    }
+
     /// <summary>Logits (batch x classes, row-major) of the final classifier.</summary>
     public float[] Forward(ReadOnlySpan<float> images, int batch)
     {
@@ -125,32 +144,35 @@ public sealed class LocalMixer : IDisposable
     /// <paramref name="step"/>): the caller passes a new value on every call (usually the global step count, as the
     /// trainer does), and the same pair gives the same tangents again, which is what makes a resumed run exact.</param>
     /// <param name="headLr">Scale of the gradients of the blocks' local-loss heads (1 in the paper).</param>
-    /// <param name="lastLayerLr">Scale of the final classifier's gradient in the local methods (0.1 in the paper).</param>
+    /// <param name="lastLayerLr">Scale of the final classifier's gradient, in every method (0.1 in the paper).</param>
+    /// <param name="channelSlicesPerGroup">LG-FG-W only: slice the channel layer's weight-tangent estimate per group, as the
+    /// official code does (biased, since an LN over all channels follows that layer), instead of scaling it by the sum over groups.</param>
     /// <returns>The final classifier's mean loss and accuracy on the batch, each block's local loss, and the workspace used.</returns>
     /// <exception cref="ForwardGradException">The shapes do not fit the model (status <see cref="ForwardGradStatus.InvalidArgument"/>),
     /// or memory ran out.</exception>
     /// <exception cref="ObjectDisposedException">The model or its context was disposed.</exception>
     public StepStats ComputeGradients(ReadOnlySpan<float> images, ReadOnlySpan<int> labels, TrainingMethod method, int tangents,
-        ulong seed, uint step, float headLr = 1.0f, float lastLayerLr = 0.1f)
+        ulong seed, uint step, float headLr = 1.0f, float lastLayerLr = 0.1f, bool channelSlicesPerGroup = false)
     {
         Span<float> blocks = stackalloc float[NativeConstants.MaxBlocks];
-        var (loss, accuracy, workspaceBytes) = ComputeGradients(images, labels, method, tangents, seed, step, blocks, headLr, lastLayerLr);
+        var (loss, accuracy, workspaceBytes) = ComputeGradients(images, labels, method, tangents, seed, step, blocks, headLr, lastLayerLr, channelSlicesPerGroup);
         return new StepStats(loss, accuracy, blocks[..Config.Blocks].ToArray(), workspaceBytes);
     }
 
     /// <summary>
-    /// The step of <see cref="ComputeGradients(ReadOnlySpan{float}, ReadOnlySpan{int}, TrainingMethod, int, ulong, uint, float, float)"/>
+    /// The step of <see cref="ComputeGradients(ReadOnlySpan{float}, ReadOnlySpan{int}, TrainingMethod, int, ulong, uint, float, float, bool)"/>
     /// (same parameters and contract) without managed allocations, for training loops that must not touch the GC: writes
     /// each block's local loss into the first min(<see cref="LocalMixerConfig.Blocks"/>, length) entries of
     /// <paramref name="blockLosses"/> (may be empty) and returns the final loss, the batch accuracy and the
     /// activation workspace the step needed.
     /// </summary>
     public (float Loss, float Accuracy, ulong WorkspaceBytes) ComputeGradients(ReadOnlySpan<float> images, ReadOnlySpan<int> labels,
-        TrainingMethod method, int tangents, ulong seed, uint step, Span<float> blockLosses, float headLr = 1.0f, float lastLayerLr = 0.1f)
+        TrainingMethod method, int tangents, ulong seed, uint step, Span<float> blockLosses, float headLr = 1.0f, float lastLayerLr = 0.1f,
+        bool channelSlicesPerGroup = false)
     {
         int batch = labels.Length;
         UploadBatch(images, labels);
-        var options = StepOptions(method, tangents, seed, step, headLr, lastLayerLr);
+        var options = StepOptions(method, tangents, seed, step, headLr, lastLayerLr, channelSlicesPerGroup);
         FgStepStats stats = _native.Gradients(batch, _images!, _labels!, in options);
         int blocks = Math.Min(Math.Min(stats.Blocks, NativeConstants.MaxBlocks), blockLosses.Length);
         for (int i = 0; i < blocks; i++)
@@ -174,14 +196,14 @@ public sealed class LocalMixer : IDisposable
     /// <summary>
     /// Cosine similarity, per parameter, between the method's estimate and the exact gradient of its own
     /// objective on one batch. Leaves the gradient buffers holding the estimate. The parameters mean what they mean
-    /// for <see cref="ComputeGradients(ReadOnlySpan{float}, ReadOnlySpan{int}, TrainingMethod, int, ulong, uint, float, float)"/>.
+    /// for <see cref="ComputeGradients(ReadOnlySpan{float}, ReadOnlySpan{int}, TrainingMethod, int, ulong, uint, float, float, bool)"/>.
     /// </summary>
     public float[] GradientCosine(ReadOnlySpan<float> images, ReadOnlySpan<int> labels, TrainingMethod method, int tangents,
-        ulong seed, uint step, float headLr = 1.0f, float lastLayerLr = 0.1f)
+        ulong seed, uint step, float headLr = 1.0f, float lastLayerLr = 0.1f, bool channelSlicesPerGroup = false)
     {
         int batch = labels.Length;
         UploadBatch(images, labels);
-        var options = StepOptions(method, tangents, seed, step, headLr, lastLayerLr);
+        var options = StepOptions(method, tangents, seed, step, headLr, lastLayerLr, channelSlicesPerGroup);
         var result = new float[Parameters.Count];
         _native.GradientCosine(batch, _images!, _labels!, in options, result);
         return result;
@@ -216,7 +238,8 @@ public sealed class LocalMixer : IDisposable
         }
     }
 
-    private static FgStepOptions StepOptions(TrainingMethod method, int tangents, ulong seed, uint step, float headLr, float lastLayerLr)
+    private static FgStepOptions StepOptions(TrainingMethod method, int tangents, ulong seed, uint step, float headLr, float lastLayerLr,
+        bool channelSlicesPerGroup)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(tangents, 1);
         var options = FgStepOptions.Create((int)method);
@@ -225,6 +248,7 @@ public sealed class LocalMixer : IDisposable
         options.Step = step;
         options.HeadLearningRate = headLr;
         options.LastLayerLearningRate = lastLayerLr;
+        options.ChannelSlices = channelSlicesPerGroup ? NativeConstants.SlicesGroup : NativeConstants.SlicesSum;
         return options;
     }
 

@@ -15,8 +15,9 @@ namespace ForwardGrad.Model;
 /// <param name="Grid">Patch grid n (P = n*n patches).</param>
 /// <param name="Channels">Channels C.</param>
 /// <param name="Groups">Groups G (divides C).</param>
-/// <param name="PreLinearLayerNorm">LayerNorm before each linear layer too.</param>
-/// <param name="InterLayerNorm">LayerNorm on a block's output before its local loss.</param>
+/// <param name="PreLinearLayerNorm">LayerNorm before each linear layer too (per group before the group layer).</param>
+/// <param name="InterLayerNorm">LayerNorm per group on a block's output, read only by its local loss.</param>
+/// <param name="FinalLayerNorm">LayerNorm over the channels of the patch mean, before the final classifier.</param>
 /// <param name="Seed">Initialisation seed.</param>
 /// <param name="Loss">The blocks' local losses; contrastive heads are 128-d projections.</param>
 public sealed record LocalMixerConfig(
@@ -31,6 +32,7 @@ public sealed record LocalMixerConfig(
     int Groups,
     bool PreLinearLayerNorm = false,
     bool InterLayerNorm = false,
+    bool FinalLayerNorm = false,
     ulong Seed = 0,
     LocalLoss Loss = LocalLoss.CrossEntropy)
 {
@@ -108,6 +110,7 @@ public sealed record LocalMixerConfig(
         native.Groups = Groups;
         native.PreLinearLayerNorm = PreLinearLayerNorm ? 1 : 0;
         native.InterLayerNorm = InterLayerNorm ? 1 : 0;
+        native.FinalLayerNorm = FinalLayerNorm ? 1 : 0;
         native.Seed = Seed;
         native.LocalLoss = (int)Loss;
         return native;

@@ -53,6 +53,31 @@ internal sealed class NativeMixer : IDisposable
         }
     }
 
+    /// <summary>The number of fixed feedback matrices <paramref name="method"/> uses (0 for methods without feedback).</summary>
+    public int FeedbackCount(TrainingMethod method)
+    {
+        using var model = Lease();
+        NativeStatus.Check(NativeMethods.fg_mixer_feedback_count(model.Value, (int)method, out int count));
+        return count;
+    }
+
+    /// <summary>Name and shape of feedback matrix <paramref name="index"/> of <paramref name="method"/>.</summary>
+    public FgParamInfo FeedbackInfo(TrainingMethod method, int index)
+    {
+        using var model = Lease();
+        var info = FgParamInfo.Create();
+        NativeStatus.Check(NativeMethods.fg_mixer_feedback_info(model.Value, (int)method, index, ref info));
+        return info;
+    }
+
+    /// <summary>Feedback matrix <paramref name="index"/> of <paramref name="method"/> as a tensor borrowed from the model.</summary>
+    public Tensor Feedback(Context context, TrainingMethod method, int index, long[] shape)
+    {
+        using var model = Lease();
+        NativeStatus.Check(NativeMethods.fg_mixer_feedback(model.Value, (int)method, index, out nint buffer));
+        return Tensor.Borrow(context, _handle, buffer, shape);
+    }
+
     /// <summary>Logits (batch, classes) of the final classifier into <paramref name="logits"/>.</summary>
     public void Forward(long batch, Tensor images, Tensor logits)
     {
@@ -71,6 +96,31 @@ internal sealed class NativeMixer : IDisposable
         using var target = labels.Lease();
         NativeStatus.Check(NativeMethods.fg_mixer_gradients(model.Value, batch, input.Value, target.Value, in options, ref stats));
         return stats;
+    }
+
+    /// <summary>A weight-perturbation step (as <see cref="Gradients"/>) that also writes the sums of its directional derivatives.</summary>
+    public unsafe FgStepStats WeightSums(long batch, Tensor images, Tensor labels, in FgStepOptions options, Span<float> sums)
+    {
+        var stats = FgStepStats.Create();
+        using var model = Lease();
+        using var input = images.Lease();
+        using var target = labels.Lease();
+        fixed (float* output = sums)
+        {
+            NativeStatus.Check(NativeMethods.fg_mixer_fgw_sums(model.Value, batch, input.Value, target.Value, in options, output, sums.Length, ref stats));
+        }
+
+        return stats;
+    }
+
+    /// <summary>Rewrites the perturbed parameters' gradients from directional-derivative sums.</summary>
+    public unsafe void ApplyWeightSums(in FgStepOptions options, ReadOnlySpan<float> sums)
+    {
+        using var model = Lease();
+        fixed (float* input = sums)
+        {
+            NativeStatus.Check(NativeMethods.fg_mixer_fgw_apply(model.Value, in options, input, sums.Length));
+        }
     }
 
     /// <summary>Activation workspace bytes a step of <paramref name="method"/> needs at <paramref name="batch"/>.</summary>

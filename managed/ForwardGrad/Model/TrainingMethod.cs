@@ -3,15 +3,16 @@ using ForwardGrad.Interop;
 namespace ForwardGrad.Model;
 
 /// <summary>
-/// The training methods: the backprop baselines (BP, L-BP, LG-BP) and the forward-gradient estimators with weight (W)
-/// or activity (A) perturbation, global (FG) or local-greedy (LG-FG); valued as the native FG_METHOD_* constants.
+/// The training methods: the backprop baselines (BP, L-BP, LG-BP), the forward-gradient estimators with weight (W)
+/// or activity (A) perturbation, global (FG) or local-greedy (LG-FG), and the feedback-alignment baselines (FA, L-FA,
+/// LG-FA, DFA); valued as the native FG_METHOD_* constants.
 /// </summary>
 public enum TrainingMethod
 {
     /// <summary>BP: exact backprop of the final loss, end to end.</summary>
     BP = NativeConstants.MethodBackprop,
 
-    /// <summary>L-BP: backprop of final + all local losses, no stop-gradient.</summary>
+    /// <summary>L-BP: backprop of the sum of all local losses, end to end; the final classifier reads detached features.</summary>
     LBP = NativeConstants.MethodLocalBackprop,
 
     /// <summary>LG-BP: backprop inside each block of its local loss, stop-gradient between blocks.</summary>
@@ -28,13 +29,28 @@ public enum TrainingMethod
 
     /// <summary>LG-FG-A: activity perturbation, local losses (the paper's method).</summary>
     LGFGA = NativeConstants.MethodLocalGreedyForwardGradientActivities,
+
+    /// <summary>FA: BP's backward pass with fixed random feedback matrices in place of the weights.</summary>
+    FA = NativeConstants.MethodFeedbackAlignment,
+
+    /// <summary>L-FA: L-BP's backward pass with fixed random feedback matrices.</summary>
+    LFA = NativeConstants.MethodLocalFeedbackAlignment,
+
+    /// <summary>LG-FA: LG-BP's backward pass with fixed random feedback matrices.</summary>
+    LGFA = NativeConstants.MethodLocalGreedyFeedbackAlignment,
+
+    /// <summary>DFA: the output error projected to every layer by its own fixed random matrix.</summary>
+    DFA = NativeConstants.MethodDirectFeedbackAlignment,
 }
 
 /// <summary>Names and properties of <see cref="TrainingMethod"/>.</summary>
 public static class TrainingMethods
 {
-    /// <summary>All methods in paper order.</summary>
+    /// <summary>All methods: the backprop family, the forward-gradient methods, then the feedback-alignment baselines.</summary>
     public static IReadOnlyList<TrainingMethod> All { get; } = Enum.GetValues<TrainingMethod>();
+
+    /// <summary>The methods of the paper's forward-gradient comparison (everything but the feedback-alignment baselines), in paper order.</summary>
+    public static IReadOnlyList<TrainingMethod> ForwardGradientComparison { get; } = [.. All.Where(m => !m.UsesFeedback())];
 
     /// <summary>The paper's name, e.g. "LG-FG-A".</summary>
     public static string PaperName(this TrainingMethod method) => method switch
@@ -46,12 +62,20 @@ public static class TrainingMethods
         TrainingMethod.FGA => "FG-A",
         TrainingMethod.LGFGW => "LG-FG-W",
         TrainingMethod.LGFGA => "LG-FG-A",
+        TrainingMethod.FA => "FA",
+        TrainingMethod.LFA => "L-FA",
+        TrainingMethod.LGFA => "LG-FA",
+        TrainingMethod.DFA => "DFA",
         _ => throw new ArgumentOutOfRangeException(nameof(method), method, null),
     };
 
     /// <summary>True for the forward-gradient methods, which use K tangents.</summary>
     public static bool UsesTangents(this TrainingMethod method) =>
         method is TrainingMethod.FGW or TrainingMethod.FGA or TrainingMethod.LGFGW or TrainingMethod.LGFGA;
+
+    /// <summary>True for the feedback-alignment methods, which keep fixed random feedback matrices (saved in checkpoints).</summary>
+    public static bool UsesFeedback(this TrainingMethod method) =>
+        method is TrainingMethod.FA or TrainingMethod.LFA or TrainingMethod.LGFA or TrainingMethod.DFA;
 
     /// <summary>Parses "LG-FG-A", "lg-fg-a", "lgfga", "lg_fg_a" and the like.</summary>
     public static TrainingMethod Parse(string text)

@@ -9,7 +9,7 @@ namespace ForwardGrad.Training;
 public static class ResumeOverrides
 {
     /// <summary>The config.json names of the options a resume may change.</summary>
-    public static IReadOnlySet<string> Allowed { get; } = new HashSet<string> { "data_dir", "device", "threads", "epochs", "max_steps", "eval_batch_size" };
+    public static IReadOnlySet<string> Allowed { get; } = new HashSet<string> { "data_dir", "device", "threads", "epochs", "max_steps", "eval_batch_size", "parallel", "ranks", "comm_timeout" };
 
     /// <summary>
     /// Throws <see cref="ArgumentException"/> when <paramref name="requested"/> changes an option of the run recorded as
@@ -25,7 +25,7 @@ public static class ResumeOverrides
             string list = string.Join(", ", refused.Select(d => $"{d.Name} {d.Was} -> {d.Now}"));
             throw new ArgumentException(
                 $"--resume continues the run in {runDirectory} with the settings in its config.json; these would change its results: {list}. " +
-                "Start a new run for them (--out NEW, or --overwrite to replace this one). A resume may change only --data-dir, --device, --threads, --max-steps and (to extend it) --epochs.");
+                "Start a new run for them (--out NEW, or --overwrite to replace this one). A resume may change only --data-dir, --device, --threads, --parallel (and the number of ranks), --comm-timeout, --max-steps and (to extend it) --epochs.");
         }
 
         if (requested.Epochs < recorded.Epochs)

@@ -1,7 +1,9 @@
+using System.Globalization;
 using ForwardGrad.Checkpoints;
 using ForwardGrad.Data;
 using ForwardGrad.Model;
 using ForwardGrad.Optim;
+using ForwardGrad.Parallel;
 
 namespace ForwardGrad.Training;
 
@@ -61,15 +63,18 @@ public sealed class Trainer
     /// </summary>
     public event Action<EpochMetrics>? EpochCompleted;
 
-    /// <summary>The model configuration of a run: the preset adapted to the data set, seeded.</summary>
+    /// <summary>The model configuration of a run: the preset or custom model adapted to the data set, seeded.</summary>
     public static LocalMixerConfig ModelConfig(TrainerOptions options, ImageDataset train)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(train);
-        return LocalMixerConfig.Preset(options.Model).ForData(train.Height, train.Width, train.Channels, train.ClassCount) with
+        return ModelSpec.Resolve(options.Model).ForData(train.Height, train.Width, train.Channels, train.ClassCount) with
         {
             Seed = options.Seed,
             Loss = LocalLosses.Parse(options.Loss),
+            PreLinearLayerNorm = options.PreLinearLayerNorm,
+            InterLayerNorm = options.InterLayerNorm,
+            FinalLayerNorm = options.FinalLayerNorm,
         };
     }
 
@@ -150,9 +155,14 @@ public sealed class Trainer
             Context context = _context ?? ownContext!;
             LocalMixer model = _model ?? (ownModel = new LocalMixer(context, config));
             using var optimizer = new Optimizer(model, new OptimizerSettings(OptimizerSettings.ParseKind(options.Optimizer), (float)options.Momentum, (float)options.WeightDecay));
-            using RunFolder folder = RunFolder.Take(runDirectory, start);
-            var session = new TrainingSession(_data, options, folder, model, optimizer, method, scheduleKind, log, progress, EpochCompleted);
-            return start == RunStart.Resume ? session.Resume() : session.Begin();
+            if (Communicator is not { } communicator)
+            {
+                using RunFolder folder = RunFolder.Take(runDirectory, start);
+                var session = new TrainingSession(_data, options, folder, model, optimizer, method, scheduleKind, log, progress, EpochCompleted);
+                return start == RunStart.Resume ? session.Resume() : session.Begin();
+            }
+
+            return RunDataParallel(communicator, runDirectory, start, options with { Ranks = communicator.Size }, model, optimizer, method, scheduleKind, log, progress);
         }
         finally
         {
@@ -171,6 +181,45 @@ public sealed class Trainer
         catch (ArgumentException error)
         {
             throw new ArgumentException($"--loss contrastive on {data.Spec.Name}: {error.Message}");
+        }
+    }
+
+    /// <summary>
+    /// Makes <see cref="Run"/> data-parallel over the ranks of this communicator: every rank runs the same command on the
+    /// same data, trains on its shard of each global batch, and the gradients are summed in a deterministic all-reduce;
+    /// rank 0 alone takes the run folder, evaluates, saves and logs. Null (the default): one process.
+    /// </summary>
+    public Communicator? Communicator { get; init; }
+
+    private TrainingResult RunDataParallel(Communicator communicator, string runDirectory, RunStart start, TrainerOptions options, LocalMixer model,
+        Optimizer optimizer, TrainingMethod method, ScheduleKind scheduleKind, Action<string> log, IProgress<TrainingProgress>? progress)
+    {
+        var step = new DataParallelStep(communicator, model, method, options.Tangents);
+        if (communicator.IsRoot && communicator.Size > 1 && method is TrainingMethod.FGA or TrainingMethod.LGFGA)
+        {
+            log($"note: {method.PaperName()} draws each image's activity noise at its place in its rank's shard, so {communicator.Size} ranks give a different (equally distributed) estimate than one process; the other methods match one process up to float rounding.");
+        }
+
+        TrainingSession? session = null;
+        try
+        {
+            using RunFolder? folder = communicator.IsRoot ? RunFolder.Take(runDirectory, start) : null;
+            session = new TrainingSession(_data, options, folder, model, optimizer, method, scheduleKind, log, progress, EpochCompleted, step);
+            TrainingResult result = start == RunStart.Resume ? session.Resume() : session.Begin();
+            if (communicator.IsRoot)
+            {
+                CommunicationStats stats = communicator.Stats;
+                log(string.Create(CultureInfo.InvariantCulture,
+                    $"data parallel over {communicator.Size} ranks: {step.ElementsPerStep * 4L:N0} bytes all-reduced per step; rank 0 sent {stats.BytesSent:N0} and received {stats.BytesReceived:N0} bytes in {stats.Calls} calls, {stats.Time.TotalSeconds:F2} s in communication"));
+            }
+
+            return result;
+        }
+        catch (Exception) when (communicator.IsRoot && session?.StateShared != true)
+        {
+            // The other ranks wait for rank 0's state: tell them the run will not start.
+            RunStateBroadcast.SendFailure(communicator);
+            throw;
         }
     }
 

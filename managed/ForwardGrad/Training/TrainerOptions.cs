@@ -2,6 +2,7 @@ using System.Globalization;
 using ForwardGrad.Data;
 using ForwardGrad.Model;
 using ForwardGrad.Optim;
+using ForwardGrad.Parallel;
 
 namespace ForwardGrad.Training;
 
@@ -19,7 +20,7 @@ public sealed record TrainerOptions
     /// <summary>Folder holding one folder per data set (null: FG_DATA_DIR or data/).</summary>
     public string? DataDir { get; init; }
 
-    /// <summary>Model preset (S/1/1, M/1/16, M/8/16, L/8/64, L/32/64).</summary>
+    /// <summary>Model preset (S/1/1, M/1/16, M/8/16, L/8/64, L/32/64) or a custom model such as C=256,G=8,blocks=4,grid=7 (<see cref="ModelSpec"/>).</summary>
     public string Model { get; init; } = "M/1/16";
 
     /// <summary>Training method, paper name.</summary>
@@ -58,8 +59,20 @@ public sealed record TrainerOptions
     /// <summary>Scale of the block heads' gradients.</summary>
     public double HeadLr { get; init; } = 1.0;
 
-    /// <summary>Scale of the final classifier's gradient in the local-greedy methods (LG-BP, LG-FG-W, LG-FG-A).</summary>
+    /// <summary>Scale of the final classifier's gradient, in every method.</summary>
     public double LastLayerLr { get; init; } = 0.1;
+
+    /// <summary>LayerNorm before each linear layer too (per group before the group layer).</summary>
+    public bool PreLinearLayerNorm { get; init; }
+
+    /// <summary>LayerNorm per group on each block's output, read only by its local loss.</summary>
+    public bool InterLayerNorm { get; init; }
+
+    /// <summary>LayerNorm over the channels of the patch mean, before the final classifier.</summary>
+    public bool FinalLayerNorm { get; init; }
+
+    /// <summary>LG-FG-W's channel-layer estimate: "sum" (scaled by the sum over groups; unbiased) or "group" (sliced per group, as the official code).</summary>
+    public string ChannelSlices { get; init; } = "sum";
 
     /// <summary>Seed of the initialisation, the data order and the tangents.</summary>
     public ulong Seed { get; init; } = 1;
@@ -75,6 +88,15 @@ public sealed record TrainerOptions
 
     /// <summary>Stop after this many steps in total (smoke runs); null: run every epoch.</summary>
     public long? MaxSteps { get; init; }
+
+    /// <summary>How the run is spread over processes: "none" (one process) or "data" (data parallel over MPI ranks).</summary>
+    public string Parallel { get; init; } = "none";
+
+    /// <summary>Ranks of a parallel run (1 for one process); set by <see cref="Trainer"/>, recorded in config.json.</summary>
+    public int Ranks { get; init; } = 1;
+
+    /// <summary>Seconds a rank of a parallel run waits for the others in one exchange before it reports them as failed.</summary>
+    public double CommTimeout { get; init; } = 120;
 
     /// <summary>Batch size of evaluation.</summary>
     public int EvalBatchSize { get; init; } = 500;
@@ -95,7 +117,7 @@ public sealed record TrainerOptions
     {
         if (modelPreset)
         {
-            _ = LocalMixerConfig.Preset(Model);
+            _ = ModelSpec.Resolve(Model);
         }
 
         TrainingMethod method = TrainingMethods.Parse(Method);
@@ -107,6 +129,7 @@ public sealed record TrainerOptions
         _ = OptimizerSettings.ParseKind(Optimizer);
         _ = LearningRateSchedule.ParseKind(Schedule);
         _ = ParseDevice(Device);
+        _ = SlicesChannelsPerGroup(ChannelSlices);
         Require(Tangents is >= 1 and <= 1024, "--tangents", "an integer from 1 to 1024", Tangents);
         Require(Epochs >= 1, "--epochs", "a positive integer", Epochs);
         Require(BatchSize is >= 1 and <= 1 << 20, "--batch-size", "an integer from 1 to 1048576", BatchSize);
@@ -119,6 +142,8 @@ public sealed record TrainerOptions
         Require(double.IsFinite(LastLayerLr) && LastLayerLr >= 0, "--last-layer-lr", "a finite number >= 0", LastLayerLr);
         Require(Threads >= 0, "--threads", "0 (all usable CPUs) or a positive count", Threads);
         Require(MaxSteps is null or >= 1, "--max-steps", "a positive integer", MaxSteps ?? 0);
+        _ = ParallelModes.Parse(Parallel);
+        Require(double.IsFinite(CommTimeout) && CommTimeout > 0, "--comm-timeout", "a finite number of seconds > 0", CommTimeout);
     }
 
     /// <summary>
@@ -134,7 +159,9 @@ public sealed record TrainerOptions
         Loss = LocalLosses.Parse(Loss).Name(),
         Optimizer = Optimizer.Trim().ToLowerInvariant(),
         Schedule = Schedule.Trim().ToLowerInvariant(),
+        ChannelSlices = ChannelSlices.Trim().ToLowerInvariant(),
         Device = ParseDevice(Device).ToString().ToLowerInvariant(),
+        Parallel = ParallelModes.Parse(Parallel),
         DataDir = DataDir is null ? null : Path.GetFullPath(DataDir),
     };
 
@@ -162,6 +189,14 @@ public sealed record TrainerOptions
         return MaxThreads;
     }
 
+    /// <summary>"group" (true) or "sum" (false), case-insensitive; anything else is an <see cref="ArgumentException"/>.</summary>
+    public static bool SlicesChannelsPerGroup(string slices) => slices?.Trim().ToLowerInvariant() switch
+    {
+        "sum" => false,
+        "group" => true,
+        _ => throw new ArgumentException($"Unknown channel slicing '{slices}' (--channel-slices); known: sum, group."),
+    };
+
     /// <summary>"cpu" or "cuda" (also "gpu"), case-insensitive; anything else is an <see cref="ArgumentException"/>.</summary>
     public static Backend ParseDevice(string device) => device?.Trim().ToLowerInvariant() switch
     {
@@ -174,7 +209,7 @@ public sealed record TrainerOptions
     {
         try
         {
-            return LocalMixerConfig.Preset(name);
+            return ModelSpec.Resolve(name);
         }
         catch (ArgumentException)
         {

@@ -5,18 +5,23 @@ using ForwardGrad.Data;
 using ForwardGrad.IO;
 using ForwardGrad.Model;
 using ForwardGrad.Optim;
+using ForwardGrad.Parallel;
 
 namespace ForwardGrad.Training;
 
-/// <summary>One invocation's training in a run folder this process has taken: see <see cref="Trainer.Run"/>.</summary>
+/// <summary>
+/// One invocation's training in a run folder this process has taken: see <see cref="Trainer.Run"/>. In a data-parallel
+/// run (<paramref name="parallel"/> given) every rank runs a session; only rank 0 holds the folder (the others get
+/// null), evaluates, saves and reports, and it shares its starting state with the other ranks first.
+/// </summary>
 internal sealed class TrainingSession(
-    DatasetSplits data, TrainerOptions options, RunFolder folder, LocalMixer model, Optimizer optimizer,
+    DatasetSplits data, TrainerOptions options, RunFolder? folder, LocalMixer model, Optimizer optimizer,
     TrainingMethod method, ScheduleKind scheduleKind, Action<string> log, IProgress<TrainingProgress>? progress,
-    Action<EpochMetrics>? epochCompleted)
+    Action<EpochMetrics>? epochCompleted, DataParallelStep? parallel = null)
 {
     private readonly DatasetSplits _data = data;
     private readonly List<EpochMetrics> _history = [];
-    private readonly string _metricsPath = Path.Combine(folder.Path, MetricsFile.FileName);
+    private readonly string? _metricsPath = folder is null ? null : Path.Combine(folder.Path, MetricsFile.FileName);
     private long _step;
     private long _savedStep = -1;
     private double _lossSum;
@@ -24,15 +29,29 @@ internal sealed class TrainingSession(
     private long _seen;
     private double _elapsedBefore;
 
+    private string RunPath => folder?.Path ?? string.Empty;
+
+    /// <summary>Whether this session has shared rank 0's state (after which every rank is in the training loop).</summary>
+    public bool StateShared { get; private set; }
+
     public TrainingResult Begin()
     {
-        RunConfig.Write(folder.Path, options, RunConfig.Machine.Of(model.Context), _data);
-        MetricsFile.Write(_metricsPath, _history);
+        if (folder is not null)
+        {
+            RunConfig.Write(folder.Path, options, RunConfig.Machine.Of(model.Context), _data);
+            MetricsFile.Write(_metricsPath!, _history);
+        }
+
         return Train();
     }
 
     public TrainingResult Resume()
     {
+        if (folder is null)
+        {
+            return Train();  // another rank: rank 0 reads the run and shares its state in Train
+        }
+
         TrainerOptions recorded = RunConfig.Read(folder.Path).Normalized();
         ResumeOverrides.Check(recorded, options, folder.Path);
         // No checkpoint yet: the run stopped before its first epoch ended and starts again from step 0.
@@ -55,7 +74,7 @@ internal sealed class TrainingSession(
         }
 
         // The checkpoint is the commit point: metrics.csv may lag it (a kill between the two), never lead it.
-        MetricsFile.Write(_metricsPath, _history);
+        MetricsFile.Write(_metricsPath!, _history);
         RunConfig.RecordResume(folder.Path, recorded, options, _step, RunConfig.Machine.Of(model.Context), _data);
         log(checkpoint is null ? $"{folder.CheckpointPath} does not exist yet: starting from step 0" : $"resumed from {checkpoint.Path} at step {_step}");
         return Train();
@@ -63,6 +82,13 @@ internal sealed class TrainingSession(
 
     private TrainingResult Train()
     {
+        if (parallel is not null)
+        {
+            var counters = RunStateBroadcast.Share(parallel.Communicator, model, optimizer, new RunCounters(_step, _lossSum, _correctSum, _seen, _elapsedBefore));
+            (_step, _lossSum, _correctSum, _seen, _elapsedBefore) = counters;
+            StateShared = true;
+        }
+
         var loader = new BatchLoader(_data.Train, new BatchLoaderOptions
         {
             BatchSize = options.BatchSize,
@@ -79,7 +105,7 @@ internal sealed class TrainingSession(
         {
             log(string.Create(CultureInfo.InvariantCulture,
                 $"nothing to train: the run is at step {_step} and stops at step {stopAt} ({options.Epochs} epochs x {batches} batches{(options.MaxSteps is long m ? $", --max-steps {m}" : "")}); pass a larger --epochs to extend it."));
-            return new TrainingResult(folder.Path, [], lastTestError, _step, null);
+            return new TrainingResult(RunPath, [], lastTestError, _step, null);
         }
 
         var schedule = new LearningRateSchedule(scheduleKind, options.LearningRate, totalSteps, (long)Math.Round(options.WarmupEpochs * batches));
@@ -95,6 +121,7 @@ internal sealed class TrainingSession(
         var clock = Stopwatch.StartNew();
         double lr = schedule.At(Math.Max(0, _step - 1));
         float[] blockLosses = new float[model.Config.Blocks];
+        bool channelSlicesPerGroup = TrainerOptions.SlicesChannelsPerGroup(options.ChannelSlices);
         while (_step < stopAt)
         {
             int epoch = (int)(_step / batches);
@@ -115,11 +142,10 @@ internal sealed class TrainingSession(
                 }
 
                 // The allocation-free overload: a steady-state step allocates no managed memory.
-                var stats = model.ComputeGradients(batch.Images, batch.Labels, method, options.Tangents, options.Seed, unchecked((uint)_step),
-                    blockLosses, (float)options.HeadLr, (float)options.LastLayerLr);
+                var stats = ComputeStep(batch, blockLosses, channelSlicesPerGroup);
                 if (!float.IsFinite(stats.Loss) || stats.Loss > explodeLimit || !AllFinite(blockLosses))
                 {
-                    return new TrainingResult(folder.Path, rows, lastTestError, _step, DivergenceMessage(epoch, stats.Loss));
+                    return new TrainingResult(RunPath, rows, lastTestError, _step, DivergenceMessage(epoch, stats.Loss));
                 }
 
                 lr = schedule.At(_step);
@@ -145,6 +171,11 @@ internal sealed class TrainingSession(
             }
 
             bool epochDone = _step == (long)(epoch + 1) * batches;
+            if (folder is null)
+            {
+                continue;  // another rank of a parallel run: rank 0 evaluates, saves and reports
+            }
+
             lastTestError = Trainer.Evaluate(model, _data.Test, _data.Normalization, options.EvalBatchSize);
             var row = new EpochMetrics(epoch + 1, _step, _lossSum / _seen, 100.0 * (1 - (_correctSum / _seen)),
                 lastTestError, epochImages / Math.Max(1e-9, epochClock.Elapsed.TotalSeconds), _elapsedBefore + clock.Elapsed.TotalSeconds, lr);
@@ -156,7 +187,22 @@ internal sealed class TrainingSession(
                 $"epoch {row.Epoch}/{options.Epochs}{(epochDone ? "" : " (partial)")}: train loss {row.TrainLoss:F4}, train error {row.TrainError:F2}%, test error {row.TestError:F2}%, {row.ImagesPerSecond:F0} images/s, {row.ElapsedSeconds:F1} s"));
         }
 
-        return new TrainingResult(folder.Path, rows, lastTestError, _step, null);
+        return new TrainingResult(RunPath, rows, lastTestError, _step, null);
+    }
+
+    /// <summary>The gradients of one batch, this process's or (data-parallel) the global batch's over every rank.</summary>
+    private (float Loss, float Accuracy) ComputeStep(Batch batch, Span<float> blockLosses, bool channelSlicesPerGroup)
+    {
+        uint step = unchecked((uint)_step);
+        if (parallel is not null)
+        {
+            return parallel.Compute(batch, options.Tangents, options.Seed, step, blockLosses, (float)options.HeadLr, (float)options.LastLayerLr,
+                channelSlicesPerGroup);
+        }
+
+        var (loss, accuracy, _) = model.ComputeGradients(batch.Images, batch.Labels, method, options.Tangents, options.Seed, step,
+            blockLosses, (float)options.HeadLr, (float)options.LastLayerLr, channelSlicesPerGroup);
+        return (loss, accuracy);
     }
 
     /// <summary>Saves the checkpoint with every row so far (the commit point), then metrics.csv from the same rows.</summary>
@@ -174,10 +220,10 @@ internal sealed class TrainingSession(
             ["elapsed_s"] = Text(elapsed),
             ["metrics"] = MetricsFile.Format(_history),
         };
-        Checkpoint.Save(folder.CheckpointPath, model, optimizer, new CheckpointInfo(method.PaperName(), _step, _data.Normalization), extra);
+        Checkpoint.Save(folder!.CheckpointPath, model, optimizer, new CheckpointInfo(method.PaperName(), _step, _data.Normalization), extra);
         _savedStep = _step;
         FaultInjection.Reached(FaultInjection.AfterCheckpoint);
-        MetricsFile.Write(_metricsPath, _history);
+        MetricsFile.Write(_metricsPath!, _history);
         FaultInjection.Reached(FaultInjection.AfterMetrics);
     }
 
@@ -186,7 +232,7 @@ internal sealed class TrainingSession(
         string advice = string.Create(CultureInfo.InvariantCulture,
             $"training diverged at epoch {epoch + 1}, step {_step}: loss {loss}; start a new run with a lower learning rate (e.g. --lr {options.LearningRate / 3:G3}).");
         return _savedStep >= 0
-            ? string.Create(CultureInfo.InvariantCulture, $"{advice} The last good checkpoint (step {_savedStep}) is kept in {folder.CheckpointPath}.")
+            ? string.Create(CultureInfo.InvariantCulture, $"{advice} The last good checkpoint (step {_savedStep}) is kept in {folder!.CheckpointPath}.")
             : $"{advice} No checkpoint was saved: the run diverged before its first epoch ended.";
     }
 

@@ -16,7 +16,7 @@ struct Dims {
     int64_t H = 0, W = 0, Cin = 0, N = 0;  // image height, width, channels; classes
     int64_t blocks = 0, grid = 0, P = 0;   // blocks, patch grid, patches
     int64_t C = 0, G = 0, c = 0, Din = 0;  // channels, groups, channels per group, patch width
-    bool pre_ln = false, inter_ln = false;
+    bool pre_ln = false, inter_ln = false, final_ln = false;
     bool contrastive = false;  // FG_LOSS_CONTRASTIVE local losses (mixer_contrastive.cpp)
     int64_t head_out = 0;      // a block head's outputs: N, or FG_CONTRASTIVE_DIM
 };
@@ -46,7 +46,7 @@ struct BlockParams {
 // kept per layer: they pass through the workspace's rotating tangent buffers (Workspace::tan).
 struct LayerActs {
     float* xn = nullptr;       // (R, n) LN of the layer input [pre_linear_ln]
-    float* xn_rstd = nullptr;  // (R)
+    float* xn_rstd = nullptr;  // (R), or (R*G) for the group layer's per-group LN
     float* z = nullptr;        // (R, m) post-linear LN output
     float* z_rstd = nullptr;   // (R), or (R*G) for the per-group LN
     float* a = nullptr;        // (R, m) ReLU output
@@ -55,8 +55,8 @@ struct LayerActs {
 // One block's activations; group.a is the block output.
 struct BlockActs {
     LayerActs token, channel, group;
-    float* on = nullptr;       // (R, C) LN(out) [inter_ln]
-    float* on_rstd = nullptr;  // (R)
+    float* on = nullptr;       // (R, C) LN(out) per group [inter_ln]
+    float* on_rstd = nullptr;  // (R*G)
     // With K > 0 tangents, after block_forward: the block output's tangents (K, R, C), and LN(out)'s
     // when a local loss reads them [inter_ln]. Both point into Workspace::tan.
     float* out_tan = nullptr;
@@ -73,6 +73,9 @@ struct Workspace {
     float* h = nullptr;            // (R, C) linear output before its LN
     float* ln_mean = nullptr;      // (R*G) LN means, never read back
     float* xbar = nullptr;         // (B, C)
+    float* xbar_ln = nullptr;      // (B, C) LN(xbar), the final classifier's input [final_ln]
+    float* xbar_rstd = nullptr;    // (B) [final_ln]
+    float* grad_xbar = nullptr;    // (B, C) the final loss's gradient w.r.t. xbar [final_ln]
     float* loss = nullptr;         // (B) per-example losses of the head being evaluated
     // Read back together once per step (read_losses), so carved next to each other:
     float* logits = nullptr;       // (B, N) the final classifier's logits
@@ -100,6 +103,7 @@ struct LayerSpec {
     int32_t kind;             // FG_LAYER_*
     int64_t n, m, groups;     // fg::ops::linear_* arguments
     int64_t ln_rows, ln_dim;  // the post-linear LN: (R, C), or per group (R*G, c)
+    int64_t pre_rows, pre_dim;  // the LN of the input [pre_linear_ln]: (R, n), or per group (R*G, c)
     int32_t param;            // weight index; the bias follows
 };
 
@@ -114,11 +118,21 @@ struct Run {
     uint32_t step = 0;
     uint64_t seed = 0;
     float head_lr = 1.0f, last_lr = 0.1f;
+    int32_t channel_slices = FG_SLICES_SUM;  // LG-FG-W
+    bool feedback = false;  // FA, L-FA, LG-FA: feedback matrices carry the gradient back instead of the weights
     const float* images = nullptr;
     const int32_t* labels = nullptr;
+    // Weight methods: when set, each local loss's row sums of d, D (K, G) per block (LG-FG-W) or (K) for the
+    // final loss (FG-W), are added here in double (fg_mixer_fgw_sums).
+    double* fgw_sums = nullptr;
 };
 
-bool is_backprop(int32_t method);
+bool is_backprop(int32_t method);  // no tangents: BP, L-BP, LG-BP and the feedback-alignment methods
+bool is_feedback(int32_t method);  // FA, L-FA, LG-FA, DFA
+// The backward pass a method runs: FA -> BP, L-FA -> L-BP, LG-FA -> LG-BP; any other method itself.
+int32_t backprop_structure(int32_t method);
+// The exact method whose gradient a method estimates or approximates (fg_mixer_gradient_cosine); itself if exact.
+int32_t exact_counterpart(int32_t method);
 bool is_activity(int32_t method);  // FG-A, LG-FG-A
 bool is_weight(int32_t method);    // FG-W, LG-FG-W
 bool is_local(int32_t method);     // stop-gradient between blocks: one block alive at a time
@@ -131,6 +145,10 @@ struct fg_mixer {
     fg::mixer::Dims dims;
     std::vector<fg::mixer::Param> params;
     std::vector<fg::mixer::BlockParams> blocks;
+    // Feedback matrices, drawn on first use (mixer_feedback.cpp): [kTransposedFeedback] for FA, L-FA and LG-FA,
+    // [kDirectFeedback] for DFA.
+    std::vector<fg::mixer::Param> feedback[2];
+    std::vector<int32_t> feedback_of_param;  // index in feedback[kTransposedFeedback] of each weight, or -1
     int32_t final_w = -1;
     int64_t backbone_elements = 0;  // token, channel and group parameters (the ones FG-W perturbs)
 
@@ -151,6 +169,17 @@ namespace fg::mixer {
 // mixer_model.cpp: parameters and their initialisation.
 void build_params(fg_mixer& m);
 void init_params(fg_mixer& m);
+
+// mixer_feedback.cpp: the feedback-alignment methods' fixed random matrices.
+enum FeedbackList : int32_t { kTransposedFeedback = 0, kDirectFeedback = 1 };
+// Which list a method uses, or -1.
+int32_t feedback_list(int32_t method);
+// The list, drawn on first use.
+std::vector<Param>& feedback(fg_mixer& m, int32_t list);
+// FA's stand-in for weight `param` (same shape).
+const float* transposed_feedback(fg_mixer& m, int32_t param);
+// DFA's (C, N) matrix of block k's `layer`.
+const float* direct_feedback(fg_mixer& m, int64_t k, int32_t layer);
 
 // mixer_workspace.cpp: bytes a step of `method` needs (base == nullptr), or carve ws from base.
 size_t plan_workspace(const fg_mixer& m, int32_t method, int64_t K, int64_t B, char* base, Workspace* ws);
@@ -173,12 +202,17 @@ const float* layer_input(const fg_mixer& m, int64_t k, int32_t layer, const floa
 void load_patches(fg_mixer& m, const Run& run);
 // Fused local loss of block k's head on x (B,P,C) (xdot (K,B,P,C) or null), its batch-mean loss
 // into ws.means, d (K,B,P,groups) if d, the head gradient times grad_scale if want_head,
-// dx (B,P,C) if dx. Nothing is read back here (read_losses does, once per step).
+// dx (B,P,C) if dx. Nothing is read back here (read_losses does, once per step). patches > 0 overrides
+// P (the final classifier behind final_ln reads one); w_back replaces the head weight in d and dx.
 void head_loss(fg_mixer& m, const Run& run, int64_t k, int32_t head_w, int64_t groups, const float* x,
-               const float* xdot, float* d, bool want_head, float grad_scale, float* dx);
-// The final classifier's loss and logits into ws.means and ws.logits; arguments as head_loss.
+               const float* xdot, float* d, bool want_head, float grad_scale, float* dx, int64_t patches = 0,
+               const float* w_back = nullptr);
+// The final classifier's input (B, C) for block output x: mean_p x, with final_ln its LN (ws.xbar, ws.xbar_ln).
+const float* final_features(fg_mixer& m, int64_t B, const float* x);
+// The final classifier's loss and logits into ws.means and ws.logits; d (K,B,P,1) and dx (B,P,C) w.r.t. the
+// last block's output x; arguments as head_loss.
 void final_loss(fg_mixer& m, const Run& run, const float* x, const float* xdot, float* d, float grad_scale,
-                float* dx);
+                float* dx, const float* w_back = nullptr);
 // After a step: one download of every loss and the final logits into stats (losses, accuracy).
 void read_losses(fg_mixer& m, const Run& run, fg_step_stats& stats);
 // Offset in ws.vw of the (K, count) weight tangents of backbone parameter `param`.
@@ -187,10 +221,14 @@ int64_t tangent_offset(const fg_mixer& m, int64_t K, int32_t param);
 uint32_t noise_id(int64_t block, int32_t layer);
 uint32_t tangent_id(int32_t param);
 
-// mixer_backprop.cpp: BP, L-BP, LG-BP.
+// mixer_backprop.cpp: BP, L-BP, LG-BP, their feedback-alignment versions and DFA.
 void backprop_gradients(fg_mixer& m, const Run& run, fg_step_stats& stats);
 // mixer_forwardgrad.cpp: FG-A, LG-FG-A, FG-W, LG-FG-W.
 void forward_gradients(fg_mixer& m, const Run& run, fg_step_stats& stats);
+// Weight perturbation's sums of d (what fgw_sums collects): how many a step has, and the perturbed
+// parameters' gradients from given sums (the tangents drawn from run's seed and step again).
+int64_t fgw_sum_count(const fg_mixer& m, int32_t method, int64_t K);
+void fgw_from_sums(fg_mixer& m, const Run& run, const float* sums);
 
 // mixer_contrastive.cpp: refuses a step the contrastive loss does not support (method, odd batch);
 // block k's contrastive local loss with head_loss's arguments (x, xdot over all 2*pairs images).

@@ -21,13 +21,17 @@ fg_mixer& check_model(fg_mixer* model) {
 }
 
 const char* method_name(int32_t method) {
-    static const char* names[] = {"BP", "L-BP", "LG-BP", "FG-W", "FG-A", "LG-FG-W", "LG-FG-A"};
-    return method >= 0 && method <= FG_METHOD_LGFGA ? names[method] : "unknown";
+    static const char* names[] = {"BP", "L-BP", "LG-BP", "FG-W", "FG-A", "LG-FG-W", "LG-FG-A", "FA", "L-FA", "LG-FA", "DFA"};
+    return method >= 0 && method <= FG_METHOD_DFA ? names[method] : "unknown";
+}
+
+void check_method_value(int32_t method) {
+    if (method < FG_METHOD_BP || method > FG_METHOD_DFA)
+        invalid("method (" + std::to_string(method) + ") must be one of FG_METHOD_BP (0) .. FG_METHOD_DFA (10)");
 }
 
 void check_method(int32_t method, int32_t tangents) {
-    if (method < FG_METHOD_BP || method > FG_METHOD_LGFGA)
-        invalid("method (" + std::to_string(method) + ") must be one of FG_METHOD_BP (0) .. FG_METHOD_LGFGA (6)");
+    check_method_value(method);
     if (!is_backprop(method) && tangents < 1)
         invalid(std::string("tangents (") + std::to_string(tangents) + ") must be >= 1 for " + method_name(method));
 }
@@ -65,6 +69,11 @@ void set_options(Run& run, const fg_step_options* options) {
     run.seed = options->seed;
     run.head_lr = options->head_lr;
     run.last_lr = options->last_layer_lr;
+    if (options->channel_slices != FG_SLICES_SUM && options->channel_slices != FG_SLICES_GROUP)
+        invalid("options->channel_slices (" + std::to_string(options->channel_slices) +
+                ") must be FG_SLICES_SUM (0) or FG_SLICES_GROUP (1)");
+    run.channel_slices = options->channel_slices;
+    run.feedback = feedback_list(run.method) == kTransposedFeedback;
 }
 
 // One step of run.method into the gradient buffers.
@@ -94,6 +103,17 @@ void download_grads(fg_mixer& m, std::vector<std::vector<float>>& out) {
         out[i].resize(static_cast<size_t>(m.params[i].count()));
         m.context->be().download(out[i].data(), m.params[i].g(), out[i].size() * sizeof(float));
     }
+}
+
+// The feedback matrix `index` of `method`'s list, checked.
+Param& feedback_at(fg_mixer& m, int32_t method, int32_t index) {
+    check_method_value(method);
+    const int32_t list = feedback_list(method);
+    if (list < 0) invalid(std::string(method_name(method)) + " has no feedback matrices");
+    std::vector<Param>& all = feedback(m, list);
+    if (index < 0 || index >= static_cast<int32_t>(all.size()))
+        invalid("index (" + std::to_string(index) + ") is outside [0, " + std::to_string(all.size()) + ")");
+    return all[static_cast<size_t>(index)];
 }
 
 }  // namespace
@@ -173,11 +193,11 @@ FG_API fg_status fg_mixer_forward(fg_mixer* model, int64_t batch, const fg_buffe
             block_forward(m, run, k, x, nullptr, a);
             x = a.group.a;
         }
-        // logits = mean_p(out) W_f + b_f
-        fg::ops::patch_mean(c, batch, d.P, d.C, x, c.scratch_floats(static_cast<size_t>(d.P)), m.ws.xbar);
+        // logits = mean_p(out) W_f + b_f, with final_ln LN(mean_p(out)) W_f + b_f
+        const float* features = final_features(m, batch, x);
         const Param& W = m.params[static_cast<size_t>(m.final_w)];
         const Param& b = m.params[static_cast<size_t>(m.final_w) + 1];
-        fg::ops::linear_jvp(c, FG_LAYER_DENSE, batch, d.C, d.N, 1, 0, m.ws.xbar, W.w(), b.w(), nullptr, out);
+        fg::ops::linear_jvp(c, FG_LAYER_DENSE, batch, d.C, d.N, 1, 0, features, W.w(), b.w(), nullptr, out);
     });
 }
 
@@ -221,16 +241,17 @@ FG_API fg_status fg_mixer_gradient_cosine(fg_mixer* model, int64_t batch, const 
         check_contrastive_step(m, run);
         load_labels(m, run, labels);
         fg_step_stats stats;
-        if (is_backprop(run.method)) {
+        if (exact_counterpart(run.method) == run.method) {
             gradients(m, run, stats);
             for (size_t i = 0; i < m.params.size(); ++i) out_cosine[i] = 1.0f;
             return;
         }
         // The exact gradient of the method's own objective, then the estimate (left in the buffers).
         Run exact = run;
-        exact.method = run.method == FG_METHOD_LGFGA || run.method == FG_METHOD_LGFGW ? FG_METHOD_LGBP : FG_METHOD_BP;
+        exact.method = exact_counterpart(run.method);
         exact.K = 0;
         exact.S = run.R;
+        exact.feedback = false;
         std::vector<std::vector<float>> want, got;
         gradients(m, exact, stats);
         download_grads(m, want);
@@ -246,6 +267,84 @@ FG_API fg_status fg_mixer_gradient_cosine(fg_mixer* model, int64_t batch, const 
             // Two zero vectors agree; one zero vector is orthogonal to anything.
             out_cosine[i] = nw == 0 && ng == 0 ? 1.0f : nw == 0 || ng == 0 ? 0.0f : float(dot / std::sqrt(nw * ng));
         }
+    });
+}
+
+FG_API fg_status fg_mixer_feedback_count(fg_mixer* model, int32_t method, int32_t* out_tensors) {
+    return guard("fg_mixer_feedback_count", [&] {
+        fg_mixer& m = check_model(model);
+        if (!out_tensors) invalid("out_tensors is NULL");
+        check_method_value(method);
+        const int32_t list = feedback_list(method);
+        *out_tensors = list < 0 ? 0 : static_cast<int32_t>(feedback(m, list).size());
+    });
+}
+
+
+FG_API fg_status fg_mixer_feedback_info(fg_mixer* model, int32_t method, int32_t index, fg_param_info* out_info) {
+    return guard("fg_mixer_feedback_info", [&] {
+        fg_mixer& m = check_model(model);
+        if (!out_info) invalid("out_info is NULL");
+        if (out_info->size < sizeof(fg_param_info))
+            invalid("out_info->size is " + std::to_string(out_info->size) + ", expected sizeof(fg_param_info) = " +
+                    std::to_string(sizeof(fg_param_info)));
+        *out_info = feedback_at(m, method, index).info;
+    });
+}
+
+FG_API fg_status fg_mixer_feedback(fg_mixer* model, int32_t method, int32_t index, fg_buffer** out_feedback) {
+    return guard("fg_mixer_feedback", [&] {
+        fg_mixer& m = check_model(model);
+        if (!out_feedback) invalid("out_feedback is NULL");
+        *out_feedback = feedback_at(m, method, index).value;
+    });
+}
+
+FG_API fg_status fg_mixer_fgw_sums(fg_mixer* model, int64_t batch, const fg_buffer* images, const fg_buffer* labels,
+                                   const fg_step_options* options, float* out_sums, int64_t capacity,
+                                   fg_step_stats* out_stats) {
+    return guard("fg_mixer_fgw_sums", [&] {
+        fg_mixer& m = check_model(model);
+        check_stats(out_stats);
+        Run run = make_run(m, batch, images);
+        set_options(run, options);
+        if (!is_weight(run.method))
+            invalid(std::string("options->method is ") + method_name(run.method) +
+                    "; the sums of d exist for weight perturbation only (FG-W, LG-FG-W)");
+        const int64_t count = fgw_sum_count(m, run.method, run.K);
+        if (!out_sums) invalid("out_sums is NULL");
+        if (capacity < count)
+            invalid("capacity (" + std::to_string(capacity) + ") is less than the " + std::to_string(count) + " sums of " +
+                    method_name(run.method) + " with K = " + std::to_string(run.K));
+        load_labels(m, run, labels);
+        std::vector<double> sums(static_cast<size_t>(count), 0.0);
+        run.fgw_sums = sums.data();
+        fg_step_stats stats;
+        gradients(m, run, stats);
+        for (int64_t i = 0; i < count; ++i) out_sums[i] = static_cast<float>(sums[static_cast<size_t>(i)]);
+        if (out_stats) *out_stats = stats;
+    });
+}
+
+FG_API fg_status fg_mixer_fgw_apply(fg_mixer* model, const fg_step_options* options, const float* sums, int64_t count) {
+    return guard("fg_mixer_fgw_apply", [&] {
+        fg_mixer& m = check_model(model);
+        Run run;
+        set_options(run, options);
+        if (!is_weight(run.method))
+            invalid(std::string("options->method is ") + method_name(run.method) +
+                    "; sums apply to weight perturbation only (FG-W, LG-FG-W)");
+        const int64_t want = fgw_sum_count(m, run.method, run.K);
+        if (!sums) invalid("sums is NULL");
+        if (count != want)
+            invalid("count (" + std::to_string(count) + ") is not the " + std::to_string(want) + " sums of " +
+                    method_name(run.method) + " with K = " + std::to_string(run.K));
+        // A one-image workspace holds the weight tangents and d's (K, P, G) >= (K, 1, G).
+        run.B = 1;
+        run.R = m.dims.P;
+        run.S = (run.K + 1) * run.R;
+        prepare_workspace(m, run);
+        fgw_from_sums(m, run, sums);
     });
 }
 

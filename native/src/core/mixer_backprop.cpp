@@ -1,14 +1,18 @@
-// Exact gradients: BP (final loss end to end), L-BP (final + every local loss, no stop-gradient)
-// and LG-BP (each block its own local loss, stop-gradient between blocks, one block alive at a time).
+// Exact gradients: BP (final loss end to end), L-BP (the sum of the local losses end to end, the final
+// classifier on detached features) and LG-BP (each block its own local loss, stop-gradient between
+// blocks, one block alive at a time). FA, L-FA and LG-FA run the same backward passes with fixed random
+// feedback matrices carrying the gradient to each layer's input; DFA sends the output error straight to
+// every layer through its own fixed matrix.
 #include "mixer.h"
 #include "ops.h"
+#include "ops_loss.h"
 
 namespace fg::mixer {
 
 namespace {
 
 // dz (R, m): gradient w.r.t. the post-linear LN output, overwritten. Writes the layer's dW, db and,
-// if dx, the gradient w.r.t. the layer input (R, n).
+// if dx, the gradient w.r.t. the layer input (R, n), through the weight or, in FA, its feedback matrix.
 void layer_backward(fg_mixer& m, const Run& run, const LayerSpec& sp, const float* x, const LayerActs& L, float* dz,
                     float* dx) {
     fg_context& c = *m.context;
@@ -16,9 +20,10 @@ void layer_backward(fg_mixer& m, const Run& run, const LayerSpec& sp, const floa
     const Param& W = m.params[static_cast<size_t>(sp.param)];
     const Param& b = m.params[static_cast<size_t>(sp.param) + 1];
     be.layernorm_vjp(sp.ln_rows, sp.ln_dim, L.z, L.z_rstd, dz, dz);
-    ops::linear_backward(c, sp.kind, run.R, sp.n, sp.m, sp.groups, m.dims.pre_ln ? L.xn : x, W.w(), dz, dx, W.g(),
+    const float* back = dx && run.feedback ? transposed_feedback(m, sp.param) : W.w();
+    ops::linear_backward(c, sp.kind, run.R, sp.n, sp.m, sp.groups, m.dims.pre_ln ? L.xn : x, back, dz, dx, W.g(),
                          b.g(), false);
-    if (dx && m.dims.pre_ln) be.layernorm_vjp(run.R, sp.n, L.xn, L.xn_rstd, dx, dx);
+    if (dx && m.dims.pre_ln) be.layernorm_vjp(sp.pre_rows, sp.pre_dim, L.xn, L.xn_rstd, dx, dx);
 }
 
 // ws.grad_out (R, C): gradient w.r.t. block k's output. Writes the block's backbone gradients; with
@@ -50,13 +55,59 @@ void block_head(fg_mixer& m, const Run& run, int64_t k, const BlockActs& a, floa
     const int32_t head = m.blocks[static_cast<size_t>(k)].head;
     const bool direct = dx_out && !accumulate && !m.dims.inter_ln;
     float* dx = dx_out ? (direct ? dx_out : ws.grad_a) : nullptr;
-    head_loss(m, run, k, head, m.dims.G, block_feature(m, a), nullptr, nullptr, true, run.head_lr, dx);
+    const float* back = dx && run.feedback ? transposed_feedback(m, head) : nullptr;
+    head_loss(m, run, k, head, m.dims.G, block_feature(m, a), nullptr, nullptr, true, run.head_lr, dx, 0, back);
     if (!dx_out || direct) return;
-    if (m.dims.inter_ln) be.layernorm_vjp(run.R, m.dims.C, a.on, a.on_rstd, ws.grad_a, ws.grad_a);
+    if (m.dims.inter_ln) be.layernorm_vjp(run.R * m.dims.G, m.dims.c, a.on, a.on_rstd, ws.grad_a, ws.grad_a);
     if (accumulate)
         ops::add(*m.context, RC, ws.grad_a, dx_out);
     else
         be.copy(dx_out, ws.grad_a, static_cast<size_t>(RC) * sizeof(float));
+}
+
+// DFA's signal for one layer's output, delta (R, C): delta[n, p] = back e_n / P, with e = softmax - onehot of
+// the final classifier over the batch size (the final loss's gradient w.r.t. its logits) and back (C, N) the
+// layer's feedback matrix; 1/P as the patch mean before the classifier.
+void direct_signal(fg_mixer& m, const Run& run, const float* x_last, const float* back, float* delta) {
+    fg_context& c = *m.context;
+    const Dims& d = m.dims;
+    const Param& W = m.params[static_cast<size_t>(m.final_w)];
+    const Param& b = m.params[static_cast<size_t>(m.final_w) + 1];
+    if (!d.final_ln) {
+        ops::local_loss(c, run.B, d.P, d.C, 1, d.N, 0, x_last, nullptr, W.w(), b.w(), run.labels, nullptr, nullptr,
+                        nullptr, nullptr, nullptr, delta, back);
+        return;
+    }
+    ops::local_loss(c, run.B, 1, d.C, 1, d.N, 0, m.ws.xbar_ln, nullptr, W.w(), b.w(), run.labels, nullptr, nullptr,
+                    nullptr, nullptr, nullptr, m.ws.grad_xbar, back);
+    c.be().broadcast_mid(run.B, d.P, d.C, m.ws.grad_xbar, 1.0f / static_cast<float>(d.P), delta);
+}
+
+// DFA: every block's forward pass is kept; the final classifier (reading detached features) gives the output
+// error, and each layer's weights get X^T LN_vjp([A > 0] * delta) with its own delta. Heads as usual.
+void direct_feedback_gradients(fg_mixer& m, const Run& run) {
+    Backend& be = m.context->be();
+    Workspace& ws = m.ws;
+    const int64_t blocks = m.dims.blocks, RC = run.R * m.dims.C;
+    const float* x = nullptr;
+    for (int64_t k = 0; k < blocks; ++k) {
+        BlockActs& a = ws.slots[static_cast<size_t>(k)];
+        block_forward(m, run, k, x, nullptr, a);
+        block_head(m, run, k, a, nullptr, false);
+        x = a.group.a;
+    }
+    final_loss(m, run, x, nullptr, nullptr, run.last_lr, nullptr);
+    for (int64_t k = 0; k < blocks; ++k) {
+        const BlockActs& a = ws.slots[static_cast<size_t>(k)];
+        const float* xk = k >= 1 ? ws.slots[static_cast<size_t>(k - 1)].group.a : nullptr;
+        for (int32_t layer = k == 0 ? kChannelLayer : kTokenLayer; layer <= kGroupLayer; ++layer) {
+            const LayerActs& L = layer == kTokenLayer ? a.token : layer == kChannelLayer ? a.channel : a.group;
+            direct_signal(m, run, x, direct_feedback(m, k, layer), ws.grad_a);
+            be.relu_backward(RC, L.a, ws.grad_a, ws.grad_a);
+            layer_backward(m, run, layer_spec(m, run.R, k, layer), layer_input(m, k, layer, xk, a), L, ws.grad_a,
+                           nullptr);
+        }
+    }
 }
 
 }  // namespace
@@ -64,7 +115,12 @@ void block_head(fg_mixer& m, const Run& run, int64_t k, const BlockActs& a, floa
 void backprop_gradients(fg_mixer& m, const Run& run, fg_step_stats& stats) {
     Workspace& ws = m.ws;
     const int64_t blocks = m.dims.blocks;
-    if (run.method == FG_METHOD_LGBP) {
+    if (run.method == FG_METHOD_DFA) {
+        direct_feedback_gradients(m, run);
+        return;
+    }
+    const int32_t structure = backprop_structure(run.method);
+    if (structure == FG_METHOD_LGBP) {
         const float* x = nullptr;
         for (int64_t k = 0; k < blocks; ++k) {
             BlockActs& a = ws.slots[static_cast<size_t>(k % 2)];
@@ -81,19 +137,18 @@ void backprop_gradients(fg_mixer& m, const Run& run, fg_step_stats& stats) {
         block_forward(m, run, k, x, nullptr, ws.slots[static_cast<size_t>(k)]);
         x = ws.slots[static_cast<size_t>(k)].group.a;
     }
-    // Contrastive: the last block's loss drives the backbone; the final classifier reads it detached.
-    const bool contrastive = m.dims.contrastive;
-    if (contrastive) {
-        final_loss(m, run, x, nullptr, nullptr, run.last_lr, nullptr);
-        block_head(m, run, blocks - 1, ws.slots[static_cast<size_t>(blocks - 1)], ws.grad_out, false);
-    } else {
-        final_loss(m, run, x, nullptr, nullptr, 1.0f, ws.grad_out);
-    }
-    const bool lbp = run.method == FG_METHOD_LBP;
+    // BP: the final loss reaches the backbone. L-BP: the final classifier reads detached features, and each
+    // block's loss gradient joins the backward pass at its output. With contrastive local losses the final
+    // classifier is a readout on detached features and the last block's loss drives the backbone (BP).
+    const bool lbp = structure == FG_METHOD_LBP;
+    const bool final_drives = !lbp && !m.dims.contrastive;
+    const float* back = final_drives && run.feedback ? transposed_feedback(m, m.final_w) : nullptr;
+    final_loss(m, run, x, nullptr, nullptr, run.last_lr, final_drives ? ws.grad_out : nullptr, back);
     for (int64_t k = blocks - 1; k >= 0; --k) {
         const BlockActs& a = ws.slots[static_cast<size_t>(k)];
         const float* xk = k >= 1 ? ws.slots[static_cast<size_t>(k - 1)].group.a : nullptr;
-        if (!contrastive || k < blocks - 1) block_head(m, run, k, a, lbp ? ws.grad_out : nullptr, true);
+        const bool into_backbone = lbp || (m.dims.contrastive && k == blocks - 1);
+        block_head(m, run, k, a, into_backbone ? ws.grad_out : nullptr, k < blocks - 1);
         block_backward(m, run, k, xk, a, k >= 1);
     }
 }

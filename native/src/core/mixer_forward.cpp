@@ -47,9 +47,9 @@ void layer_forward(fg_mixer& m, const Run& run, int64_t block, int32_t layer, co
     const float* x_tan = K > 0 ? t.in : nullptr;
     const float* xin = x;
     if (m.dims.pre_ln) {
-        be.layernorm_forward(R, n, x, L.xn, ws.ln_mean, L.xn_rstd);
+        be.layernorm_forward(sp.pre_rows, sp.pre_dim, x, L.xn, ws.ln_mean, L.xn_rstd);
         if (x_tan) {
-            be.layernorm_jvp(R, n, K, L.xn, L.xn_rstd, x_tan, t.in_ln);
+            be.layernorm_jvp(sp.pre_rows, sp.pre_dim, K, L.xn, L.xn_rstd, x_tan, t.in_ln);
             x_tan = t.in_ln;
         }
         xin = L.xn;
@@ -85,9 +85,13 @@ LayerSpec layer_spec(const fg_mixer& m, int64_t R, int64_t k, int32_t layer) {
     const Dims& d = m.dims;
     const BlockParams& bp = m.blocks[static_cast<size_t>(k)];
     if (layer == kTokenLayer)  // (B, P, C) mixed over P by one P x P matrix; LN over C
-        return {FG_LAYER_TOKEN, d.C, d.C, d.P, R, d.C, bp.token};
-    if (layer == kChannelLayer) return {FG_LAYER_DENSE, k == 0 ? d.Din : d.C, d.C, 1, R, d.C, bp.channel};
-    return {FG_LAYER_GROUP, d.C, d.C, d.G, R * d.G, d.c, bp.group};  // LN over each group's c channels
+        return {FG_LAYER_TOKEN, d.C, d.C, d.P, R, d.C, R, d.C, bp.token};
+    if (layer == kChannelLayer) {
+        const int64_t n = k == 0 ? d.Din : d.C;
+        return {FG_LAYER_DENSE, n, d.C, 1, R, d.C, R, n, bp.channel};
+    }
+    // Both LNs of the group layer are per group, so a group's units reach only their own group.
+    return {FG_LAYER_GROUP, d.C, d.C, d.G, R * d.G, d.c, R * d.G, d.c, bp.group};
 }
 
 const float* layer_input(const fg_mixer& m, int64_t k, int32_t layer, const float* x, const BlockActs& a) {
@@ -98,7 +102,7 @@ const float* layer_input(const fg_mixer& m, int64_t k, int32_t layer, const floa
 
 void block_forward(fg_mixer& m, const Run& run, int64_t k, const float* x, const float* x_tan, BlockActs& a) {
     const Dims& d = m.dims;
-    const int64_t R = run.R, C = d.C;
+    const int64_t R = run.R;
     Workspace& ws = m.ws;
     // Tangent buffers other than the block input's: outputs alternate between the first two (a layer's
     // output is the next one's input), the third takes LN(input) [pre_ln].
@@ -120,11 +124,12 @@ void block_forward(fg_mixer& m, const Run& run, int64_t k, const float* x, const
     a.on_tan = nullptr;
     if (d.inter_ln) {
         Backend& be = m.context->be();
-        be.layernorm_forward(R, C, a.group.a, a.on, ws.ln_mean, a.on_rstd);
+        // per group, like the group layer's LN: copy (n, p, g) of the local loss sees only group g
+        be.layernorm_forward(R * d.G, d.c, a.group.a, a.on, ws.ln_mean, a.on_rstd);
         const bool local_loss_tangents = run.method == FG_METHOD_LGFGA || run.method == FG_METHOD_LGFGW;
         if (a.out_tan && local_loss_tangents) {  // only a local loss reads LN(out)'s tangents
             a.on_tan = free[1];
-            be.layernorm_jvp(R, C, run.K, a.on, a.on_rstd, a.out_tan, a.on_tan);
+            be.layernorm_jvp(R * d.G, d.c, run.K, a.on, a.on_rstd, a.out_tan, a.on_tan);
         }
     }
 }
@@ -135,7 +140,8 @@ const float* block_feature_tangents(const fg_mixer& m, const BlockActs& a) {
 }
 
 void head_loss(fg_mixer& m, const Run& run, int64_t k, int32_t head_w, int64_t groups, const float* x,
-               const float* xdot, float* d, bool want_head, float grad_scale, float* dx) {
+               const float* xdot, float* d, bool want_head, float grad_scale, float* dx, int64_t patches,
+               const float* w_back) {
     if (m.dims.contrastive && k < m.dims.blocks) {
         contrastive_head_loss(m, run, k, groups, x, xdot, d, want_head, grad_scale, dx);
         return;
@@ -147,9 +153,9 @@ void head_loss(fg_mixer& m, const Run& run, int64_t k, int32_t head_w, int64_t g
     const bool tangents = d && xdot && run.K > 0;
     // Only the final classifier's logits are kept (for the accuracy); a block head's go to scratch.
     float* logits = k == dm.blocks ? m.ws.logits : nullptr;
-    ops::local_loss(c, run.B, dm.P, dm.C, groups, dm.N, tangents ? run.K : 0, x, tangents ? xdot : nullptr, W.w(),
-                    b.w(), run.labels, m.ws.loss, logits, tangents ? d : nullptr, want_head ? W.g() : nullptr,
-                    want_head ? b.g() : nullptr, dx);
+    ops::local_loss(c, run.B, patches > 0 ? patches : dm.P, dm.C, groups, dm.N, tangents ? run.K : 0, x,
+                    tangents ? xdot : nullptr, W.w(), b.w(), run.labels, m.ws.loss, logits, tangents ? d : nullptr,
+                    want_head ? W.g() : nullptr, want_head ? b.g() : nullptr, dx, w_back);
     // the batch mean stays on the device: no synchronisation per head
     c.be().sum_mid(1, 1, run.B, m.ws.loss, 1.0f / static_cast<float>(run.B), m.ws.means + k, false);
     if (want_head) {
@@ -159,9 +165,37 @@ void head_loss(fg_mixer& m, const Run& run, int64_t k, int32_t head_w, int64_t g
     m.loss_written[static_cast<size_t>(k)] = true;
 }
 
+const float* final_features(fg_mixer& m, int64_t B, const float* x) {
+    fg_context& c = *m.context;
+    const Dims& d = m.dims;
+    Workspace& ws = m.ws;
+    ops::patch_mean(c, B, d.P, d.C, x, c.scratch_floats(static_cast<size_t>(d.P)), ws.xbar);
+    if (!d.final_ln) return ws.xbar;
+    c.be().layernorm_forward(B, d.C, ws.xbar, ws.xbar_ln, ws.ln_mean, ws.xbar_rstd);
+    return ws.xbar_ln;
+}
+
 void final_loss(fg_mixer& m, const Run& run, const float* x, const float* xdot, float* d, float grad_scale,
-                float* dx) {
-    head_loss(m, run, m.dims.blocks, m.final_w, 1, x, xdot, d, true, grad_scale, dx);
+                float* dx, const float* w_back) {
+    const Dims& dm = m.dims;
+    if (!dm.final_ln) {
+        head_loss(m, run, dm.blocks, m.final_w, 1, x, xdot, d, true, grad_scale, dx, 0, w_back);
+        return;
+    }
+    // The classifier reads LN(mean_p x) as a single patch; the gradient w.r.t. that patch mean goes back through
+    // the LN and is shared by the P patches.
+    Backend& be = m.context->be();
+    Workspace& ws = m.ws;
+    const int64_t B = run.B, P = dm.P, C = dm.C;
+    const bool tangents = d && xdot && run.K > 0;
+    float* g = tangents || dx ? ws.grad_xbar : nullptr;
+    head_loss(m, run, dm.blocks, m.final_w, 1, final_features(m, B, x), nullptr, nullptr, true, grad_scale, g, 1,
+              w_back);
+    if (!g) return;
+    be.layernorm_vjp(B, C, ws.xbar_ln, ws.xbar_rstd, g, g);
+    const float per_patch = 1.0f / static_cast<float>(P);
+    if (tangents) be.group_dot(run.K, B, P, C, 1, xdot, g, per_patch, d);
+    if (dx) be.broadcast_mid(B, P, C, g, per_patch, dx);
 }
 
 void read_losses(fg_mixer& m, const Run& run, fg_step_stats& stats) {

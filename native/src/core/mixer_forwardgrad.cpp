@@ -1,6 +1,8 @@
 // Forward-gradient methods: activity perturbation (FG-A, LG-FG-A) and weight perturbation
 // (FG-W, LG-FG-W). One forward pass with K stacked tangents gives every directional derivative;
 // no backward pass through the network is run.
+#include <vector>
+
 #include "mixer.h"
 #include "ops.h"
 
@@ -48,7 +50,8 @@ void fgw_param(fg_mixer& m, const Run& run, int32_t index, int32_t slice, int64_
 // LG-FG-W slices: a group block and its bias entries feed only their own group (its LN is per
 // group), so they use that group's d. The channel layer is followed by an LN over all C channels,
 // which spreads every column into every group, and the token layer mixes every group of a patch:
-// both use the sum over groups (slicing them by group would bias the estimate).
+// both use the sum over groups. FG_SLICES_GROUP slices the channel layer per group instead, as the
+// official code does, which biases its estimate.
 void fgw_block_local(fg_mixer& m, const Run& run, int64_t k) {
     const Dims& d = m.dims;
     const BlockParams& bp = m.blocks[static_cast<size_t>(k)];
@@ -56,10 +59,20 @@ void fgw_block_local(fg_mixer& m, const Run& run, int64_t k) {
         fgw_param(m, run, bp.token, FG_WSLICE_ALL, d.P, d.G);
         fgw_param(m, run, bp.token + 1, FG_WSLICE_ALL, d.P, d.G);
     }
-    fgw_param(m, run, bp.channel, FG_WSLICE_ALL, d.C, d.G);
-    fgw_param(m, run, bp.channel + 1, FG_WSLICE_ALL, d.C, d.G);
+    const int32_t channel = run.channel_slices == FG_SLICES_GROUP ? FG_WSLICE_COLUMNS : FG_WSLICE_ALL;
+    fgw_param(m, run, bp.channel, channel, d.C, d.G);
+    fgw_param(m, run, bp.channel + 1, channel, d.C, d.G);
     fgw_param(m, run, bp.group, FG_WSLICE_LEADING, d.c, d.G);
     fgw_param(m, run, bp.group + 1, FG_WSLICE_COLUMNS, d.C, d.G);
+}
+
+// FG-W: every backbone parameter from the final loss's d (K, R, 1).
+void fgw_global(fg_mixer& m, const Run& run) {
+    for (size_t i = 0; i < m.params.size(); ++i) {
+        const Param& p = m.params[i];
+        if (p.role == kToken || p.role == kChannel || p.role == kGroup)
+            fgw_param(m, run, static_cast<int32_t>(i), FG_WSLICE_ALL, p.count(), 1);
+    }
 }
 
 void draw_weight_tangents(fg_mixer& m, const Run& run) {
@@ -70,6 +83,17 @@ void draw_weight_tangents(fg_mixer& m, const Run& run) {
         m.context->be().random_normal(m.ws.vw + tangent_offset(m, run.K, index),
                                       static_cast<uint64_t>(run.K * p.count()), run.seed, run.step, tangent_id(index));
     }
+}
+
+// Adds the row sums of ws.d (K, R, groups) to run.fgw_sums at slot (one slot of K*groups per local loss).
+void collect_sums(fg_mixer& m, const Run& run, int64_t slot, int64_t groups) {
+    if (!run.fgw_sums) return;
+    std::vector<float> d(static_cast<size_t>(run.K * run.R * groups));
+    m.context->be().download(d.data(), m.ws.d, d.size() * sizeof(float));
+    double* out = run.fgw_sums + slot * run.K * groups;
+    for (int64_t k = 0; k < run.K; ++k)
+        for (int64_t r = 0; r < run.R; ++r)
+            for (int64_t g = 0; g < groups; ++g) out[k * groups + g] += d[static_cast<size_t>((k * run.R + r) * groups + g)];
 }
 
 }  // namespace
@@ -93,7 +117,10 @@ void forward_gradients(fg_mixer& m, const Run& run, fg_step_stats& stats) {
         head_loss(m, run, k, m.blocks[static_cast<size_t>(k)].head, m.dims.G, block_feature(m, a),
                   local ? block_feature_tangents(m, a) : nullptr, local ? ws.d : nullptr, true, run.head_lr, nullptr);
         if (run.method == FG_METHOD_LGFGA) fga_block(m, run, k, x, a, false);
-        if (run.method == FG_METHOD_LGFGW) fgw_block_local(m, run, k);
+        if (run.method == FG_METHOD_LGFGW) {
+            fgw_block_local(m, run, k);
+            collect_sums(m, run, k, m.dims.G);
+        }
         x = a.group.a;
         x_tan = a.out_tan;
     }
@@ -101,17 +128,35 @@ void forward_gradients(fg_mixer& m, const Run& run, fg_step_stats& stats) {
         final_loss(m, run, x, nullptr, nullptr, run.last_lr, nullptr);
         return;
     }
-    // Global: d (K,B,P,1) of the final loss, whose classifier gets its plain exact gradient.
-    final_loss(m, run, x, x_tan, ws.d, 1.0f, nullptr);
+    // Global: d (K,B,P,1) of the final loss.
+    final_loss(m, run, x, x_tan, ws.d, run.last_lr, nullptr);
     if (activity) {
         for (int64_t k = 0; k < blocks; ++k)
             fga_block(m, run, k, k >= 1 ? slot(k - 1).group.a : nullptr, slot(k), true);
         return;
     }
-    for (size_t i = 0; i < m.params.size(); ++i) {
-        const Param& p = m.params[i];
-        if (p.role == kToken || p.role == kChannel || p.role == kGroup)
-            fgw_param(m, run, static_cast<int32_t>(i), FG_WSLICE_ALL, p.count(), 1);
+    fgw_global(m, run);
+    collect_sums(m, run, 0, 1);
+}
+
+int64_t fgw_sum_count(const fg_mixer& m, int32_t method, int64_t K) {
+    return method == FG_METHOD_LGFGW ? m.dims.blocks * K * m.dims.G : K;
+}
+
+// The sums stand in for d as (K, 1 row, groups): fgw_grad's D_k(g) is then the given sum itself.
+void fgw_from_sums(fg_mixer& m, const Run& run, const float* sums) {
+    draw_weight_tangents(m, run);
+    Run one_row = run;
+    one_row.R = 1;
+    const bool local = run.method == FG_METHOD_LGFGW;
+    const int64_t groups = local ? m.dims.G : 1;
+    for (int64_t k = 0; k < (local ? m.dims.blocks : 1); ++k) {
+        m.context->be().upload(m.ws.d, sums + k * run.K * groups, static_cast<size_t>(run.K * groups) * sizeof(float));
+        if (local) {
+            fgw_block_local(m, one_row, k);
+        } else {
+            fgw_global(m, one_row);
+        }
     }
 }
 

@@ -10,14 +10,35 @@
 namespace fg::mixer {
 
 bool is_backprop(int32_t method) {
-    return method == FG_METHOD_BP || method == FG_METHOD_LBP || method == FG_METHOD_LGBP;
+    return method == FG_METHOD_BP || method == FG_METHOD_LBP || method == FG_METHOD_LGBP || is_feedback(method);
+}
+bool is_feedback(int32_t method) {
+    return method == FG_METHOD_FA || method == FG_METHOD_LFA || method == FG_METHOD_LGFA || method == FG_METHOD_DFA;
+}
+int32_t backprop_structure(int32_t method) {
+    switch (method) {
+        case FG_METHOD_FA: return FG_METHOD_BP;
+        case FG_METHOD_LFA: return FG_METHOD_LBP;
+        case FG_METHOD_LGFA: return FG_METHOD_LGBP;
+        default: return method;
+    }
+}
+int32_t exact_counterpart(int32_t method) {
+    switch (method) {
+        case FG_METHOD_LGFGA:
+        case FG_METHOD_LGFGW: return FG_METHOD_LGBP;
+        case FG_METHOD_FGA:
+        case FG_METHOD_FGW:
+        case FG_METHOD_DFA: return FG_METHOD_BP;
+        default: return backprop_structure(method);
+    }
 }
 bool is_activity(int32_t method) { return method == FG_METHOD_FGA || method == FG_METHOD_LGFGA; }
 bool is_weight(int32_t method) { return method == FG_METHOD_FGW || method == FG_METHOD_LGFGW; }
 bool is_local(int32_t method) {
     // FG-W keeps nothing for a backward pass either, so it also runs one block at a time.
-    return method == kForwardOnly || method == FG_METHOD_LGBP || method == FG_METHOD_LGFGA || method == FG_METHOD_LGFGW ||
-           method == FG_METHOD_FGW;
+    return method == kForwardOnly || backprop_structure(method) == FG_METHOD_LGBP || method == FG_METHOD_LGFGA ||
+           method == FG_METHOD_LGFGW || method == FG_METHOD_FGW;
 }
 
 namespace {
@@ -46,6 +67,7 @@ Dims validate_config(const fg_mixer_config* cfg) {
     if (cfg->pre_linear_ln != 0 && cfg->pre_linear_ln != 1)
         invalid(field("pre_linear_ln", cfg->pre_linear_ln) + " must be 0 or 1");
     if (cfg->inter_ln != 0 && cfg->inter_ln != 1) invalid(field("inter_ln", cfg->inter_ln) + " must be 0 or 1");
+    if (cfg->final_ln != 0 && cfg->final_ln != 1) invalid(field("final_ln", cfg->final_ln) + " must be 0 or 1");
     if (cfg->local_loss != FG_LOSS_CROSS_ENTROPY && cfg->local_loss != FG_LOSS_CONTRASTIVE)
         invalid(field("local_loss", cfg->local_loss) +
                 " must be FG_LOSS_CROSS_ENTROPY (0) or FG_LOSS_CONTRASTIVE (1)");
@@ -54,7 +76,7 @@ Dims validate_config(const fg_mixer_config* cfg) {
     d.blocks = cfg->blocks, d.grid = cfg->grid, d.P = d.grid * d.grid;
     d.C = cfg->channels, d.G = cfg->groups, d.c = d.C / d.G;
     d.Din = (d.H / d.grid) * (d.W / d.grid) * d.Cin;
-    d.pre_ln = cfg->pre_linear_ln != 0, d.inter_ln = cfg->inter_ln != 0;
+    d.pre_ln = cfg->pre_linear_ln != 0, d.inter_ln = cfg->inter_ln != 0, d.final_ln = cfg->final_ln != 0;
     d.contrastive = cfg->local_loss == FG_LOSS_CONTRASTIVE;
     d.head_out = d.contrastive ? FG_CONTRASTIVE_DIM : d.N;
     elements({d.P, d.P, d.C, d.Din, d.C});  // throws if the model cannot even be addressed
@@ -146,6 +168,8 @@ fg_mixer::~fg_mixer() {
         fg::free_buffer(p.value);
         fg::free_buffer(p.grad);
     }
+    for (auto& list : feedback)
+        for (auto& p : list) fg::free_buffer(p.value);
     if (ws_data) context->deallocate(ws_data, ws_capacity);
     if (context) fg::context_release(context);
 }

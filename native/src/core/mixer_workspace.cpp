@@ -34,7 +34,9 @@ size_t plan_workspace(const fg_mixer& m, int32_t method, int64_t K, int64_t B, c
     const uint64_t RC = R * d.C, KRC = static_cast<uint64_t>(K) * RC;
     const bool act = is_activity(method), bp = is_backprop(method), fg = !bp && method != kForwardOnly;
     // Slots: every block's activations where the end of the step needs them all; else two.
-    const bool all_blocks = method == FG_METHOD_BP || method == FG_METHOD_LBP || method == FG_METHOD_FGA;
+    const int32_t structure = backprop_structure(method);
+    const bool all_blocks = structure == FG_METHOD_BP || structure == FG_METHOD_LBP || method == FG_METHOD_FGA ||
+                            method == FG_METHOD_DFA;
     const int64_t nslots = all_blocks ? d.blocks : std::min<int64_t>(d.blocks, 2);
     // Forward-gradient methods running one block at a time keep only the block outputs apart.
     const bool shared_slots = fg && !all_blocks && nslots == 2;
@@ -48,13 +50,13 @@ size_t plan_workspace(const fg_mixer& m, int32_t method, int64_t K, int64_t B, c
         ws->slots = std::move(slots);
     }
     BlockActs unused;
-    auto layer = [&](LayerActs& L, uint64_t in_floats, uint64_t z_rows, bool with_output) {
+    auto layer = [&](LayerActs& L, uint64_t in_floats, uint64_t ln_rows, bool with_output) {
         if (d.pre_ln) {
             L.xn = cv.take(in_floats);
-            L.xn_rstd = cv.take(R);
+            L.xn_rstd = cv.take(ln_rows);
         }
         L.z = cv.take(RC);
-        L.z_rstd = cv.take(z_rows);
+        L.z_rstd = cv.take(ln_rows);
         if (with_output) L.a = cv.take(RC);
     };
     for (int64_t i = 0; i < nslots; ++i) {
@@ -69,13 +71,18 @@ size_t plan_workspace(const fg_mixer& m, int32_t method, int64_t K, int64_t B, c
         layer(s.group, RC, R * d.G, true);
         if (d.inter_ln) {
             s.on = cv.take(RC);
-            s.on_rstd = cv.take(R);
+            s.on_rstd = cv.take(R * d.G);
         }
     }
     w.patches = cv.take(R * d.Din);
     w.h = cv.take(RC);
     w.ln_mean = cv.take(R * d.G);
     w.xbar = cv.take(elements({B, d.C}));
+    if (d.final_ln) {
+        w.xbar_ln = cv.take(elements({B, d.C}));
+        w.xbar_rstd = cv.take(B);
+        w.grad_xbar = cv.take(elements({B, d.C}));
+    }
     w.loss = cv.take(B);
     w.logits = cv.take(elements({B, d.N}));
     w.means = cv.take(FG_MAX_BLOCKS + 1);

@@ -43,7 +43,8 @@ uint64_t local_loss_scratch_floats(int64_t batch, int64_t patches, int64_t chann
 
 void local_loss(fg_context& c, int64_t batch, int64_t patches, int64_t channels, int64_t groups, int64_t classes,
                 int64_t tangents, const float* x, const float* xdot, const float* w, const float* b,
-                const int32_t* labels, float* loss, float* logits, float* d, float* dw, float* db, float* dx) {
+                const int32_t* labels, float* loss, float* logits, float* d, float* dw, float* db, float* dx,
+                const float* w_back) {
     Backend& be = c.be();
     const int64_t B = batch, P = patches, C = channels, N = classes;
     float* ones = c.scratch_floats(local_loss_scratch_floats(B, P, C, N));
@@ -62,7 +63,7 @@ void local_loss(fg_context& c, int64_t batch, int64_t patches, int64_t channels,
 
     const bool want_d = d && tangents > 0;
     // v (B,C) = s (B,N) W^T (N,C)
-    if (want_d || dx) be.gemm(contiguous_gemm(false, true, B, C, N, 1.0f, s, w, 0.0f, v));
+    if (want_d || dx) be.gemm(contiguous_gemm(false, true, B, C, N, 1.0f, s, w_back ? w_back : w, 0.0f, v));
     const float per_copy = 1.0f / static_cast<float>(P * B);  // patch mean times batch mean
     if (want_d) be.group_dot(tangents, B, P, C, groups, xdot, v, per_copy, d);
     // dw (C,N) = xbar^T (C,B) s (B,N) / B

@@ -30,8 +30,10 @@ uint64_t local_loss_scratch_floats(int64_t batch, int64_t patches, int64_t chann
 // Arguments must be validated by the caller; a label outside [0, N) gives a NaN loss and a zero
 // gradient row rather than an error.
 // d needs xdot when K > 0. Uses c.scratch_floats(): no argument may point into the scratch space.
+// w_back (C,N), when given, replaces w in v = w s (d and dx): feedback alignment's fixed feedback matrix.
 void local_loss(fg_context& c, int64_t batch, int64_t patches, int64_t channels, int64_t groups, int64_t classes,
                 int64_t tangents, const float* x, const float* xdot, const float* w, const float* b,
-                const int32_t* labels, float* loss, float* logits, float* d, float* dw, float* db, float* dx);
+                const int32_t* labels, float* loss, float* logits, float* d, float* dw, float* db, float* dx,
+                const float* w_back = nullptr);
 
 }  // namespace fg::ops

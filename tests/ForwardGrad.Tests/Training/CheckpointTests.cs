@@ -55,6 +55,35 @@ public sealed class CheckpointTests
         Assert.That(header, Does.Contain("\"dtype\":\"F32\"").And.Contain("\"data_offsets\"").And.Contain("__metadata__"));
     }
 
+    [TestCase(TrainingMethod.FA)]
+    [TestCase(TrainingMethod.DFA)]
+    public void RoundTripsTheFeedbackMatricesOfAFeedbackAlignmentRun(TrainingMethod method)
+    {
+        using var context = Context.Cpu();
+        using var model = new LocalMixer(context, LocalMixerConfig.S1_1 with { Seed = 5 });
+        FeedbackMatrix first = model.Feedback(method)[0];
+        float[] custom = [.. Enumerable.Range(0, (int)first.Elements).Select(i => (i % 7) * 0.25f)];
+        first.Upload(custom);  // not what any seed draws: the checkpoint must carry it
+        string path = Path.Combine(_folder, "f.safetensors");
+        Checkpoint.Save(path, model, null, new CheckpointInfo(method.PaperName(), 1, Stats));
+
+        using var copy = new LocalMixer(context, LocalMixerConfig.S1_1 with { Seed = 9 });
+        Checkpoint loaded = Checkpoint.Load(path);
+        Assert.That(loaded.Tensors.Keys, Does.Contain(first.Name));
+        loaded.ApplyTo(copy);
+        IReadOnlyList<FeedbackMatrix> saved = model.Feedback(method), restored = copy.Feedback(method);
+        Assert.That(restored.Select(f => f.Name), Is.EqualTo(saved.Select(f => f.Name)));
+        Assert.That(restored[0].ToArray(), Is.EqualTo(custom));
+        for (int i = 1; i < saved.Count; i++)
+        {
+            Assert.That(restored[i].ToArray(), Is.EqualTo(saved[i].ToArray()), saved[i].Name);
+        }
+
+        // A checkpoint of another method carries none.
+        Checkpoint.Save(path, model, null, new CheckpointInfo("LG-FG-A", 1, Stats));
+        Assert.That(Checkpoint.Load(path).Tensors.Keys.Where(k => k.Contains("feedback", StringComparison.Ordinal)), Is.Empty);
+    }
+
     [Test]
     public void FailedWriteLeavesTheOldCheckpoint()
     {

@@ -25,6 +25,10 @@ public sealed class ModelTests
     [TestCase("l_bp", TrainingMethod.LBP)]
     [TestCase("LGBP", TrainingMethod.LGBP)]
     [TestCase("fg-a", TrainingMethod.FGA)]
+    [TestCase("fa", TrainingMethod.FA)]
+    [TestCase("L-FA", TrainingMethod.LFA)]
+    [TestCase("lg_fa", TrainingMethod.LGFA)]
+    [TestCase("DFA", TrainingMethod.DFA)]
     public void ParsesMethodNames(string text, TrainingMethod expected)
     {
         Assert.That(TrainingMethods.Parse(text), Is.EqualTo(expected));
@@ -33,7 +37,25 @@ public sealed class ModelTests
 
     [Test]
     public void UnknownMethodNamesTheKnownOnes() =>
-        Assert.That(() => TrainingMethods.Parse("dfa"), Throws.ArgumentException.With.Message.Contains("LG-FG-A"));
+        Assert.That(() => TrainingMethods.Parse("xfa"), Throws.ArgumentException.With.Message.Contains("LG-FG-A").And.Message.Contains("DFA"));
+
+    [Test]
+    public void FeedbackMatricesExistOnlyForTheFeedbackAlignmentMethods()
+    {
+        using var context = Context.Cpu();
+        using var model = new LocalMixer(context, LocalMixerConfig.S1_1);
+        foreach (TrainingMethod method in TrainingMethods.All)
+        {
+            Assert.That(model.Feedback(method).Count > 0, Is.EqualTo(method.UsesFeedback()), method.PaperName());
+        }
+
+        // S/1/1: channel, group, head and final weights; DFA one (C, classes) matrix per layer
+        Assert.That(model.Feedback(TrainingMethod.LGFA).Select(f => f.Name), Is.EqualTo(new[]
+            { "feedback.block0.channel.weight", "feedback.block0.group.weight", "feedback.block0.head.weight", "feedback.final.weight" }));
+        Assert.That(model.Feedback(TrainingMethod.DFA).Select(f => $"{f.Name} [{string.Join(", ", f.Shape)}]"), Is.EqualTo(new[]
+            { "direct_feedback.block0.channel [256, 10]", "direct_feedback.block0.group [256, 10]" }));
+        Assert.That(TrainingMethods.ForwardGradientComparison.Any(m => m.UsesFeedback()), Is.False);
+    }
 
     [Test]
     public void GradientsAndForwardRun()

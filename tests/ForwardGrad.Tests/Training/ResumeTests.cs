@@ -51,16 +51,41 @@ public sealed class ResumeTests : SampleDataFixture
         var resumed = CliRunner.Run("train", "--resume", killed);
         Assert.That(resumed.ExitCode, Is.Zero, resumed.Error);
 
-        Assert.That(Deterministic(Path.Combine(killed, MetricsFile.FileName)), Is.EqualTo(Deterministic(Path.Combine(whole, MetricsFile.FileName))));
+        AssertSameRun(whole, killed);
+        Assert.That(Directory.GetFiles(killed, "*.tmp"), Is.Empty);
+    }
+
+    // The metrics (but timings) and every tensor of the two runs' checkpoints agree.
+    private void AssertSameRun(string whole, string resumed)
+    {
+        Assert.That(Deterministic(Path.Combine(resumed, MetricsFile.FileName)), Is.EqualTo(Deterministic(Path.Combine(whole, MetricsFile.FileName))));
         var expected = Checkpoint.Load(Path.Combine(whole, RunFolder.CheckpointFileName));
-        var actual = Checkpoint.Load(Path.Combine(killed, RunFolder.CheckpointFileName));
+        var actual = Checkpoint.Load(Path.Combine(resumed, RunFolder.CheckpointFileName));
         Assert.That(actual.Tensors.Keys, Is.EquivalentTo(expected.Tensors.Keys));
         foreach (var (name, tensor) in expected.Tensors)
         {
             Assert.That(actual.Tensors[name].Data, Is.EqualTo(tensor.Data), name);
         }
+    }
 
-        Assert.That(Directory.GetFiles(killed, "*.tmp"), Is.Empty);
+    // The feedback-alignment methods: the checkpoint carries the feedback matrices, and the resumed run ends where
+    // the uninterrupted one does.
+    [TestCase("FA")]
+    [TestCase("L-FA")]
+    [TestCase("DFA")]
+    public void FeedbackAlignment_KilledAfterACheckpoint_ResumeEndsWithTheUninterruptedRun(string method)
+    {
+        string whole = Path.Combine(Folder, "whole");
+        Assert.That(CliRunner.Run(Tiny("--method", method, "--out", whole)).ExitCode, Is.Zero);
+        string killed = Path.Combine(Folder, "killed");
+        var (code, output, error) = FgradProcess.Run(
+            new Dictionary<string, string> { [FaultInjection.Variable] = $"{FaultInjection.AfterCheckpoint}:1" }, Tiny("--method", method, "--out", killed));
+        Assert.That(code, Is.EqualTo(137), $"{output}\n{error}");
+        Assert.That(Checkpoint.Load(Path.Combine(killed, RunFolder.CheckpointFileName)).Tensors.Keys.Count(k => k.Contains("feedback", StringComparison.Ordinal)),
+            Is.GreaterThan(0));
+        var resumed = CliRunner.Run("train", "--resume", killed);
+        Assert.That(resumed.ExitCode, Is.Zero, resumed.Error);
+        AssertSameRun(whole, killed);
     }
 
     [Test]

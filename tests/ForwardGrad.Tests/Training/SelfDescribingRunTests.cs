@@ -70,6 +70,25 @@ public sealed partial class SelfDescribingRunTests : SampleDataFixture
     }
 
     [Test]
+    public void LayerNormAndSlicingOptions_ReachTheModelTheConfigAndTheCheckpoint()
+    {
+        string run = Path.Combine(Folder, "ln");
+        var (code, _, error) = CliRunner.Run(TrainingFixtures.TinyTrain(DataDir, "--method", "lg-fg-w", "--pre-linear-ln", "--inter-ln", "--final-ln",
+            "--channel-slices", "group", "--threads", "1", "--max-steps", "2", "--out", run));
+        Assert.That(code, Is.Zero, error);
+        JsonObject config = JsonNode.Parse(File.ReadAllText(Path.Combine(run, RunConfig.FileName)))!.AsObject();
+        Assert.That(((bool)config["pre_linear_layer_norm"]!, (bool)config["inter_layer_norm"]!, (bool)config["final_layer_norm"]!, (string)config["channel_slices"]!),
+            Is.EqualTo((true, true, true, "group")));
+        LocalMixerConfig model = Checkpoint.Load(Path.Combine(run, RunFolder.CheckpointFileName)).Config;
+        Assert.That((model.PreLinearLayerNorm, model.InterLayerNorm, model.FinalLayerNorm), Is.EqualTo((true, true, true)));
+
+        var bad = CliRunner.Run(TrainingFixtures.TinyTrain(DataDir, "--channel-slices", "diagonal", "--out", Path.Combine(Folder, "bad")));
+        Assert.That(bad.ExitCode, Is.Not.Zero);
+        Assert.That(bad.Output + bad.Error, Does.Contain("--channel-slices").And.Contain("sum, group"));
+        Assert.That(Directory.Exists(Path.Combine(Folder, "bad")), Is.False, "nothing is written for a bad option");
+    }
+
+    [Test]
     public void PythonLoader_ReadsACheckpointAsTheLibraryDoes_AndMapsLinearWeightsForTorch()
     {
         string run = Path.Combine(Folder, "run");

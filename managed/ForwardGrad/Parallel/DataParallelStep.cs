@@ -1,0 +1,68 @@
+using ForwardGrad.Data;
+using ForwardGrad.Model;
+
+namespace ForwardGrad.Parallel;
+
+/// <summary>
+/// One data-parallel gradient step: every rank holds the same global batch (same seeded order everywhere), computes the
+/// gradients of its <see cref="BatchShard"/>, and the <see cref="GradientExchange"/> turns them into the global-batch
+/// gradient on every rank, so each rank's optimizer takes the same step. Weight perturbation (FG-W, LG-FG-W) exchanges
+/// only the sums of its directional derivatives and the small heads' gradients: every rank draws the same weight
+/// tangents from (seed, step) and rebuilds the perturbed parameters' gradients from the global sums.
+/// </summary>
+internal sealed class DataParallelStep
+{
+    private readonly Communicator _communicator;
+    private readonly LocalMixer _model;
+    private readonly TrainingMethod _method;
+    private readonly GradientExchange _exchange;
+    private readonly float[] _sums;
+
+    public DataParallelStep(Communicator communicator, LocalMixer model, TrainingMethod method, int tangents)
+    {
+        _communicator = communicator;
+        _model = model;
+        _method = method;
+        // One rank exchanges nothing: it keeps the plain step, so it stays the single-process run bit for bit.
+        bool weightSums = method is TrainingMethod.FGW or TrainingMethod.LGFGW && communicator.Size > 1;
+        _sums = new float[weightSums ? model.WeightSumCount(method, tangents) : 0];
+        IReadOnlyList<ModelParameter> exchanged = weightSums
+            ? [.. model.Parameters.Where(p => p.Block < 0 || p.Name.Contains(".head.", StringComparison.Ordinal))]
+            : model.Parameters;
+        _exchange = new GradientExchange(communicator, model, exchanged, _sums.Length);
+    }
+
+    public Communicator Communicator => _communicator;
+
+    /// <summary>Floats all-reduced per step.</summary>
+    public int ElementsPerStep => _exchange.Elements;
+
+    /// <summary>The global batch's loss and accuracy; <paramref name="blockLosses"/> receives the global block losses.</summary>
+    public (float Loss, float Accuracy) Compute(Batch batch, int tangents, ulong seed, uint step, Span<float> blockLosses, float headLr, float lastLayerLr,
+        bool channelSlicesPerGroup)
+    {
+        BatchShard shard = BatchShard.Of(batch.Count, _communicator.Rank, _communicator.Size);
+        float loss = 0, accuracy = 0;
+        blockLosses.Clear();
+        Array.Clear(_sums);
+        if (shard.Count > 0)
+        {
+            int imageSize = _model.ImageSize;
+            ReadOnlySpan<float> images = batch.Images.Slice(shard.Start * imageSize, shard.Count * imageSize);
+            ReadOnlySpan<int> labels = batch.Labels.Slice(shard.Start, shard.Count);
+            (loss, accuracy) = _sums.Length > 0
+                ? _model.ComputeWeightSums(images, labels, _method, tangents, seed, step, blockLosses, headLr, lastLayerLr, channelSlicesPerGroup, _sums)
+                : Drop(_model.ComputeGradients(images, labels, _method, tangents, seed, step, blockLosses, headLr, lastLayerLr, channelSlicesPerGroup));
+        }
+
+        var result = _exchange.Reduce((double)shard.Count / batch.Count, loss, accuracy, blockLosses, _sums);
+        if (_sums.Length > 0)
+        {
+            _model.ApplyWeightSums(_method, tangents, seed, step, headLr, lastLayerLr, channelSlicesPerGroup, _sums);
+        }
+
+        return result;
+    }
+
+    private static (float, float) Drop((float Loss, float Accuracy, ulong WorkspaceBytes) stats) => (stats.Loss, stats.Accuracy);
+}
