@@ -15,10 +15,6 @@
 #define FG_VERSION_STRING "0.1.0"
 #endif
 
-namespace fg {
-const char* last_error() noexcept;
-}
-
 using fg::guard;
 using fg::invalid;
 

@@ -32,6 +32,7 @@ private:
 // Records `message` as this thread's last error and returns `status`.
 fg_status set_last_error(fg_status status, const std::string& message) noexcept;
 void clear_last_error() noexcept;
+const char* last_error() noexcept;  // this thread's message ("" when none)
 
 // Runs `body` (returning void) and maps every exception to a status. Used by every export.
 template <class F>

@@ -1,24 +1,6 @@
-// Thread-local messages and status names of the comm plug-in.
+// The comm plug-in's thread-local message (core/error.cpp) and status names.
 #include "comm_internal.h"
 
-namespace fgc {
-namespace {
-thread_local std::string t_last_error;
-}
-
-fg_status set_last_error(fg_status status, const std::string& message) noexcept {
-    try {
-        t_last_error = message;
-    } catch (...) {
-        // Out of memory while recording the message: keep the status at least.
-    }
-    return status;
-}
-
-void clear_last_error() noexcept { t_last_error.clear(); }
-
-const char* last_error() noexcept { return t_last_error.c_str(); }
-}  // namespace fgc
 
 extern "C" FG_COMM_API const char* fg_comm_last_error(void) { return fgc::last_error(); }
 

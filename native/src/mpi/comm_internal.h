@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "../core/error.h"
 #include "forwardgrad_comm.h"
 
 struct fg_comm {
@@ -27,37 +28,13 @@ struct fg_comm {
 
 namespace fgc {
 
-// Errors are exceptions inside the plug-in; guard() turns them into a status and the thread's message.
-class CommError : public std::runtime_error {
-public:
-    CommError(fg_status status, const std::string& message) : std::runtime_error(message), status_(status) {}
-    fg_status status() const { return status_; }
-
-private:
-    fg_status status_;
-};
-
-[[noreturn]] inline void fail(fg_status status, const std::string& message) { throw CommError(status, message); }
-
-fg_status set_last_error(fg_status status, const std::string& message) noexcept;
-void clear_last_error() noexcept;
-const char* last_error() noexcept;
-
-template <class F>
-fg_status guard(const char* function, F&& body) noexcept {
-    try {
-        body();
-        return FG_OK;
-    } catch (const CommError& e) {
-        return set_last_error(e.status(), std::string(function) + ": " + e.what());
-    } catch (const std::bad_alloc&) {
-        return set_last_error(FG_ERR_OUT_OF_MEMORY, std::string(function) + ": out of host memory");
-    } catch (const std::exception& e) {
-        return set_last_error(FG_ERR_INTERNAL, std::string(function) + ": internal error: " + e.what());
-    } catch (...) {
-        return set_last_error(FG_ERR_INTERNAL, std::string(function) + ": unknown internal error");
-    }
-}
+// Errors are fg::Error exceptions inside the plug-in, as in the core (core/error.h, compiled into the plug-in
+// with its own thread-local message); guard() turns them into a status and the thread's message.
+using fg::clear_last_error;
+using fg::fail;
+using fg::guard;
+using fg::last_error;
+using fg::set_last_error;
 
 // Checks a communicator argument: not null, MPI alive, not broken by an earlier timeout.
 fg_comm& usable(fg_comm* comm);
