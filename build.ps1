@@ -284,7 +284,7 @@ function Invoke-ManagedBuild {
 function Invoke-Build { Invoke-NativeBuild; Invoke-ManagedBuild }
 
 # ---------------------------------------------------------------- pack
-# As build.sh pack: ForwardGrad, ForwardGrad.Native, ForwardGrad.Native.Cuda (when the plug-in was built) and
+# As build.sh pack: ForwardGrad, ForwardGrad.Native, ForwardGrad.Native.Cuda and .Mpi (when built) and
 # the fgrad tool into $FeedDir, built in their own artifacts folder without the development fallback.
 function Invoke-Pack {
   Invoke-Build
@@ -293,6 +293,9 @@ function Invoke-Pack {
   $projects = @('packaging/ForwardGrad.Native', 'managed/ForwardGrad', 'managed/ForwardGrad.Cli')
   foreach ($f in @('forwardgrad_cuda.dll', 'libforwardgrad_cuda.so')) {
     if (Test-Path -LiteralPath (Join-Path $lib $f)) { $projects += 'packaging/ForwardGrad.Native.Cuda'; break }
+  }
+  foreach ($f in @('forwardgrad_mpi.dll', 'libforwardgrad_mpi.so')) {
+    if (Test-Path -LiteralPath (Join-Path $lib $f)) { $projects += 'packaging/ForwardGrad.Native.Mpi'; break }
   }
   $cache = Join-Path $BuildDir 'CMakeCache.txt'
   if ((Test-Path -LiteralPath $cache) -and (Select-String -LiteralPath $cache -Pattern '^FG_MARCH_NATIVE:BOOL=ON' -Quiet)) {

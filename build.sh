@@ -86,13 +86,14 @@ cmd_managed() {
 }
 
 # Packages into FEED_DIR: ForwardGrad (managed library + bindings), ForwardGrad.Native (libforwardgrad),
-# ForwardGrad.Native.Cuda (only when the plug-in was built) and the fgrad tool. A separate artifacts folder
+# ForwardGrad.Native.Cuda and ForwardGrad.Native.Mpi (only when their plug-ins were built) and the fgrad tool. A separate artifacts folder
 # keeps the packed build (no development fallback) apart from bin/ and obj/ of the development build.
 PACKED_PROJECTS=(packaging/ForwardGrad.Native managed/ForwardGrad managed/ForwardGrad.Cli)
 pack_feed() {
   step "pack"
   local lib="$BUILD_DIR/lib" projects=("${PACKED_PROJECTS[@]}")
   if [ -f "$lib/libforwardgrad_cuda.so" ]; then projects+=(packaging/ForwardGrad.Native.Cuda); fi
+  if [ -f "$lib/libforwardgrad_mpi.so" ]; then projects+=(packaging/ForwardGrad.Native.Mpi); fi
   if grep -q '^FG_MARCH_NATIVE:BOOL=ON' "$BUILD_DIR/CMakeCache.txt" 2>/dev/null; then
     echo "note: the native library is built for this machine's CPU (FG_MARCH_NATIVE=ON); for packages to publish," \
       "build with CMAKE_ARGS=-DFG_MARCH_NATIVE=OFF"

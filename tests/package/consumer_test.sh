@@ -48,6 +48,11 @@ CUDA_PACKAGE=""
 if compgen -G "$FEED/ForwardGrad.Native.Cuda.*.nupkg" >/dev/null; then
   CUDA_PACKAGE="<PackageReference Include=\"ForwardGrad.Native.Cuda\" Version=\"$VERSION\" />"
 fi
+# So does the MPI plug-in package.
+MPI_PACKAGE=""
+if compgen -G "$FEED/ForwardGrad.Native.Mpi.*.nupkg" >/dev/null; then
+  MPI_PACKAGE="<PackageReference Include=\"ForwardGrad.Native.Mpi\" Version=\"$VERSION\" />"
+fi
 cat > "$APP/Consumer.csproj" <<EOF
 <Project Sdk="Microsoft.NET.Sdk">
   <PropertyGroup>
@@ -59,6 +64,7 @@ cat > "$APP/Consumer.csproj" <<EOF
   <ItemGroup>
     <PackageReference Include="ForwardGrad" Version="$VERSION" />
     $CUDA_PACKAGE
+    $MPI_PACKAGE
   </ItemGroup>
 </Project>
 EOF
@@ -87,6 +93,7 @@ bin_holds_library_and_runtime_only() {
   local extra; extra=$(cd "$BIN" && find . -type f ! -name 'Consumer*' | sort)
   local wanted=(./ForwardGrad.Interop.dll ./ForwardGrad.dll ./runtimes/linux-x64/native/libforwardgrad.so) expected
   if [ -n "$CUDA_PACKAGE" ]; then wanted+=(./runtimes/linux-x64/native/libforwardgrad_cuda.so); fi
+  if [ -n "$MPI_PACKAGE" ]; then wanted+=(./runtimes/linux-x64/native/libforwardgrad_mpi.so); fi
   expected=$(printf '%s\n' "${wanted[@]}" | sort)
   [ "$extra" = "$expected" ] || { echo "  bin holds:"; echo "$extra" | sed 's/^/  | /'; return 1; }
   echo "  consumer bin: $(du -sb "$BIN" | cut -f1) bytes"
@@ -147,6 +154,18 @@ tool_trains() {
   [ -s "$WORK/run/checkpoint.safetensors" ] && [ -s "$WORK/run/curves.png" ] || { ls -l "$WORK/run"; return 1; }
 }
 check "fgrad train runs LG-FG-A on a small data set and writes its run folder" tool_trains
+
+# The installed tool carries the MPI plug-in when it was built: a data-parallel run started without mpirun is a
+# world of one rank, which loads the plug-in from the tool's folder.
+tool_trains_data_parallel() {
+  (cd "$WORK" && "$TOOLS/fgrad" train --data-dir "$WORK/data" --dataset mnist-sample --model S/1/1 --method lg-bp \
+    --epochs 1 --batch-size 16 --parallel data --out "$WORK/run-parallel" >"$WORK/train-parallel.log" 2>&1) \
+    || { cat "$WORK/train-parallel.log"; return 1; }
+  contains "$WORK/train-parallel.log" "final test error"
+}
+if [ -n "$MPI_PACKAGE" ]; then
+  check "fgrad train --parallel data loads the MPI plug-in the tool carries" tool_trains_data_parallel
+fi
 
 echo "package consumer: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
