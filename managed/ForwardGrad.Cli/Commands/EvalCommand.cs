@@ -9,7 +9,7 @@ public sealed class EvalCommand : ICommand<EvalOptions>
     /// <inheritdoc />
     public int Run(EvalOptions options, TextWriter output)
     {
-        using var opened = OpenedCheckpoint.Open(options.Checkpoint, options.Dataset, options.DataDir, options.Device, options.Threads, output);
+        using var opened = OpenedCheckpoint.Open(options, output);
         double error = Trainer.Evaluate(opened.Model, opened.Data.Test, opened.Normalization);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{opened.Checkpoint.Method ?? "?"} {opened.Model.Config.Name} step {opened.Checkpoint.Step} on {opened.Data.Spec.Name} ({opened.Data.Test.Count} test images): test error {error:F2}%"));

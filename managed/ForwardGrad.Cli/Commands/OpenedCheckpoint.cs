@@ -28,11 +28,14 @@ internal sealed class OpenedCheckpoint : IDisposable
     public ChannelStats Normalization => Checkpoint.Normalization ?? Data.Normalization;
 
     /// <summary>
-    /// Loads <paramref name="path"/> (a file or a run folder) and the data set (default: the checkpoint's), checks that they
-    /// fit, and builds the model on <paramref name="device"/>; a lowered thread count is reported on <paramref name="output"/>.
+    /// Loads the checkpoint (a file or a run folder) and the data set (default: the checkpoint's) the options name, checks
+    /// that they fit, and builds the model on their device; a lowered thread count is reported on <paramref name="output"/>.
     /// </summary>
-    public static OpenedCheckpoint Open(string path, string? dataset, string? dataDir, string device, int threads, TextWriter output)
+    public static OpenedCheckpoint Open(CheckpointCommandOptions options, TextWriter output)
     {
+        string path = options.Checkpoint, device = options.Device;
+        string? dataset = options.Dataset, dataDir = options.DataDir;
+        int threads = options.Threads;
         new TrainerOptions { Threads = threads, Device = device }.Validate();
         int capped = TrainerOptions.CapThreads(threads, out string? note);
         if (note is not null)

@@ -10,7 +10,7 @@ public sealed class ReadoutCommand : ICommand<ReadoutOptions>
     /// <inheritdoc />
     public int Run(ReadoutOptions options, TextWriter output)
     {
-        using var opened = OpenedCheckpoint.Open(options.Checkpoint, options.Dataset, options.DataDir, options.Device, options.Threads, output);
+        using var opened = OpenedCheckpoint.Open(options, output);
         double error = LinearReadout.Train(opened.Model, opened.Data, opened.Normalization, options.Epochs, options.LearningRate, options.BatchSize,
             options.Seed, output.WriteLine);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,

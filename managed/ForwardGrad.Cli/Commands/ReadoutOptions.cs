@@ -4,20 +4,8 @@ namespace ForwardGrad.Cli.Commands;
 
 /// <summary>Options of <c>fgrad readout</c>.</summary>
 [Verb("readout", HelpText = "Train a fresh linear classifier on a checkpoint's frozen features and print its test error: readout --checkpoint DIR [--epochs N].")]
-public sealed class ReadoutOptions : CommandOptions
+public sealed class ReadoutOptions : CheckpointCommandOptions
 {
-    /// <summary>Checkpoint file (or run folder).</summary>
-    [Option("checkpoint", Required = true, HelpText = "checkpoint.safetensors file, or a run folder holding one.")]
-    public string Checkpoint { get; set; } = "";
-
-    /// <summary>Data set (default: the checkpoint's).</summary>
-    [Option("dataset", HelpText = "Data set (default: the one the checkpoint was trained on).")]
-    public string? Dataset { get; set; }
-
-    /// <summary>Folder holding one folder per data set.</summary>
-    [Option("data-dir", HelpText = "Folder holding one folder per data set.")]
-    public string? DataDir { get; set; }
-
     /// <summary>Readout epochs.</summary>
     [Option("epochs", Default = 10, HelpText = "Epochs of readout training (default 10).")]
     public int Epochs { get; set; } = 10;
@@ -33,12 +21,4 @@ public sealed class ReadoutOptions : CommandOptions
     /// <summary>Seed of the data order.</summary>
     [Option("seed", Default = 1UL, HelpText = "Seed of the data order (default 1).")]
     public ulong Seed { get; set; } = 1;
-
-    /// <summary>Device.</summary>
-    [Option("device", Default = "cpu", HelpText = "cpu or cuda.")]
-    public string Device { get; set; } = "cpu";
-
-    /// <summary>CPU threads.</summary>
-    [Option("threads", Default = 0, HelpText = "CPU threads for the whole process; at most 4 per CPU (0: all usable CPUs).")]
-    public int Threads { get; set; }
 }
