@@ -68,6 +68,14 @@ void* open_library(const std::string& path, std::string& error) {
 #endif
 }
 
+void close_library(void* library) {
+#if defined(_WIN32)
+    FreeLibrary(reinterpret_cast<HMODULE>(library));
+#else
+    dlclose(library);
+#endif
+}
+
 void* find_symbol(void* library, const char* name) {
 #if defined(_WIN32)
     return reinterpret_cast<void*>(GetProcAddress(reinterpret_cast<HMODULE>(library), name));
@@ -87,9 +95,9 @@ bool accept_plugin(void* library, Plugin& out, std::string& why) {
               "older than libforwardgrad " + std::string(fg_version()) + "?): install the matching plug-in";
         return false;
     }
-    if (abi() != FG_BACKEND_PLUGIN_ABI_VERSION) {
+    if (const int32_t plugin_abi = abi(); plugin_abi != FG_BACKEND_PLUGIN_ABI_VERSION) {
         const char* v = version();
-        why = "built for backend plug-in ABI " + std::to_string(abi()) + " (plug-in version " + (v ? v : "?") +
+        why = "built for backend plug-in ABI " + std::to_string(plugin_abi) + " (plug-in version " + (v ? v : "?") +
               "), but this libforwardgrad " + fg_version() + " needs ABI " +
               std::to_string(FG_BACKEND_PLUGIN_ABI_VERSION) +
               ": install ForwardGrad.Native.Cuda of the same version as ForwardGrad.Native, or build both from "
@@ -123,6 +131,7 @@ const Plugin& plugin() {
             }
             std::string why;
             if (accept_plugin(library, instance, why)) return;
+            close_library(library);  // not ours to use: unmapped again
             tried += "\n  " + path + ": " + why;
         }
         instance.error = std::string("the CUDA plug-in ") + kPluginFile +
