@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cpu_backend.h"
+#include "gemm_narrow.h"
 #include "gemm_provider.h"
 
 namespace fg {
@@ -219,6 +220,7 @@ bool gemm_row_split(const GemmArgs& g, int32_t loop_threads) {
 }  // namespace
 
 void CpuBackend::gemm(const GemmArgs& g) {
+    if (cpu::gemm_narrow(g, loop_threads_)) return;
     if (g.batch > 1 && g.m > 0 && g.n > 0 && g.k > 0) {
         if (g.stride_a == 0 && g.stride_b != 0 && gemm_shared_a(g)) return;
         if (g.stride_b == 0 && g.stride_a != 0 && gemm_shared_b(g)) return;
