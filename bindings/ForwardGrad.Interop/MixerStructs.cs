@@ -139,6 +139,12 @@ internal struct FgStepOptions
     /// <summary>LG-FG-W's channel-layer slicing: <see cref="NativeConstants.SlicesSum"/> (default) or <see cref="NativeConstants.SlicesGroup"/>.</summary>
     public int ChannelSlices;
 
+    /// <summary>Images in the global batch this batch is a shard of (FG-A / LG-FG-A noise keying); 0: this batch is the whole batch.</summary>
+    public long GlobalBatch;
+
+    /// <summary>Index in the global batch of this batch's first image (0 when <see cref="GlobalBatch"/> is 0).</summary>
+    public long GlobalFirst;
+
     /// <summary>Options for <paramref name="method"/> with <see cref="Size"/> and the documented defaults filled in.</summary>
     public static unsafe FgStepOptions Create(int method) => new()
     {

@@ -416,6 +416,12 @@ typedef struct fg_step_options {
     float head_lr;          /* scale of the block heads' gradients (default 1.0) */
     float last_layer_lr;    /* scale of the final classifier's gradient, every method (default 0.1) */
     int32_t channel_slices; /* LG-FG-W's channel-layer estimate: FG_SLICES_SUM (0, default) or FG_SLICES_GROUP */
+    /* A shard of a larger batch (data parallel): this batch is images [global_first, global_first + batch) of a
+     * global batch of global_batch images, and FG-A / LG-FG-A draw each image's activity noise where the global
+     * batch draws it (METHOD.md section 1), so the shards' gradients add up to the global batch's.
+     * global_batch 0 (default): this batch is the whole batch, global_first must be 0. */
+    int64_t global_batch;
+    int64_t global_first;
 } fg_step_options;
 
 /* How LG-FG-W scales the channel layer's weight tangents (METHOD.md section 2): */

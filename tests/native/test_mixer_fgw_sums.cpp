@@ -9,22 +9,6 @@ using namespace fgtest;
 
 namespace {
 
-// ||got - want|| <= tol * max(||want||, 1e-3) per tensor (the token biases' gradients are rounding noise).
-::testing::AssertionResult close(const std::vector<std::vector<float>>& got, const std::vector<std::vector<float>>& want,
-                                 double tol, const std::string& label) {
-    for (size_t i = 0; i < want.size(); ++i) {
-        double diff = 0, norm = 0;
-        for (size_t j = 0; j < want[i].size(); ++j) {
-            diff += std::pow(double(got[i][j]) - want[i][j], 2);
-            norm += double(want[i][j]) * want[i][j];
-        }
-        if (std::sqrt(diff) > tol * std::max(std::sqrt(norm), 1e-3))
-            return ::testing::AssertionFailure() << label << ": tensor " << i << " differs by " << std::sqrt(diff)
-                                                 << " (norm " << std::sqrt(norm) << ")";
-    }
-    return ::testing::AssertionSuccess();
-}
-
 // `got` with the heads' and the final classifier's tensors taken from `want`: those are not perturbed.
 std::vector<std::vector<float>> perturbed_only(const Mixer& m, std::vector<std::vector<float>> got,
                                                const std::vector<std::vector<float>>& want) {
@@ -63,9 +47,9 @@ TEST(MixerFgwSums, SumsThenApplyGiveTheGradientsOfOneStep) {
             // Another step's tangents in the buffers first, so only the apply can bring the gradients back.
             const fg_step_options other = step_options(method, tangents, 5);
             FG_ASSERT_OK(fg_mixer_gradients(m, 5, b.img, b.lab, &other, nullptr));
-            EXPECT_FALSE(close(perturbed_only(m, m.grads(), want), want, 1e-2, "scrambled"));
+            EXPECT_FALSE(grads_close(perturbed_only(m, m.grads(), want), want, 1e-2, "scrambled"));
             FG_ASSERT_OK(fg_mixer_fgw_apply(m, &o, sums.data(), sum_count(m.cfg, method, tangents)));
-            EXPECT_TRUE(close(perturbed_only(m, m.grads(), want), want, 1e-5,
+            EXPECT_TRUE(grads_close(perturbed_only(m, m.grads(), want), want, 1e-5,
                               "method " + std::to_string(method) + " K=" + std::to_string(tangents)));
         }
 }
@@ -92,7 +76,7 @@ TEST(MixerFgwSums, ShareWeightedSumsOfTwoShardsGiveTheWholeBatch) {
         }
         FG_ASSERT_OK(fg_mixer_fgw_apply(m, &o, total.data(), count));
         // The perturbed parameters (every tensor but the heads and the final classifier) match the whole batch.
-        EXPECT_TRUE(close(perturbed_only(m, m.grads(), want), want, 1e-5, "method " + std::to_string(method)));
+        EXPECT_TRUE(grads_close(perturbed_only(m, m.grads(), want), want, 1e-5, "method " + std::to_string(method)));
     }
 }
 

@@ -129,6 +129,22 @@ struct Batch {
     }
 };
 
+// ||got - want|| <= tol * max(||want||, 1e-3) per tensor (the token biases' gradients are rounding noise).
+inline ::testing::AssertionResult grads_close(const std::vector<std::vector<float>>& got, const std::vector<std::vector<float>>& want,
+                                              double tol, const std::string& label) {
+    for (size_t i = 0; i < want.size(); ++i) {
+        double diff = 0, norm = 0;
+        for (size_t j = 0; j < want[i].size(); ++j) {
+            diff += std::pow(double(got[i][j]) - want[i][j], 2);
+            norm += double(want[i][j]) * want[i][j];
+        }
+        if (std::sqrt(diff) > tol * std::max(std::sqrt(norm), 1e-3))
+            return ::testing::AssertionFailure() << label << ": tensor " << i << " differs by " << std::sqrt(diff)
+                                                 << " (norm " << std::sqrt(norm) << ")";
+    }
+    return ::testing::AssertionSuccess();
+}
+
 // Whether the thread's last error message contains `what`.
 inline bool message_has(const char* what) { return std::string(fg_last_error()).find(what) != std::string::npos; }
 

@@ -11,7 +11,7 @@ public sealed partial class LocalMixer
         method == TrainingMethod.LGFGW ? Config.Blocks * tangents * Config.Groups : tangents;
 
     /// <summary>
-    /// The step of <see cref="ComputeGradients(ReadOnlySpan{float}, ReadOnlySpan{int}, TrainingMethod, int, ulong, uint, Span{float}, float, float, bool)"/>
+    /// The step of <see cref="ComputeGradients(ReadOnlySpan{float}, ReadOnlySpan{int}, TrainingMethod, int, ulong, uint, Span{float}, float, float, bool, int, int)"/>
     /// for FG-W or LG-FG-W (same gradients and statistics) that also writes the sums of the directional derivatives.
     /// </summary>
     internal unsafe (float Loss, float Accuracy) ComputeWeightSums(ReadOnlySpan<float> images, ReadOnlySpan<int> labels, TrainingMethod method,

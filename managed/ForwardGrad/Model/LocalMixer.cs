@@ -164,15 +164,19 @@ public sealed partial class LocalMixer : IDisposable
     /// (same parameters and contract) without managed allocations, for training loops that must not touch the GC: writes
     /// each block's local loss into the first min(<see cref="LocalMixerConfig.Blocks"/>, length) entries of
     /// <paramref name="blockLosses"/> (may be empty) and returns the final loss, the batch accuracy and the
-    /// activation workspace the step needed.
+    /// activation workspace the step needed. When the batch is images [<paramref name="globalFirst"/>, + batch) of a global batch
+    /// of <paramref name="globalBatch"/> images (data parallel), FG-A and LG-FG-A draw each image's activity noise where the
+    /// global batch draws it, so the shards' gradients, weighted by their share, add up to the global batch's.
     /// </summary>
     public (float Loss, float Accuracy, ulong WorkspaceBytes) ComputeGradients(ReadOnlySpan<float> images, ReadOnlySpan<int> labels,
         TrainingMethod method, int tangents, ulong seed, uint step, Span<float> blockLosses, float headLr = 1.0f, float lastLayerLr = 0.1f,
-        bool channelSlicesPerGroup = false)
+        bool channelSlicesPerGroup = false, int globalBatch = 0, int globalFirst = 0)
     {
         int batch = labels.Length;
         UploadBatch(images, labels);
         var options = StepOptions(method, tangents, seed, step, headLr, lastLayerLr, channelSlicesPerGroup);
+        options.GlobalBatch = globalBatch;
+        options.GlobalFirst = globalFirst;
         FgStepStats stats = _native.Gradients(batch, _images!, _labels!, in options);
         int blocks = Math.Min(Math.Min(stats.Blocks, NativeConstants.MaxBlocks), blockLosses.Length);
         for (int i = 0; i < blocks; i++)

@@ -8,7 +8,8 @@ namespace ForwardGrad.Parallel;
 /// gradients of its <see cref="BatchShard"/>, and the <see cref="GradientExchange"/> turns them into the global-batch
 /// gradient on every rank, so each rank's optimizer takes the same step. Weight perturbation (FG-W, LG-FG-W) exchanges
 /// only the sums of its directional derivatives and the small heads' gradients: every rank draws the same weight
-/// tangents from (seed, step) and rebuilds the perturbed parameters' gradients from the global sums.
+/// tangents from (seed, step) and rebuilds the perturbed parameters' gradients from the global sums. Activity perturbation
+/// (FG-A, LG-FG-A) draws each image's noise at its place in the global batch, as one process does.
 /// </summary>
 internal sealed class DataParallelStep
 {
@@ -52,7 +53,8 @@ internal sealed class DataParallelStep
             ReadOnlySpan<int> labels = batch.Labels.Slice(shard.Start, shard.Count);
             (loss, accuracy) = _sums.Length > 0
                 ? _model.ComputeWeightSums(images, labels, _method, tangents, seed, step, blockLosses, headLr, lastLayerLr, channelSlicesPerGroup, _sums)
-                : Drop(_model.ComputeGradients(images, labels, _method, tangents, seed, step, blockLosses, headLr, lastLayerLr, channelSlicesPerGroup));
+                : Drop(_model.ComputeGradients(images, labels, _method, tangents, seed, step, blockLosses, headLr, lastLayerLr, channelSlicesPerGroup,
+                    globalBatch: batch.Count, globalFirst: shard.Start));
         }
 
         var result = _exchange.Reduce((double)shard.Count / batch.Count, loss, accuracy, blockLosses, _sums);

@@ -195,11 +195,6 @@ public sealed class Trainer
         Optimizer optimizer, TrainingMethod method, ScheduleKind scheduleKind, Action<string> log, IProgress<TrainingProgress>? progress)
     {
         var step = new DataParallelStep(communicator, model, method, options.Tangents);
-        if (communicator.IsRoot && communicator.Size > 1 && method is TrainingMethod.FGA or TrainingMethod.LGFGA)
-        {
-            log($"note: {method.PaperName()} draws each image's activity noise at its place in its rank's shard, so {communicator.Size} ranks give a different (equally distributed) estimate than one process; the other methods match one process up to float rounding.");
-        }
-
         TrainingSession? session = null;
         try
         {

@@ -18,6 +18,22 @@ namespace fg {
 
 // C[b] = alpha * op(A[b]) * op(B[b]) + beta * C[b] for b < batch, row-major with leading
 // dimensions (elements between rows) and strides (elements between batch entries; 0 = shared).
+// Where a layer's R rows sit in its activity-noise stream: rows [first, first + R) of `total` rows (total 0: the R
+// rows are all of them). Element (k, r, unit) of a (K, R, m) noise tensor is stream element
+// (k * total + first + r) * m + unit, so a shard of a global batch draws the numbers the whole batch draws for
+// the same images (data-parallel FG-A / LG-FG-A, fg_step_options::global_batch).
+struct NoiseRows {
+    int64_t total = 0, first = 0;
+    int64_t rows_of(int64_t rows) const { return total > 0 ? total : rows; }
+    // stream index of tangent k's first element, and the stream's length
+    uint64_t begin(int64_t k, int64_t rows, int64_t width) const {
+        return static_cast<uint64_t>((k * rows_of(rows) + first) * width);
+    }
+    uint64_t length(int64_t tangents, int64_t rows, int64_t width) const {
+        return static_cast<uint64_t>(tangents * rows_of(rows) * width);
+    }
+};
+
 struct GemmArgs {
     bool trans_a = false, trans_b = false;
     int64_t m = 0, n = 0, k = 0;
@@ -125,7 +141,8 @@ public:
 
     // ---- fused layer tails of the forward-gradient methods (one pass over a layer's rows where a backend
     // overrides them; the defaults below compose the primitives above and need `noise_scratch`).
-    // Activity noise u (K, R, m) is Philox noise (seed, step, noise_id), the numbers random_normal gives.
+    // Activity noise u (K, R, m) is Philox noise (seed, step, noise_id), the numbers random_normal gives, at the
+    // stream positions NoiseRows gives.
 
     // Forward: z = LN(h) (ln_rows, ln_dim views of (R, m)), a = ReLU(z + residual); with K tangents t (K, R, m):
     // t = LN_jvp(t) when h_tangents (else t starts at 0), then t_k = [a > 0] (t_k + u_k + residual_dot_k),
@@ -142,6 +159,7 @@ public:
         bool noise = false;
         uint64_t seed = 0;
         uint32_t step = 0, noise_id = 0;
+        NoiseRows noise_rows;
         float* noise_out = nullptr;  // (K, R, m) or null: where to keep the noise for the estimate
         float* z = nullptr;
         float* mean = nullptr;  // (ln_rows)
@@ -154,7 +172,7 @@ public:
         float* u = nullptr;
         if (p.tangents > 0 && p.noise) {
             u = p.noise_out ? p.noise_out : noise_scratch;
-            random_normal(u, static_cast<uint64_t>(p.tangents * p.rows * p.width), p.seed, p.step, p.noise_id);
+            draw_noise(u, p.tangents, p.rows, p.width, p.seed, p.step, p.noise_id, p.noise_rows);
         }
         relu_jvp(p.rows * p.width, p.tangents, p.z, p.residual, p.h_tangents ? p.t : nullptr, u,
                  p.tangents > 0 ? p.residual_dot : nullptr, p.a, p.tangents > 0 ? p.t : nullptr);
@@ -170,6 +188,7 @@ public:
         int64_t ln_rows = 0, ln_dim = 0;
         uint64_t seed = 0;
         uint32_t step = 0, noise_id = 0;
+        NoiseRows noise_rows;
         const float* noise_in = nullptr;  // (K, R, m) the noise norm_relu_jvp kept, or null
         const float* a = nullptr;
         const float* d = nullptr;
@@ -180,8 +199,7 @@ public:
     virtual void fga_norm_vjp(const FgaNormVjp& p, float* noise_scratch) {
         const float* u = p.noise_in;
         if (!u) {
-            random_normal(noise_scratch, static_cast<uint64_t>(p.tangents * p.batch * p.patches * p.width), p.seed,
-                          p.step, p.noise_id);
+            draw_noise(noise_scratch, p.tangents, p.batch * p.patches, p.width, p.seed, p.step, p.noise_id, p.noise_rows);
             u = noise_scratch;
         }
         fga_scale(p.mode, p.tangents, p.batch, p.patches, p.width, p.groups, u, p.a, p.d, p.gz);
@@ -201,8 +219,22 @@ public:
     virtual void patchify(int64_t batch, int64_t height, int64_t width, int64_t in_channels, int64_t grid,
                           const float* images, float* out) = 0;
 
-    // ---- random tangents (src/*/random.*): see fg_random_normal in forwardgrad.h.
-    virtual void random_normal(float* out, uint64_t count, uint64_t seed, uint32_t step, uint32_t tensor_id) = 0;
+    // ---- random tangents (src/*/random.*): see fg_random_normal in forwardgrad.h. out[i] is element first + i
+    // of the stream (seed, step, tensor_id).
+    virtual void random_normal(float* out, uint64_t count, uint64_t seed, uint32_t step, uint32_t tensor_id,
+                               uint64_t first) = 0;
+
+    // A (K, rows, width) noise tensor at the stream positions `where` gives.
+    void draw_noise(float* u, int64_t tangents, int64_t rows, int64_t width, uint64_t seed, uint32_t step,
+                    uint32_t noise_id, const NoiseRows& where) {
+        if (where.total == 0 && where.first == 0) {
+            random_normal(u, static_cast<uint64_t>(tangents * rows * width), seed, step, noise_id, 0);
+            return;
+        }
+        for (int64_t k = 0; k < tangents; ++k)
+            random_normal(u + k * rows * width, static_cast<uint64_t>(rows * width), seed, step, noise_id,
+                          where.begin(k, rows, width));
+    }
 };
 
 }  // namespace fg

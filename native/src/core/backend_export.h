@@ -137,8 +137,9 @@ inline void fill_table(std::unique_ptr<Backend> backend, fg_backend_table& t) {
                     const float* images, float* out) {
         return run([&] { self_of(s).patchify(batch, height, width, in_channels, grid, images, out); });
     };
-    t.random_normal = [](void* s, float* out, uint64_t count, uint64_t seed, uint32_t step, uint32_t tensor_id) {
-        return run([&] { self_of(s).random_normal(out, count, seed, step, tensor_id); });
+    t.random_normal = [](void* s, float* out, uint64_t count, uint64_t seed, uint32_t step, uint32_t tensor_id,
+                         uint64_t first) {
+        return run([&] { self_of(s).random_normal(out, count, seed, step, tensor_id, first); });
     };
 }
 

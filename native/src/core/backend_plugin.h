@@ -25,7 +25,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever the table or an argument struct changes in any way. */
-#define FG_BACKEND_PLUGIN_ABI_VERSION 2
+#define FG_BACKEND_PLUGIN_ABI_VERSION 3
 
 typedef struct fg_plugin_gemm_args {
     int32_t trans_a, trans_b;
@@ -49,6 +49,7 @@ typedef struct fg_plugin_norm_relu_jvp_args {
     const float* residual_dot;
     uint64_t seed;
     uint32_t step, noise_id;
+    int64_t noise_rows_total, noise_rows_first;
     float* noise_out;
     float* z;
     float* mean;
@@ -61,6 +62,7 @@ typedef struct fg_plugin_fga_norm_vjp_args {
     int64_t tangents, batch, patches, width, groups, ln_rows, ln_dim;
     uint64_t seed;
     uint32_t step, noise_id;
+    int64_t noise_rows_total, noise_rows_first;
     const float* noise_in;
     const float* a;
     const float* d;
@@ -122,7 +124,7 @@ typedef struct fg_backend_table {
     fg_status (*patchify)(void* self, int64_t batch, int64_t height, int64_t width, int64_t in_channels,
                           int64_t grid, const float* images, float* out);
     fg_status (*random_normal)(void* self, float* out, uint64_t count, uint64_t seed, uint32_t step,
-                               uint32_t tensor_id);
+                               uint32_t tensor_id, uint64_t first);
 } fg_backend_table;
 
 typedef int32_t (*fg_backend_plugin_abi_fn)(void);

@@ -119,6 +119,7 @@ struct Run {
     uint64_t seed = 0;
     float head_lr = 1.0f, last_lr = 0.1f;
     int32_t channel_slices = FG_SLICES_SUM;  // LG-FG-W
+    NoiseRows noise;  // where this batch's rows sit in the activity-noise streams (fg_step_options::global_batch)
     bool feedback = false;  // FA, L-FA, LG-FA: feedback matrices carry the gradient back instead of the weights
     const float* images = nullptr;
     const int32_t* labels = nullptr;

@@ -38,7 +38,7 @@ void draw(fg_mixer& m, Param& p, uint32_t tensor_id) {
     Backend& be = m.context->be();
     const int64_t rows = p.info.rank == 3 ? p.info.shape[1] : p.info.shape[0];
     const float s = std::min(2.0f / std::sqrt(static_cast<float>(rows)), 0.1f);
-    be.random_normal(p.w(), static_cast<uint64_t>(p.count()), m.config.seed, 0, tensor_id);
+    be.random_normal(p.w(), static_cast<uint64_t>(p.count()), m.config.seed, 0, tensor_id, 0);
     be.broadcast_mid(1, 1, p.count(), p.w(), s, p.w());
 }
 

@@ -74,6 +74,7 @@ void layer_forward(fg_mixer& m, const Run& run, int64_t block, int32_t layer, co
     p.h = h, p.t = t.out, p.h_tangents = x_tan || vw;
     p.residual = residual, p.residual_dot = t.residual;
     p.noise = is_activity(run.method), p.seed = run.seed, p.step = run.step, p.noise_id = noise_id(block, layer);
+    p.noise_rows = run.noise;
     p.noise_out = ws.kept_noise[layer];
     p.z = L.z, p.mean = ws.ln_mean, p.rstd = L.z_rstd, p.a = L.a;
     be.norm_relu_jvp(p, ws.noise);

@@ -25,6 +25,7 @@ void fga_layer(fg_mixer& m, const Run& run, int64_t k, int32_t layer, int32_t mo
     p.mode = mode, p.tangents = run.K, p.batch = run.B, p.patches = m.dims.P, p.width = m.dims.C, p.groups = d_groups;
     p.ln_rows = sp.ln_rows, p.ln_dim = sp.ln_dim;
     p.seed = run.seed, p.step = run.step, p.noise_id = noise_id(k, layer), p.noise_in = m.ws.kept_noise[layer];
+    p.noise_rows = run.noise;
     p.a = L.a, p.d = d, p.z = L.z, p.rstd = L.z_rstd, p.gz = m.ws.grad_z;
     const float* xin = m.dims.pre_ln ? L.xn : layer_input(m, k, layer, x, a);
     ops::fga_weight_grad(c, p, m.ws.noise, sp.kind, sp.n, sp.groups, xin, W.g(), b.g(), false);
@@ -81,7 +82,7 @@ void draw_weight_tangents(fg_mixer& m, const Run& run) {
         if (p.role != kToken && p.role != kChannel && p.role != kGroup) continue;
         const int32_t index = static_cast<int32_t>(i);
         m.context->be().random_normal(m.ws.vw + tangent_offset(m, run.K, index),
-                                      static_cast<uint64_t>(run.K * p.count()), run.seed, run.step, tangent_id(index));
+                                      static_cast<uint64_t>(run.K * p.count()), run.seed, run.step, tangent_id(index), 0);
     }
 }
 

@@ -151,7 +151,7 @@ void init_params(fg_mixer& m) {
         // fan_in: the rows of a (fan_in, fan_out) matrix; the group weight is (G, c, c).
         const int64_t fan_in = p.info.rank == 3 ? p.info.shape[1] : p.info.shape[0];
         const float s = std::min(2.0f / std::sqrt(static_cast<float>(fan_in)), 0.1f);
-        be.random_normal(p.g(), n, m.config.seed, 0, static_cast<uint32_t>(i));
+        be.random_normal(p.g(), n, m.config.seed, 0, static_cast<uint32_t>(i), 0);
         ops::scale(*m.context, p.count(), s, p.g(), p.w());
         be.fill(p.g(), n, 0.0f);
     }

@@ -14,7 +14,7 @@ FG_API fg_status fg_random_normal(fg_context* context, fg_buffer* out, uint64_t 
         if (count > UINT64_MAX / sizeof(float)) invalid("count (" + std::to_string(count) + ") is too large");
         float* o = fg::out_f32(c, out, count, "out");
         if (count == 0) return;
-        c.be().random_normal(o, count, seed, step, tensor_id);
+        c.be().random_normal(o, count, seed, step, tensor_id, 0);
     });
 }
 

@@ -129,8 +129,9 @@ void PluginBackend::patchify(int64_t batch, int64_t height, int64_t width, int64
     check(t_.patchify(t_.self, batch, height, width, in_channels, grid, images, out));
 }
 
-void PluginBackend::random_normal(float* out, uint64_t count, uint64_t seed, uint32_t step, uint32_t tensor_id) {
-    check(t_.random_normal(t_.self, out, count, seed, step, tensor_id));
+void PluginBackend::random_normal(float* out, uint64_t count, uint64_t seed, uint32_t step, uint32_t tensor_id,
+                                  uint64_t first) {
+    check(t_.random_normal(t_.self, out, count, seed, step, tensor_id, first));
 }
 
 }  // namespace fg

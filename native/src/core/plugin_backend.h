@@ -56,7 +56,8 @@ public:
                           float* state1, float* state2, bool apply_decay) override;
     void patchify(int64_t batch, int64_t height, int64_t width, int64_t in_channels, int64_t grid, const float* images,
                   float* out) override;
-    void random_normal(float* out, uint64_t count, uint64_t seed, uint32_t step, uint32_t tensor_id) override;
+    void random_normal(float* out, uint64_t count, uint64_t seed, uint32_t step, uint32_t tensor_id,
+                       uint64_t first) override;
 
 private:
     void check(fg_status status) const;  // throws Error(status, the plug-in's message) unless FG_OK

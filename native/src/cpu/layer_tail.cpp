@@ -51,7 +51,9 @@ void CpuBackend::norm_relu_jvp(const NormReluJvp& p, float* noise_scratch) {
                                             t + (lr - r0 * per_row) * dim);
                 // the noise where it is kept, else in a block-sized buffer that is used at once
                 float* u = q.noise && K > 0 ? (q.noise_out ? q.noise_out + k * count + e0 : block_noise) : nullptr;
-                if (u) cpu::normals_range(u, k * count + e0, n, K * count, q.seed, q.step, q.noise_id);
+                if (u)
+                    cpu::normals_range(u, q.noise_rows.begin(k, R, m) + e0, n, q.noise_rows.length(K, R, m), q.seed,
+                                       q.step, q.noise_id);
                 const bool zdot = q.h_tangents;
                 for (int64_t i = 0; i < n; ++i) {
                     const float v = (zdot ? t[i] : 0.0f) + (u ? u[i] : 0.0f) + (rd ? rd[i] : 0.0f);
@@ -77,7 +79,8 @@ void CpuBackend::fga_norm_vjp(const FgaNormVjp& p, float* noise_scratch) {
             const int64_t u_stride = q.noise_in ? static_cast<int64_t>(count) : rb * m;
             if (drawn)
                 for (int64_t k = 0; k < K; ++k)
-                    cpu::normals_range(drawn + k * rb * m, k * count + r0 * m, n, K * count, q.seed, q.step, q.noise_id);
+                    cpu::normals_range(drawn + k * rb * m, q.noise_rows.begin(k, R, m) + r0 * m, n,
+                                       q.noise_rows.length(K, R, m), q.seed, q.step, q.noise_id);
             for (int64_t r = r0; r < r1; ++r)
                 cpu::fga_scale_row(q.mode, K, r, R, q.patches, m, q.groups, u + (r - r0) * m, u_stride, q.a + r * m,
                                    q.d, q.gz + r * m);

@@ -82,7 +82,8 @@ public:
     void patchify(int64_t batch, int64_t height, int64_t width, int64_t in_channels, int64_t grid, const float* images,
                   float* out) override;
 
-    void random_normal(float* out, uint64_t count, uint64_t seed, uint32_t step, uint32_t tensor_id) override;
+    void random_normal(float* out, uint64_t count, uint64_t seed, uint32_t step, uint32_t tensor_id,
+                       uint64_t first) override;
 
     cudaStream_t stream() const { return stream_; }
     cublasHandle_t cublas() const { return cublas_; }

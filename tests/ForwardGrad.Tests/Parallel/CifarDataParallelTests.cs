@@ -8,6 +8,9 @@ namespace ForwardGrad.Tests.Parallel;
 /// The paper's CIFAR-10 model, M/8/16 (four blocks, 64 patches, 16 groups), trained data-parallel on small CIFAR-10
 /// binary files the test writes itself (the real data set does not reach this machine): N ranks against one process
 /// with the same global batch, up to float rounding, as <see cref="DataParallelTrainingTests"/> does on MNIST-sized data.
+/// LG-FG-A is compared after one step: its estimate multiplies each unit's noise by a directional derivative summed over
+/// the whole block, so rounding differences grow faster from step to step (measured 1.3e-3 after one step here;
+/// noise keyed by the rank's own shard instead of the global batch gives a difference of order 1).
 /// Rounding here can flip a ReLU whose input is within a few ulps of zero: in four blocks of 768 x 512 units on
 /// noise images some are, and one flipped unit moves a step's gradient by ~1e-3 of its norm (measured: 1.9e-3 in
 /// BP's momentum after three steps, when the narrow-GEMM kernels and the provider round differently). Sharding
@@ -57,20 +60,22 @@ public sealed class CifarDataParallelTests
     private string[] Args(string method, string run, params string[] more) =>
     [
         "train", "--data-dir", _dataDir, "--dataset", "cifar10", "--model", "M/8/16", "--method", method, "--tangents", "2",
-        "--batch-size", "12", "--epochs", "1", "--max-steps", "3", "--lr", "0.05", "--seed", "5", "--threads", "1", "--out", run, .. more,
+        "--batch-size", "12", "--epochs", "1", "--lr", "0.05", "--seed", "5", "--threads", "1", "--out", run, .. more,
     ];
 
-    [TestCase("LG-BP", 2)]
-    [TestCase("BP", 3)]
-    [TestCase("LG-FG-W", 2)]
-    public void M8_16_OnCifarFiles_SeveralRanksMatchOneProcess(string method, int ranks)
+    [TestCase("LG-BP", 2, 3)]
+    [TestCase("BP", 3, 3)]
+    [TestCase("LG-FG-W", 2, 3)]
+    [TestCase("LG-FG-A", 3, 1)]
+    public void M8_16_OnCifarFiles_SeveralRanksMatchOneProcess(string method, int ranks, int steps)
     {
         MpiAvailability.RequireLauncher();
         string single = Path.Combine(_folder, "single");
-        var (code, output, error) = CliRunner.Run(Args(method, single));
+        string maxSteps = steps.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var (code, output, error) = CliRunner.Run(Args(method, single, "--max-steps", maxSteps));
         Assert.That(code, Is.Zero, output + error);
         string parallel = Path.Combine(_folder, $"np{ranks}");
-        (code, output, error) = MpiRun.Fgrad(ranks, Args(method, parallel, "--parallel", "data"));
+        (code, output, error) = MpiRun.Fgrad(ranks, Args(method, parallel, "--max-steps", maxSteps, "--parallel", "data"));
         Assert.That(code, Is.Zero, output + error);
         Assert.That(output, Does.Contain($"data parallel over {ranks} ranks"));
         double difference = MpiRun.LargestRelativeDifference(parallel, single);
