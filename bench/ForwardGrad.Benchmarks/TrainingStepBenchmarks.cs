@@ -63,7 +63,7 @@ internal sealed class StepFixture : IDisposable
 }
 
 /// <summary>
-/// The end-to-end gradient step of each method through the C# API (<see cref="LocalMixer.ComputeGradients(ReadOnlySpan{float}, ReadOnlySpan{int}, TrainingMethod, int, ulong, uint, Span{float}, float, float, bool)"/>:
+/// The end-to-end gradient step of each method through the C# API (<see cref="LocalMixer.ComputeGradients(ReadOnlySpan{float}, ReadOnlySpan{int}, TrainingMethod, int, ulong, uint, Span{float}, float, float, bool, int, int)"/>:
 /// batch upload, handle leases, one P/Invoke, the stats copied back), batch 100, synthetic normalised
 /// images, on the CPU. The same steps as the native <c>BM_MixerStep/&lt;config&gt;/&lt;method&gt;/K&lt;k&gt;/cpu</c>.
 /// A steady-state step allocates nothing managed (the Allocated column is '-').
