@@ -17,7 +17,6 @@ uint64_t contrastive_loss_scratch_floats(int64_t pairs, int64_t patches, int64_t
 // Arguments must be validated by the caller. Uses c.scratch_floats(): no argument may point into it.
 void contrastive_loss(fg_context& c, int64_t pairs, int64_t patches, int64_t channels, int64_t groups, int64_t dim,
                       int64_t tangents, int64_t tangent_views, float temperature, const float* x, const float* xdot,
-                      const float* w,
-                      const float* b, float* loss, float* d, float* dw, float* db, float* dx);
+                      const float* w, const float* b, float* loss, float* d, float* dw, float* db, float* dx);
 
 }  // namespace fg::ops
