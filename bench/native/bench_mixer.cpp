@@ -6,6 +6,8 @@
 //   BM_MixerRatio/<config>/<cpu|cuda>: BP, LG-BP, LG-FG-A K=1 and K=4 steps and a 1024^3 GEMM in turn, for
 //     the step-ratio targets (see BM_MixerRatio below).
 //   cpu_loops1: BP, LG-BP and LG-FG-A K=1 with the CPU's element-wise loops on one thread (BLAS unchanged).
+//   BM_MixerContrastive/<config>/<LGBP|LGFGA/K<k>>/<cpu|cuda>: one step with contrastive local losses at batch
+//     64 (32 pairs of views: view 1 of each image, then view 2), K = 1, 4 and 16.
 //   Images: synthetic, normalised (zero mean, unit variance per pixel, fixed seed); labels n % 10.
 //   Counters: workspace_MB (the activation workspace the step reports), peak_rss_MB (the process's peak
 //   resident set so far: run one step kind per process to read it per method), images/s, and ratios to steps
@@ -91,23 +93,28 @@ struct StepRunner {
     fg_step_stats st{};
     std::string error;
 
-    StepRunner(fg_context* c, const Preset& p, int32_t method, int32_t tangents) : ctx(c) {
+    int64_t batch;
+
+    StepRunner(fg_context* c, const Preset& p, int32_t method, int32_t tangents,
+               int32_t local_loss = FG_LOSS_CROSS_ENTROPY, int64_t batch_size = kBatch)
+        : ctx(c), batch(batch_size) {
         fg_mixer_config cfg{};
         cfg.size = sizeof cfg;
+        cfg.local_loss = local_loss;
         cfg.image_height = p.h, cfg.image_width = p.w, cfg.image_channels = p.cin, cfg.classes = 10;
         cfg.blocks = p.blocks, cfg.grid = p.grid, cfg.channels = p.channels, cfg.groups = p.groups, cfg.seed = 1;
         if (fg_mixer_create(ctx, &cfg, &m) != FG_OK) {
             error = fg_last_error();
             return;
         }
-        const uint64_t pixels = static_cast<uint64_t>(kBatch) * p.h * p.w * p.cin;
+        const uint64_t pixels = static_cast<uint64_t>(batch) * p.h * p.w * p.cin;
         const std::vector<float> host = synthetic_images(pixels);
-        std::vector<int32_t> lab(kBatch);
-        for (int64_t n = 0; n < kBatch; ++n) lab[n] = static_cast<int32_t>(n % 10);
+        std::vector<int32_t> lab(static_cast<size_t>(batch));
+        for (int64_t n = 0; n < batch; ++n) lab[n] = static_cast<int32_t>(n % 10);
         fg_buffer_alloc(ctx, pixels * sizeof(float), &images);
         fg_buffer_upload(images, 0, host.data(), pixels * sizeof(float));
-        fg_buffer_alloc(ctx, kBatch * sizeof(int32_t), &labels);
-        fg_buffer_upload(labels, 0, lab.data(), kBatch * sizeof(int32_t));
+        fg_buffer_alloc(ctx, batch * sizeof(int32_t), &labels);
+        fg_buffer_upload(labels, 0, lab.data(), batch * sizeof(int32_t));
         o.size = sizeof o;
         o.method = method;
         o.tangents = tangents;
@@ -126,7 +133,7 @@ struct StepRunner {
     // One step, finished (synchronised); false with `error` set on failure.
     bool run() {
         if (!ok()) return false;
-        if (fg_mixer_gradients(m, kBatch, images, labels, &o, &st) != FG_OK) {
+        if (fg_mixer_gradients(m, batch, images, labels, &o, &st) != FG_OK) {
             error = fg_last_error();
             return false;
         }
@@ -172,6 +179,22 @@ void BM_MixerStep(benchmark::State& state, int32_t backend, Preset p, int32_t me
     getrusage(RUSAGE_SELF, &usage);  // the process's peak: meaningful when one step kind runs per process
     state.counters["peak_rss_MB"] = static_cast<double>(usage.ru_maxrss) / 1024.0;
     state.counters["images/s"] = benchmark::Counter(static_cast<double>(kBatch), benchmark::Counter::kIsIterationInvariantRate);
+}
+
+// One contrastive step (see the file comment): wall time per step, proc_cpu_ms, workspace_MB.
+void BM_MixerContrastive(benchmark::State& state, int32_t backend, Preset p, int32_t method, int32_t tangents) {
+    fg_context* ctx = fgbench::require(state, backend);
+    if (!ctx) return;
+    constexpr int64_t kViews = 64;
+    StepRunner step(ctx, p, method, tangents, FG_LOSS_CONTRASTIVE, kViews);
+    bool ok = step.ok();
+    const double cpu0 = cpu_now();
+    for (auto _ : state)
+        if (!(ok = step.run())) break;
+    if (!ok) state.SkipWithError(step.error.c_str());
+    if (ok && state.iterations() > 0)
+        state.counters["proc_cpu_ms"] = 1e3 * (cpu_now() - cpu0) / static_cast<double>(state.iterations());
+    state.counters["workspace_MB"] = static_cast<double>(step.st.workspace_bytes) / (1 << 20);
 }
 
 // GEMM flops of one primal forward pass at batch kBatch: per block the token (block >= 1), channel and
@@ -265,6 +288,17 @@ const bool kRegistered = [] {
                                          BM_MixerRatio, backend, p)
                 ->Unit(benchmark::kMillisecond)
                 ->UseRealTime();
+    for (int32_t backend : backends)
+        for (const Preset& p : kPresets)
+            for (int32_t K : {0, 1, 4, 16}) {
+                const int32_t method = K == 0 ? FG_METHOD_LGBP : FG_METHOD_LGFGA;
+                std::string name = std::string("BM_MixerContrastive/") + p.name + "/" + kMethods[method] +
+                                   (K == 0 ? "" : "/K" + std::to_string(K)) +
+                                   (backend == FG_BACKEND_CUDA ? "/cuda" : "/cpu");
+                benchmark::RegisterBenchmark(name.c_str(), BM_MixerContrastive, backend, p, method, K)
+                    ->Unit(benchmark::kMillisecond)
+                    ->UseRealTime();
+            }
     // The element-wise loops on one thread (GEMMs still on BLAS's threads): what the loop threads buy.
     for (const Preset& p : kPresets)
         for (int32_t method : {FG_METHOD_BP, FG_METHOD_LGBP, FG_METHOD_LGFGA}) {

@@ -1,6 +1,9 @@
 // The LocalMixer with contrastive local losses: head shapes, the steps it refuses with a message, and
-// training that lowers the contrastive block losses. Its gradients are checked in test_mixer_gradients.cpp
+// training that lowers the contrastive block losses, view 2 without tangents in LG-FG-A, and CUDA against CPU.
+// Its gradients are checked in test_mixer_gradients.cpp
 // (finite differences for the backprop family, LG-FG-A's mean estimate against LG-BP).
+#include <algorithm>
+
 #include "test_mixer_util.h"
 
 using namespace fgtest;
@@ -108,3 +111,84 @@ TEST_P(MixerContrastiveTraining, SgdStepsLowerTheBlockLosses) {
 INSTANTIATE_TEST_SUITE_P(Methods, MixerContrastiveTraining,
                          ::testing::Values(FG_METHOD_BP, FG_METHOD_LBP, FG_METHOD_LGBP, FG_METHOD_LGFGA),
                          [](const auto& info) { return method_name(info.param); });
+
+// View 2 is under stop-gradient, so LG-FG-A runs it primal-only: the K stacked tangents (and the activity noise)
+// cover view 1's rows alone. What K adds to the workspace of a contrastive batch of 2n images is what it adds
+// for n images with the cross-entropy loss (every row carrying tangents), half what it adds for 2n; the step
+// reports that size, later steps allocate nothing, and freeing the models returns every byte (a second round
+// ends where the first did: only the context's shared scratch stays).
+TEST(MixerContrastive, LocalActivityCarriesTangentsOnViewOneOnly) {
+    Context c;
+    const fg_mixer_config cfg = contrastive_config();
+    fg_mixer_config xent = cfg;
+    xent.local_loss = FG_LOSS_CROSS_ENTROPY;
+    // One round: the models, the workspace queries and two steps; the models are freed at its end.
+    auto round = [&] {
+        Mixer m(c, cfg), x(c, xent);
+        ASSERT_NE(m.m, nullptr) << fg_last_error();
+        ASSERT_NE(x.m, nullptr) << fg_last_error();
+        auto bytes = [](fg_mixer* model, int32_t tangents, int64_t batch) {
+            uint64_t b = 0;
+            EXPECT_EQ(fg_mixer_workspace_bytes(model, FG_METHOD_LGFGA, tangents, batch, &b), FG_OK) << fg_last_error();
+            return static_cast<int64_t>(b);
+        };
+        const int64_t pairs = 8;
+        const int64_t per_k = (bytes(m, 5, 2 * pairs) - bytes(m, 1, 2 * pairs)) / 4;
+        EXPECT_GT(per_k, 0);
+        EXPECT_EQ(per_k, (bytes(x, 5, pairs) - bytes(x, 1, pairs)) / 4);
+        EXPECT_EQ(2 * per_k, (bytes(x, 5, 2 * pairs) - bytes(x, 1, 2 * pairs)) / 4);
+        // the primal activations still cover both views: the backprop method's workspace does not shrink
+        uint64_t lgbp_c = 0, lgbp_x = 0;
+        FG_ASSERT_OK(fg_mixer_workspace_bytes(m, FG_METHOD_LGBP, 0, 2 * pairs, &lgbp_c));
+        FG_ASSERT_OK(fg_mixer_workspace_bytes(x, FG_METHOD_LGBP, 0, 2 * pairs, &lgbp_x));
+        EXPECT_EQ(lgbp_c, lgbp_x);
+
+        Batch b(c, cfg, 2 * pairs, 4);
+        fg_step_stats st{};
+        st.size = sizeof st;
+        fg_step_options o = step_options(FG_METHOD_LGFGA, 5);
+        FG_ASSERT_OK(fg_mixer_gradients(m, 2 * pairs, b.img, b.lab, &o, &st));
+        EXPECT_EQ(static_cast<int64_t>(st.workspace_bytes), bytes(m, 5, 2 * pairs));
+        EXPECT_TRUE(std::isfinite(st.block_loss[0]) && std::isfinite(st.block_loss[1]));
+        const uint64_t live = c.live_bytes();
+        o.step = 1;
+        FG_ASSERT_OK(fg_mixer_gradients(m, 2 * pairs, b.img, b.lab, &o, &st));
+        EXPECT_EQ(c.live_bytes(), live);
+    };
+    round();
+    const uint64_t after_first = c.live_bytes();
+    round();
+    EXPECT_EQ(c.live_bytes(), after_first);
+}
+
+// One LG-FG-A (K = 3) and one LG-BP contrastive step on the CUDA backend against the CPU backend from the same
+// parameters and batch: same losses, same gradients (same Philox noise on both) up to float32 rounding.
+TEST(MixerContrastive, CudaStepMatchesCpu) {
+    FG_SKIP_IF_UNAVAILABLE(FG_BACKEND_CUDA);
+    Context cpu(FG_BACKEND_CPU), gpu(FG_BACKEND_CUDA);
+    ASSERT_NE(gpu.ctx, nullptr) << fg_last_error();
+    fg_mixer_config cfg = contrastive_config();
+    cfg.channels = 16, cfg.groups = 4, cfg.pre_linear_ln = 1, cfg.inter_ln = 1;
+    {
+        Mixer a(cpu, cfg), g(gpu, cfg);
+        ASSERT_NE(a.m, nullptr) << fg_last_error();
+        ASSERT_NE(g.m, nullptr) << fg_last_error();
+        a.randomize(41);
+        for (int32_t i = 0; i < a.count(); ++i) g.set(i, a.get(i));
+        Batch ba(cpu, cfg, 12, 8), bg(gpu, cfg, 12, 8);
+        for (int32_t method : {FG_METHOD_LGBP, FG_METHOD_LGFGA}) {
+            fg_step_stats sa{}, sg{};
+            sa.size = sg.size = sizeof sa;
+            fg_step_options o = step_options(method, 3, 2);
+            FG_ASSERT_OK(fg_mixer_gradients(a, 12, ba.img, ba.lab, &o, &sa));
+            FG_ASSERT_OK(fg_mixer_gradients(g, 12, bg.img, bg.lab, &o, &sg));
+            for (int k = 0; k < 2; ++k) EXPECT_NEAR(sg.block_loss[k], sa.block_loss[k], 1e-4 * (1 + sa.block_loss[k]));
+            for (int32_t i = 0; i < a.count(); ++i) {
+                const auto want = a.get(i, true), got = g.get(i, true);
+                double scale = 0;
+                for (float v : want) scale = std::max(scale, static_cast<double>(std::fabs(v)));
+                EXPECT_TRUE(all_close(got, want, 1e-3, 1e-4 * (1 + scale), method_name(method) + " " + a.info(i).name));
+            }
+        }
+    }
+}

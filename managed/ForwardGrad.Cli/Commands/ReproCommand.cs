@@ -1,5 +1,6 @@
 using ForwardGrad.Cli.Plotting;
 using ForwardGrad.Experiments;
+using ForwardGrad.Model;
 
 namespace ForwardGrad.Cli.Commands;
 
@@ -9,15 +10,24 @@ public sealed class ReproCommand : ICommand<ReproOptions>
     /// <inheritdoc />
     public int Run(ReproOptions options, TextWriter output)
     {
+        LocalLoss loss = ParseLoss(options);
         var settings = new ReproSettings
         {
-            Methods = ReproSettings.SplitList(options.Methods),
+            Methods = options.Methods is string methods ? ReproSettings.SplitList(methods)
+                : loss == LocalLoss.Contrastive ? ReproSettings.ContrastiveMethods
+                : new ReproSettings().Methods,
             Models = ReproSettings.SplitList(options.Models),
             Datasets = ReproSettings.SplitList(options.Datasets),
             LearningRates = string.IsNullOrWhiteSpace(options.LearningRates) ? null : ReproSettings.ParseNumbers(options.LearningRates),
             ValidationFraction = options.ValidationFraction,
-            Training = options.ApplyTo(ReproSettings.DefaultTraining).WithThreadCap(out string? note),
+            Training = options.ApplyTo(ReproSettings.DefaultTraining).WithThreadCap(out string? note) with { Loss = loss.Name() },
         };
+        settings = settings with
+        {
+            ReadoutEpochs = options.ReadoutEpochs ?? settings.ReadoutEpochs,
+            ReadoutLearningRate = options.ReadoutLearningRate ?? settings.ReadoutLearningRate,
+        };
+        settings.Validate(); // every refusal before the results folder is touched
         if (note is not null)
         {
             output.WriteLine($"warning: {note}");
@@ -37,6 +47,11 @@ public sealed class ReproCommand : ICommand<ReproOptions>
 
         if (options.Variance)
         {
+            if (loss == LocalLoss.Contrastive)
+            {
+                throw new ArgumentException("--variance studies the supervised methods' gradients; it does not take --loss contrastive.");
+            }
+
             var study = new VarianceSettings
             {
                 Batches = options.VarianceBatches,
@@ -54,5 +69,22 @@ public sealed class ReproCommand : ICommand<ReproOptions>
         ReproPlot.Save(plot, settings, records);
         output.WriteLine($"plot: {plot}");
         return ExitCodes.Success;
+    }
+
+    // --loss supervised (or cross-entropy) | contrastive; the readout options belong to contrastive grids only.
+    private static LocalLoss ParseLoss(ReproOptions options)
+    {
+        LocalLoss loss = options.Loss.Trim().ToLowerInvariant() switch
+        {
+            "supervised" or "cross-entropy" => LocalLoss.CrossEntropy,
+            "contrastive" => LocalLoss.Contrastive,
+            _ => throw new ArgumentException($"--loss '{options.Loss}' is not a local loss: use supervised or contrastive."),
+        };
+        if (loss != LocalLoss.Contrastive && (options.ReadoutEpochs is not null || options.ReadoutLearningRate is not null))
+        {
+            throw new ArgumentException("--readout-epochs and --readout-lr evaluate contrastive runs: add --loss contrastive, or drop them (a supervised run's final classifier is its readout).");
+        }
+
+        return loss;
     }
 }

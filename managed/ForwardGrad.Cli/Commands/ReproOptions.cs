@@ -6,9 +6,21 @@ namespace ForwardGrad.Cli.Commands;
 [Verb("repro", HelpText = "Reproduce the paper's Table 3: a grid of methods x models x data sets x learning rates, the lr of each chosen on a held-out validation split; writes results.md, runs.csv and test_error.png. With --variance: the gradient cosine study (variance.md, variance.csv).")]
 public sealed class ReproOptions : TrainingCommandOptions
 {
-    /// <summary>Methods.</summary>
-    [Option("methods", Default = "BP,L-BP,LG-BP,FG-W,FG-A,LG-FG-W,LG-FG-A", HelpText = "Comma-separated methods: BP, L-BP, LG-BP, FG-W, FG-A, LG-FG-W, LG-FG-A and the feedback-alignment baselines FA, L-FA, LG-FA, DFA.")]
-    public string Methods { get; set; } = "BP,L-BP,LG-BP,FG-W,FG-A,LG-FG-W,LG-FG-A";
+    /// <summary>Methods; null: the default of the loss.</summary>
+    [Option("methods", HelpText = "Comma-separated methods: BP, L-BP, LG-BP, FG-W, FG-A, LG-FG-W, LG-FG-A and the feedback-alignment baselines FA, L-FA, LG-FA, DFA (default BP,L-BP,LG-BP,FG-W,FG-A,LG-FG-W,LG-FG-A; with --loss contrastive BP,LG-BP,LG-FG-A, and only BP, L-BP, LG-BP, LG-FG-A train it).")]
+    public string? Methods { get; set; }
+
+    /// <summary>Local losses of the grid.</summary>
+    [Option("loss", Default = "supervised", HelpText = "supervised (cross-entropy local losses, the default) or contrastive: self-supervised local losses between two augmented views of each image, each run then evaluated by a linear readout trained on its frozen features (--readout-epochs, --readout-lr).")]
+    public string Loss { get; set; } = "supervised";
+
+    /// <summary>Readout epochs; null: the default (contrastive grids only).</summary>
+    [Option("readout-epochs", HelpText = "--loss contrastive: epochs of the linear readout trained on each run's frozen features (default 10).")]
+    public int? ReadoutEpochs { get; set; }
+
+    /// <summary>Readout learning rate; null: the default (contrastive grids only).</summary>
+    [Option("readout-lr", HelpText = "--loss contrastive: SGD learning rate of the readout, momentum 0.9, constant (default 0.1).")]
+    public double? ReadoutLearningRate { get; set; }
 
     /// <summary>Models.</summary>
     [Option("models", Default = "S/1/1,M/1/16", HelpText = "Comma-separated model presets.")]

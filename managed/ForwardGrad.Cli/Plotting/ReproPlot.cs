@@ -19,11 +19,11 @@ public static class ReproPlot
         var columns = ReproReport.Columns(settings);
         var methods = settings.ParsedMethods().Select(m => m.PaperName()).ToList();
         var plot = new Plot();
-        plot.Title("Test error of the run chosen by validation");
+        plot.Title(settings.Loss == LocalLoss.Contrastive ? "Linear readout test error of the run chosen by validation" : "Test error of the run chosen by validation");
         plot.Axes.Left.Label.Text = "test error (%)";
         var bars = new List<Bar>();
         var ticks = new List<Tick>();
-        double top = records.Where(r => !r.Diverged && double.IsFinite(r.TestError)).Select(r => r.TestError).DefaultIfEmpty(10).Max();
+        double top = records.Where(r => !r.Diverged && double.IsFinite(r.ReportedTestError)).Select(r => r.ReportedTestError).DefaultIfEmpty(10).Max();
         for (int m = 0; m < methods.Count; m++)
         {
             double centre = m * (columns.Count + 1);
@@ -36,7 +36,7 @@ public static class ReproPlot
                     continue;
                 }
 
-                if (r.Diverged || !double.IsFinite(r.TestError))
+                if (r.Diverged || !double.IsFinite(r.ReportedTestError))
                 {
                     var label = plot.Add.Text("diverged", x, top * 0.02);
                     label.LabelRotation = -90;
@@ -44,7 +44,7 @@ public static class ReproPlot
                     continue;
                 }
 
-                bars.Add(new Bar { Position = x, Value = r.TestError, FillColor = Palette(c), Label = r.TestError.ToString("F1", CultureInfo.InvariantCulture) });
+                bars.Add(new Bar { Position = x, Value = r.ReportedTestError, FillColor = Palette(c), Label = r.ReportedTestError.ToString("F1", CultureInfo.InvariantCulture) });
             }
         }
 

@@ -28,12 +28,19 @@ public static class ReproReport
         var chosen = BestRunSelector.Select(records);
         var columns = Columns(settings);
         var methods = settings.ParsedMethods().Select(m => m.PaperName()).ToList();
+        bool contrastive = settings.Loss == LocalLoss.Contrastive;
         var text = new StringBuilder();
-        text.AppendLine("# Forward gradient with local losses: test / train error (%)");
+        text.AppendLine(contrastive
+            ? "# Forward gradient with contrastive local losses: linear readout test error / test error of the classifier trained alongside (%)"
+            : "# Forward gradient with local losses: test / train error (%)");
         text.AppendLine();
+        string what = contrastive
+            ? string.Create(CultureInfo.InvariantCulture,
+                $"the test error of a fresh linear classifier trained for {settings.ReadoutEpochs} epochs (SGD lr {settings.ReadoutLearningRate}, momentum 0.9) on its frozen features (validation: that readout's error, which chose the run) / the test error of the final classifier trained during the run on detached features. Blocks trained with the contrastive loss between two augmented views of each image (temperature 0.5, 128-d projections); ")
+            : "its test error / its error on the images it trained on. ";
         text.AppendLine(string.Create(CultureInfo.InvariantCulture,
-            $"Each cell: the run whose learning rate gave the lowest error on a validation set of {settings.ValidationFraction:P0} held out of the training set (seed {settings.Training.Seed}); " +
-            $"its test error / its error on the images it trained on. {settings.Training.Epochs} epochs{(settings.Training.MaxSteps is long max ? $" (cut at {max} steps)" : "")}, batch {settings.Training.BatchSize}, " +
+            $"Each cell: the run whose learning rate gave the lowest error on a validation set of {settings.ValidationFraction:P0} held out of the training set (seed {settings.Training.Seed}); {what}" +
+            $"{settings.Training.Epochs} epochs{(settings.Training.MaxSteps is long max ? $" (cut at {max} steps)" : "")}, batch {settings.Training.BatchSize}, " +
             $"SGD momentum {settings.Training.Momentum}, weight decay {settings.Training.WeightDecay}, cosine schedule, {settings.Training.WarmupEpochs} warm-up epoch(s), K = {settings.Training.Tangents} tangents for the forward-gradient methods, final-classifier gradient scale {settings.Training.LastLayerLr}, {settings.Training.Device}."));
         text.AppendLine();
         AppendTable(text, "Method", columns.Select(c => $"{c.Dataset} {c.Model}"), methods, (method, i) =>
@@ -49,11 +56,11 @@ public static class ReproReport
                 return "not run";
             }
 
-            string lr = r.Diverged ? "all diverged" : string.Create(CultureInfo.InvariantCulture, $"{r.LearningRate:G4} ({r.ValidationError:F2})");
+            string lr = r.Diverged ? "all diverged" : string.Create(CultureInfo.InvariantCulture, $"{r.LearningRate:G4} ({r.SelectionError:F2})");
             return string.Create(CultureInfo.InvariantCulture, $"{lr}, {group.Count(g => g.Diverged)}/{group.Count} diverged");
         });
 
-        var paperColumns = columns.Select(c => c.Model).Distinct().Where(m => methods.Any(x => PaperResults.MnistError(x, m) is not null)).ToList();
+        var paperColumns = contrastive ? [] : columns.Select(c => c.Model).Distinct().Where(m => methods.Any(x => PaperResults.MnistError(x, m) is not null)).ToList();
         if (paperColumns.Count > 0)
         {
             text.AppendLine();
@@ -66,7 +73,7 @@ public static class ReproReport
         }
 
         text.AppendLine();
-        text.AppendLine("Test error of the chosen run (each # is 2 points of error):");
+        text.AppendLine(contrastive ? "Linear readout test error of the chosen run (each # is 2 points of error):" : "Test error of the chosen run (each # is 2 points of error):");
         text.AppendLine();
         text.AppendLine("```");
         foreach (var (dataset, model) in columns)
@@ -76,7 +83,7 @@ public static class ReproReport
             {
                 string bar = !chosen.TryGetValue((method, model, dataset), out RunRecord? r) ? "not run"
                     : r.Diverged ? "diverged"
-                    : string.Create(CultureInfo.InvariantCulture, $"{new string('#', Math.Max(1, (int)Math.Round(r.TestError / 2)))} {r.TestError:F2}");
+                    : string.Create(CultureInfo.InvariantCulture, $"{new string('#', Math.Max(1, (int)Math.Round(r.ReportedTestError / 2)))} {r.ReportedTestError:F2}");
                 text.AppendLine($"  {method,-8} {bar}");
             }
         }
@@ -89,10 +96,12 @@ public static class ReproReport
         return text.ToString();
     }
 
-    /// <summary>A table cell: "test / train", or "diverged".</summary>
+    /// <summary>A table cell: "test / train" ("readout test / test" for contrastive runs), or "diverged".</summary>
     public static string Cell(RunRecord run) => run.Diverged
         ? "diverged"
-        : string.Create(CultureInfo.InvariantCulture, $"{run.TestError:F2} / {run.TrainError:F2}");
+        : run.IsContrastive
+            ? string.Create(CultureInfo.InvariantCulture, $"{run.ReadoutTestError:F2} / {run.TestError:F2}")
+            : string.Create(CultureInfo.InvariantCulture, $"{run.TestError:F2} / {run.TrainError:F2}");
 
     private static void AppendTable(StringBuilder text, string corner, IEnumerable<string> headers, IReadOnlyList<string> rows, Func<string, int, string> cell)
     {

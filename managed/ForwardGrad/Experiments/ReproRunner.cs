@@ -124,7 +124,11 @@ public sealed class ReproRunner
     public static string Describe(RunRecord r) => r.Diverged
         ? string.Create(CultureInfo.InvariantCulture, $"{r.Method} {r.Model} {r.Dataset} lr {r.LearningRate:G4}: diverged after {r.Steps} steps, {r.WallSeconds:F1} s")
         : string.Create(CultureInfo.InvariantCulture,
-            $"{r.Method} {r.Model} {r.Dataset} lr {r.LearningRate:G4}: val {r.ValidationError:F2}%, test {r.TestError:F2}%, train {r.TrainError:F2}%, {r.WallSeconds:F1} s");
+            $"{r.Method} {r.Model} {r.Dataset} lr {r.LearningRate:G4}: val {r.ValidationError:F2}%, test {r.TestError:F2}%, train {r.TrainError:F2}%{ReadoutText(r)}, {r.WallSeconds:F1} s");
+
+    private static string ReadoutText(RunRecord r) => r.IsContrastive
+        ? string.Create(CultureInfo.InvariantCulture, $", linear readout val {r.ReadoutValidationError:F2}% test {r.ReadoutTestError:F2}%")
+        : "";
 
     /// <summary>
     /// Trains one run on the training part of <paramref name="dataset"/> (validation held out) and evaluates the final
@@ -173,15 +177,36 @@ public sealed class ReproRunner
         }
 
         bool diverged = !double.IsFinite(validation);
+        record = record with { ValidationError = validation, TestError = test, TrainError = train };
+        if (!diverged && record.IsContrastive)
+        {
+            (double readoutValidation, double readoutTest) = Readout(checkpoint, data, options, runFolder);
+            record = record with { ReadoutValidationError = readoutValidation, ReadoutTestError = readoutTest };
+        }
+
         return record with
         {
-            ValidationError = validation,
-            TestError = test,
-            TrainError = train,
             Diverged = diverged,
             WallSeconds = clock.Elapsed.TotalSeconds,
             Note = diverged ? "the final model's outputs are not finite" : "",
         };
+    }
+
+    /// <summary>
+    /// The linear evaluation of a contrastive run: a fresh classifier trained on the checkpoint's frozen features over
+    /// the training part (<see cref="LinearReadout"/>), its error on the validation part and on the test set (percent).
+    /// Its epochs go to readout.log in the run folder.
+    /// </summary>
+    public (double Validation, double Test) Readout(string checkpointPath, SweepData data, TrainerOptions options, string runFolder)
+    {
+        Checkpoint checkpoint = Checkpoint.Load(checkpointPath);
+        using Context context = Trainer.CreateContext(options.Device, options.Threads);
+        using var model = new LocalMixer(context, checkpoint.Config);
+        checkpoint.ApplyTo(model);
+        using var log = new StreamWriter(Path.Combine(runFolder, "readout.log"));
+        double validation = LinearReadout.Train(model, data.Training, data.Normalization, _settings.ReadoutEpochs, _settings.ReadoutLearningRate,
+            options.BatchSize, options.Seed, log.WriteLine);
+        return (validation, Trainer.Evaluate(model, data.Full.Test, data.Normalization, options.EvalBatchSize));
     }
 
     /// <summary>Validation, test and training error (percent) of a checkpoint.</summary>
@@ -207,12 +232,18 @@ public sealed class ReproRunner
         LearningRate = lr,
     };
 
-    private RunRecord Template(string dataset, string model, TrainingMethod method, double lr, int? tangents = null) =>
-        new(method.PaperName(), model, dataset, lr, _settings.Training.Epochs, tangents ?? _settings.Training.Tangents, _settings.Training.BatchSize, _settings.Training.Seed,
-            _settings.Training.MaxSteps, 0, double.NaN, double.NaN, double.NaN, false, 0);
+    private RunRecord Template(string dataset, string model, TrainingMethod method, double lr, int? tangents = null)
+    {
+        var record = new RunRecord(method.PaperName(), model, dataset, lr, _settings.Training.Epochs, tangents ?? _settings.Training.Tangents, _settings.Training.BatchSize,
+            _settings.Training.Seed, _settings.Training.MaxSteps, 0, double.NaN, double.NaN, double.NaN, false, 0) { Loss = _settings.Loss.Name() };
+        return _settings.Loss == LocalLoss.Contrastive
+            ? record with { ReadoutEpochs = _settings.ReadoutEpochs, ReadoutLearningRate = _settings.ReadoutLearningRate }
+            : record;
+    }
 
-    private static string RunFolderName(string dataset, string model, TrainingMethod method, double lr, int tangents) =>
-        string.Create(CultureInfo.InvariantCulture, $"{dataset}_{model.Replace('/', '-')}_{method.PaperName()}_lr{lr:R}_k{tangents}");
+    private string RunFolderName(string dataset, string model, TrainingMethod method, double lr, int tangents) =>
+        string.Create(CultureInfo.InvariantCulture, $"{dataset}_{model.Replace('/', '-')}_{method.PaperName()}_lr{lr:R}_k{tangents}") +
+        (_settings.Loss == LocalLoss.Contrastive ? "_contrastive" : "");
 
     private static bool IsDivergence(Exception e) =>
         e is ArithmeticException || e.Message.Contains("diverg", StringComparison.OrdinalIgnoreCase) ||

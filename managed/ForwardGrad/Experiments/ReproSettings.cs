@@ -1,4 +1,5 @@
 using System.Globalization;
+using ForwardGrad.Data;
 using ForwardGrad.Model;
 using ForwardGrad.Training;
 
@@ -38,6 +39,18 @@ public sealed record ReproSettings
     /// <summary>Fraction of the training set held out for validation.</summary>
     public double ValidationFraction { get; init; } = 0.1;
 
+    /// <summary>The blocks' local losses of every run, from <see cref="Training"/>.</summary>
+    public LocalLoss Loss => LocalLosses.Parse(Training.Loss);
+
+    /// <summary>Contrastive grids: epochs of the linear readout trained on each run's frozen features.</summary>
+    public int ReadoutEpochs { get; init; } = 10;
+
+    /// <summary>Contrastive grids: the readout's SGD learning rate (momentum 0.9, constant).</summary>
+    public double ReadoutLearningRate { get; init; } = 0.1;
+
+    /// <summary>The methods that train the contrastive local loss, and the default of a contrastive grid.</summary>
+    public static IReadOnlyList<string> ContrastiveMethods { get; } = ["BP", "LG-BP", "LG-FG-A"];
+
     /// <summary>True when <paramref name="run"/> belongs to this grid (any learning rate).</summary>
     public bool Covers(RunRecord run)
     {
@@ -46,7 +59,9 @@ public sealed record ReproSettings
             && Models.Any(m => LocalMixerConfig.Preset(m).Name == run.Model)
             && Datasets.Any(d => string.Equals(d, run.Dataset, StringComparison.OrdinalIgnoreCase))
             && run.Epochs == Training.Epochs && run.Tangents == Training.Tangents && run.BatchSize == Training.BatchSize && run.Seed == Training.Seed
-            && run.MaxSteps == Training.MaxSteps;
+            && run.MaxSteps == Training.MaxSteps
+            && run.Loss == Loss.Name()
+            && (Loss != LocalLoss.Contrastive || (run.ReadoutEpochs == ReadoutEpochs && run.ReadoutLearningRate == ReadoutLearningRate));
     }
 
     /// <summary>The methods, parsed and in paper order.</summary>
@@ -101,6 +116,50 @@ public sealed record ReproSettings
         }
 
         Training.Validate(modelPreset: false);
+        if (Loss == LocalLoss.Contrastive)
+        {
+            ValidateContrastive();
+        }
+    }
+
+    // What a contrastive grid needs beyond the trainer's own checks, named with the flag that fixes it.
+    private void ValidateContrastive()
+    {
+        var refused = ParsedMethods().Where(m => !LocalLoss.Contrastive.Trains(m)).Select(m => m.PaperName()).ToList();
+        if (refused.Count > 0)
+        {
+            throw new ArgumentException($"--loss contrastive trains with LG-FG-A or the backprop family (BP, L-BP, LG-BP); --methods has {string.Join(", ", refused)}: drop them (default for contrastive: {string.Join(",", ContrastiveMethods)}).");
+        }
+
+        foreach (string dataset in Datasets)
+        {
+            if (DatasetCatalog.All.FirstOrDefault(d => string.Equals(d.Name, dataset, StringComparison.OrdinalIgnoreCase)) is { } spec)
+            {
+                try
+                {
+                    _ = ContrastiveViews.ForImages(spec.Height, spec.Width, spec.Channels);
+                }
+                catch (ArgumentException error)
+                {
+                    throw new ArgumentException($"--loss contrastive on {spec.Name}: {error.Message}");
+                }
+            }
+        }
+
+        if (ReadoutEpochs < 1)
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"--readout-epochs must be a positive integer; got {ReadoutEpochs}."));
+        }
+
+        if (!(double.IsFinite(ReadoutLearningRate) && ReadoutLearningRate > 0))
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"--readout-lr must be a finite number > 0; got {ReadoutLearningRate:R}."));
+        }
+
+        if (Training.BatchSize % 2 != 0)
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"--loss contrastive needs an even --batch-size (the readout trains on pairs too); got {Training.BatchSize}."));
+        }
     }
 
     /// <summary>Parses "a,b, c" into its trimmed, non-empty items.</summary>

@@ -232,8 +232,13 @@ int64_t fgw_sum_count(const fg_mixer& m, int32_t method, int64_t K);
 void fgw_from_sums(fg_mixer& m, const Run& run, const float* sums);
 
 // mixer_contrastive.cpp: refuses a step the contrastive loss does not support (method, odd batch);
-// block k's contrastive local loss with head_loss's arguments (x, xdot over all 2*pairs images).
+// block k's contrastive local loss with head_loss's arguments (x over all 2*pairs images, xdot and d over
+// view 1's pairs only).
 void check_contrastive_step(const fg_mixer& m, const Run& run);
+// Images of a B-image batch whose rows carry the K tangents of `method` (the first ones): all B, or with the
+// contrastive loss (LG-FG-A) view 1's B/2, as view 2 is under stop-gradient and needs only its primal pass.
+int64_t tangent_batch(const fg_mixer& m, int32_t method, int64_t B);
+int64_t tangent_rows(const fg_mixer& m, const Run& run);  // tangent_batch(run) * P
 void contrastive_head_loss(fg_mixer& m, const Run& run, int64_t k, int64_t groups, const float* x, const float* xdot,
                            float* d, bool want_head, float grad_scale, float* dx);
 

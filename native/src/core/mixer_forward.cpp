@@ -35,13 +35,15 @@ struct LayerTangents {
 };
 
 // x (R, n) -> L.a (R, m):  [xn = LN(x)] ; h = xn W + b ; z = LN(h) ; a = ReLU(z + residual), and with
-// K > 0 tangents t.out = the JVP of the same map (plus the weight tangents ws.vw and the activity noise).
+// K > 0 tangents t.out = the JVP of the same map (plus the weight tangents ws.vw and the activity noise) over
+// the first Rt = tangent_rows rows; the rows after them run the primal map only.
 void layer_forward(fg_mixer& m, const Run& run, int64_t block, int32_t layer, const LayerSpec& sp, const float* x,
                    const float* residual, const LayerTangents& t, LayerActs& L) {
     fg_context& c = *m.context;
     Backend& be = c.be();
     Workspace& ws = m.ws;
-    const int64_t R = run.R, K = run.K, n = sp.n, mo = sp.m;
+    const int64_t R = run.R, K = run.K, n = sp.n, mo = sp.m, Rt = K > 0 ? tangent_rows(m, run) : R;
+    const int64_t ln_rows_t = sp.ln_rows / R * Rt;  // the post-linear LN's rows among the tangent rows
     const Param& W = m.params[static_cast<size_t>(sp.param)];
     const Param& b = m.params[static_cast<size_t>(sp.param) + 1];
     const float* x_tan = K > 0 ? t.in : nullptr;
@@ -49,7 +51,7 @@ void layer_forward(fg_mixer& m, const Run& run, int64_t block, int32_t layer, co
     if (m.dims.pre_ln) {
         be.layernorm_forward(sp.pre_rows, sp.pre_dim, x, L.xn, ws.ln_mean, L.xn_rstd);
         if (x_tan) {
-            be.layernorm_jvp(sp.pre_rows, sp.pre_dim, K, L.xn, L.xn_rstd, x_tan, t.in_ln);
+            be.layernorm_jvp(sp.pre_rows / R * Rt, sp.pre_dim, K, L.xn, L.xn_rstd, x_tan, t.in_ln);
             x_tan = t.in_ln;
         }
         xin = L.xn;
@@ -58,19 +60,19 @@ void layer_forward(fg_mixer& m, const Run& run, int64_t block, int32_t layer, co
     const float* vb = ws.vw ? ws.vw + tangent_offset(m, K, sp.param + 1) : nullptr;
     float* h = ws.h;  // (R, m)
     ops::linear_jvp(c, sp.kind, R, n, mo, sp.groups, 0, xin, W.w(), b.w(), nullptr, h);
-    // Tangents: the same layer over the K*R tangent rows (K*B samples for TOKEN), no bias; plus X Wdot_k.
-    if (x_tan) ops::linear_jvp(c, sp.kind, K * R, n, mo, sp.groups, 0, x_tan, W.w(), nullptr, nullptr, t.out);
-    if (vw) ops::linear_weight_jvp(c, sp.kind, R, n, mo, sp.groups, K, xin, vw, t.out, x_tan != nullptr);
+    // Tangents: the same layer over the K*Rt tangent rows (whole samples for TOKEN), no bias; plus X Wdot_k.
+    if (x_tan) ops::linear_jvp(c, sp.kind, K * Rt, n, mo, sp.groups, 0, x_tan, W.w(), nullptr, nullptr, t.out);
+    if (vw) ops::linear_weight_jvp(c, sp.kind, Rt, n, mo, sp.groups, K, xin, vw, t.out, x_tan != nullptr);
     if (vb)
         for (int64_t k = 0; k < K; ++k) {
-            float* hk = t.out + k * R * mo;
+            float* hk = t.out + k * Rt * mo;
             if (sp.kind == FG_LAYER_TOKEN)
-                be.add_bias(R / sp.groups, sp.groups, n, hk, vb + k * b.count());  // (S, P, C) += vb[q]
+                be.add_bias(Rt / sp.groups, sp.groups, n, hk, vb + k * b.count());  // (S, P, C) += vb[q]
             else
-                be.add_bias(R, mo, 1, hk, vb + k * b.count());
+                be.add_bias(Rt, mo, 1, hk, vb + k * b.count());
         }
     Backend::NormReluJvp p;
-    p.rows = R, p.width = mo, p.ln_rows = sp.ln_rows, p.ln_dim = sp.ln_dim, p.tangents = K;
+    p.rows = Rt, p.width = mo, p.ln_rows = ln_rows_t, p.ln_dim = sp.ln_dim, p.tangents = K;
     p.h = h, p.t = t.out, p.h_tangents = x_tan || vw;
     p.residual = residual, p.residual_dot = t.residual;
     p.noise = is_activity(run.method), p.seed = run.seed, p.step = run.step, p.noise_id = noise_id(block, layer);
@@ -78,6 +80,15 @@ void layer_forward(fg_mixer& m, const Run& run, int64_t block, int32_t layer, co
     p.noise_out = ws.kept_noise[layer];
     p.z = L.z, p.mean = ws.ln_mean, p.rstd = L.z_rstd, p.a = L.a;
     be.norm_relu_jvp(p, ws.noise);
+    if (Rt == R) return;
+    // The rows without tangents (view 2 of a contrastive batch): primal only. Every LN is within a row, so
+    // splitting the rows changes no value.
+    const int64_t done = Rt * mo;
+    Backend::NormReluJvp q;
+    q.rows = R - Rt, q.width = mo, q.ln_rows = sp.ln_rows - ln_rows_t, q.ln_dim = sp.ln_dim;
+    q.h = h + done, q.residual = residual ? residual + done : nullptr;
+    q.z = L.z + done, q.mean = ws.ln_mean + ln_rows_t, q.rstd = L.z_rstd + ln_rows_t, q.a = L.a + done;
+    be.norm_relu_jvp(q, ws.noise);
 }
 
 }  // namespace
@@ -130,7 +141,7 @@ void block_forward(fg_mixer& m, const Run& run, int64_t k, const float* x, const
         const bool local_loss_tangents = run.method == FG_METHOD_LGFGA || run.method == FG_METHOD_LGFGW;
         if (a.out_tan && local_loss_tangents) {  // only a local loss reads LN(out)'s tangents
             a.on_tan = free[1];
-            be.layernorm_jvp(R * d.G, d.c, run.K, a.on, a.on_rstd, a.out_tan, a.on_tan);
+            be.layernorm_jvp(tangent_rows(m, run) * d.G, d.c, run.K, a.on, a.on_rstd, a.out_tan, a.on_tan);
         }
     }
 }

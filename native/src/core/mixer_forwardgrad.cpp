@@ -21,9 +21,11 @@ void fga_layer(fg_mixer& m, const Run& run, int64_t k, int32_t layer, int32_t mo
     const LayerActs& L = layer == kTokenLayer ? a.token : layer == kChannelLayer ? a.channel : a.group;
     const Param& W = m.params[static_cast<size_t>(sp.param)];
     const Param& b = m.params[static_cast<size_t>(sp.param) + 1];
+    // Over the rows that carry tangents (tangent_batch): the others' estimate is zero.
     Backend::FgaNormVjp p;
-    p.mode = mode, p.tangents = run.K, p.batch = run.B, p.patches = m.dims.P, p.width = m.dims.C, p.groups = d_groups;
-    p.ln_rows = sp.ln_rows, p.ln_dim = sp.ln_dim;
+    p.mode = mode, p.tangents = run.K, p.batch = tangent_batch(m, run.method, run.B), p.patches = m.dims.P;
+    p.width = m.dims.C, p.groups = d_groups;
+    p.ln_rows = sp.ln_rows / run.R * (p.batch * m.dims.P), p.ln_dim = sp.ln_dim;
     p.seed = run.seed, p.step = run.step, p.noise_id = noise_id(k, layer), p.noise_in = m.ws.kept_noise[layer];
     p.noise_rows = run.noise;
     p.a = L.a, p.d = d, p.z = L.z, p.rstd = L.z_rstd, p.gz = m.ws.grad_z;

@@ -31,7 +31,9 @@ struct Carver {
 size_t plan_workspace(const fg_mixer& m, int32_t method, int64_t K, int64_t B, char* base, Workspace* ws) {
     const Dims& d = m.dims;
     const uint64_t R = elements({B, d.P});
-    const uint64_t RC = R * d.C, KRC = static_cast<uint64_t>(K) * RC;
+    // Tangents cover the first Rt rows: all R, or view 1's of a contrastive batch (tangent_batch).
+    const uint64_t Rt = elements({tangent_batch(m, method, B), d.P});
+    const uint64_t RC = R * d.C, KRC = static_cast<uint64_t>(K) * Rt * d.C;
     const bool act = is_activity(method), bp = is_backprop(method), fg = !bp && method != kForwardOnly;
     // Slots: every block's activations where the end of the step needs them all; else two.
     const int32_t structure = backprop_structure(method);
@@ -86,7 +88,7 @@ size_t plan_workspace(const fg_mixer& m, int32_t method, int64_t K, int64_t B, c
     w.loss = cv.take(B);
     w.logits = cv.take(elements({B, d.N}));
     w.means = cv.take(FG_MAX_BLOCKS + 1);
-    w.d = cv.take(static_cast<uint64_t>(std::max<int64_t>(K, 1)) * R * d.G);
+    w.d = cv.take(static_cast<uint64_t>(std::max<int64_t>(K, 1)) * (K > 0 ? Rt : R) * d.G);
     if (fg && K > 0) {
         // Live at once: a layer's input and output tangents, the LN of the input [pre_ln], and, where
         // tangents cross blocks (FG-A, FG-W), the block input's for the residual.

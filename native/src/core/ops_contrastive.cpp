@@ -22,8 +22,8 @@ uint64_t contrastive_loss_scratch_floats(int64_t pairs, int64_t patches, int64_t
 }
 
 void contrastive_loss(fg_context& c, int64_t pairs, int64_t patches, int64_t channels, int64_t groups, int64_t dim,
-                      int64_t tangents, float temperature, const float* x, const float* xdot, const float* w,
-                      const float* b, float* loss, float* d, float* dw, float* db, float* dx) {
+                      int64_t tangents, int64_t tangent_views, float temperature, const float* x, const float* xdot,
+                      const float* w, const float* b, float* loss, float* d, float* dw, float* db, float* dx) {
     Backend& be = c.be();
     const int64_t B = pairs, B2 = 2 * pairs, P = patches, C = channels, D = dim;
     float* ones = c.scratch_floats(contrastive_loss_scratch_floats(B, P, C, D));
@@ -59,11 +59,11 @@ void contrastive_loss(fg_context& c, int64_t pairs, int64_t patches, int64_t cha
     if (dw) be.gemm(contiguous_gemm(true, false, C, D, B, 1.0f, xbar, g, 0.0f, dw));  // view 1's xbar
     if (db) be.sum_mid(B, D, 1, g, 1.0f, db, false);
     if (!want_d && !dx) return;
-    // v (2B,C): g W^T for view 1, zero for the stop-gradient view 2.
+    // v (2B,C): g W^T for view 1, zero for the stop-gradient view 2 (read only by dx and two-view tangents).
     be.gemm(contiguous_gemm(false, true, B, C, D, 1.0f, g, w, 0.0f, v));
-    be.fill(v + B * C, static_cast<size_t>(B * C), 0.0f);
+    if (dx || (want_d && tangent_views == 2)) be.fill(v + B * C, static_cast<size_t>(B * C), 0.0f);
     const float per_patch = 1.0f / static_cast<float>(P);
-    if (want_d) be.group_dot(tangents, B2, P, C, groups, xdot, v, per_patch, d);
+    if (want_d) be.group_dot(tangents, tangent_views * B, P, C, groups, xdot, v, per_patch, d);
     if (dx) be.broadcast_mid(B2, P, C, v, per_patch, dx);
 }
 
@@ -101,7 +101,7 @@ extern "C" FG_API fg_status fg_contrastive_loss(fg_context* context, int64_t pai
             if (dp && !xdotp)
                 fg::invalid("xdot is NULL but d is requested with tangents = " + std::to_string(tangents));
         }
-        fg::ops::contrastive_loss(c, pairs, patches, channels, groups, dim, tangents, temperature, xp, xdotp, wp, bp,
+        fg::ops::contrastive_loss(c, pairs, patches, channels, groups, dim, tangents, 2, temperature, xp, xdotp, wp, bp,
                                   lossp, dp, dwp, dbp, dxp);
     });
 }

@@ -71,6 +71,8 @@ public sealed class ReproTests
         var records = RunRecord.ReadAll(csv);
         Assert.That(records.Select(r => r.Method).Distinct(), Is.EquivalentTo(PaperOrder));
         Assert.That(records.All(r => !r.Diverged && r.ValidationError is >= 0 and <= 100 && r.TestError is >= 0 and <= 100), Is.True);
+        Assert.That(records.All(r => r.Loss == "cross-entropy" && r.ReadoutEpochs == 0 && double.IsNaN(r.ReadoutTestError)), Is.True,
+            "supervised runs have no separate readout");
 
         string table = File.ReadAllText(Path.Combine(output, "results.md"));
         int previous = -1;
