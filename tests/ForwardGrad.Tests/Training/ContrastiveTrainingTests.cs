@@ -71,6 +71,17 @@ public sealed class ContrastiveTrainingTests : SampleDataFixture
     }
 
     [Test]
+    public void ContrastiveDataParallel_IsRefusedBeforeAnythingIsWritten()
+    {
+        string run = Path.Combine(Folder, "run");
+        var (code, _, error) = CliRunner.Run(TrainingFixtures.TinyTrain(DataDir, "--loss", "contrastive", "--parallel", "data", "--out", run));
+
+        Assert.That(code, Is.EqualTo(1));
+        Assert.That(error.Split('\n')[0], Does.StartWith("fgrad: error: --loss contrastive trains in one process: --parallel data would split"));
+        Assert.That(Directory.Exists(run), Is.False);
+    }
+
+    [Test]
     public void AnUnknownLoss_IsRefusedNamingTheChoices()
     {
         string run = Path.Combine(Folder, "run");
