@@ -142,9 +142,9 @@ public sealed record TrainerOptions
         Require(double.IsFinite(LastLayerLr) && LastLayerLr >= 0, "--last-layer-lr", "a finite number >= 0", LastLayerLr);
         Require(Threads >= 0, "--threads", "0 (all usable CPUs) or a positive count", Threads);
         Require(MaxSteps is null or >= 1, "--max-steps", "a positive integer", MaxSteps ?? 0);
-        if (ParallelModes.Parse(Parallel) != ParallelModes.None && LocalLosses.Parse(Loss) == LocalLoss.Contrastive)
+        if (ParallelModes.Parse(Parallel) == ParallelModes.Data && LocalLosses.Parse(Loss) == LocalLoss.Contrastive)
         {
-            throw new ArgumentException($"--loss contrastive trains in one process: --parallel {Parallel.Trim()} would split the batch's two views of an image, which the loss pairs, across ranks. Leave --parallel out.");
+            throw new ArgumentException($"--loss contrastive does not train data-parallel: --parallel data would split the batch's two views of an image, which the loss pairs, across ranks. Train in one process (leave --parallel out).");
         }
 
         Require(double.IsFinite(CommTimeout) && CommTimeout > 0, "--comm-timeout", "a finite number of seconds > 0", CommTimeout);

@@ -77,7 +77,7 @@ public sealed class ContrastiveTrainingTests : SampleDataFixture
         var (code, _, error) = CliRunner.Run(TrainingFixtures.TinyTrain(DataDir, "--loss", "contrastive", "--parallel", "data", "--out", run));
 
         Assert.That(code, Is.EqualTo(1));
-        Assert.That(error.Split('\n')[0], Does.StartWith("fgrad: error: --loss contrastive trains in one process: --parallel data would split"));
+        Assert.That(error.Split('\n')[0], Does.StartWith("fgrad: error: --loss contrastive does not train data-parallel: --parallel data would split"));
         Assert.That(Directory.Exists(run), Is.False);
     }
 
