@@ -78,6 +78,23 @@ def report_this_build(args):
         rows.append([shape] + [f"{b[i + '_GFLOPs']:.0f}" if i + "_GFLOPs" in b else "n/a" for i in ids])
     print(table(["shape"] + ids, rows) + "\n")
 
+    # 1b. the group layers on the library's narrow-GEMM kernels against the provider (FG_NARROW_GEMM=0), one
+    # process each, alternating, best of the rounds
+    print("### Group layers: narrow-GEMM kernels against the provider (ms, best of 2 alternating processes)\n")
+    pattern = "BM_Linear(Jvp|Backprop)/cpu/(M1_16|M8_16|L8_64)/group_[^/]*/B100(/K(1|4))?/"
+    best = {"0": {}, "1": {}}
+    for _ in range(2):
+        for mode in ("0", "1"):
+            for name, b in run(args.bench, pattern, 0.5, dict(os.environ, FG_NARROW_GEMM=mode)).items():
+                best[mode][name] = min(best[mode].get(name, float("inf")), b["real_time"])
+    rows = []
+    for name, off in best["0"].items():
+        on = best["1"].get(name)
+        if on:
+            case = "/".join(name.split("/")[0:1] + name.split("/")[2:6]).replace("/real_time", "")
+            rows.append([case, f"{off:.2f}", f"{on:.2f}", f"{off / on:.2f}x"])
+    print(table(["layer", "provider ms", "narrow kernels ms", "speed-up"], rows) + "\n")
+
     # 2. step ratios
     print("### Training steps in turn (batch 100; `BM_MixerRatio`)\n")
     rows = []

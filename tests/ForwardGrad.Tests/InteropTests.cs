@@ -118,7 +118,7 @@ public sealed class InteropTests
             Assert.That(sizeof(FgOptimizerParams), Is.EqualTo(48));
             Assert.That(sizeof(FgMixerConfig), Is.EqualTo(64));  // 11 ints (44 bytes), seed at 48, local_loss at 56, padded to 64
             Assert.That(sizeof(FgParamInfo), Is.EqualTo(120));
-            Assert.That(sizeof(FgStepOptions), Is.EqualTo(40));  // 36 bytes of fields, padded to the ulong alignment
+            Assert.That(sizeof(FgStepOptions), Is.EqualTo(56));  // 36 bytes of fields, padding to 40, two longs
             Assert.That(sizeof(FgStepStats), Is.EqualTo(88));
         });
     }
