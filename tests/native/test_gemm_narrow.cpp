@@ -1,6 +1,7 @@
-// Narrow GEMMs (native/src/cpu/gemm_narrow.h): on a CPU with AVX-512 the CPU backend runs GEMMs with 16, 32,
-// 48 or 64 output columns and >= 4 MFLOP on its own kernels, in two forms: rows (C = op(A) op(B), k <= 64)
-// and dW (C = A^T B summed over many rows, m <= 64). Through fg_gemm, against a float64 oracle, with
+// Narrow GEMMs (native/src/cpu/gemm_narrow.h): on a CPU with AVX-512 the CPU backend runs GEMMs of >= 4 MFLOP
+// on its own kernels in three forms: rows (16 to 64 output columns, C = A op(B), k <= 64), dW (16 to 64 output
+// columns, C = A^T B summed over many rows, m <= 64) and panels (op(A) at most 64 x 64, B wide, in 64-column
+// panels). Through fg_gemm, against a float64 oracle, with
 // transposed B, alpha and beta of every sign, heights and widths that leave partial tiles, a control shape
 // the kernels do not take, and the promise that no result depends on the loop-thread count. Elsewhere
 // (FG_NARROW_GEMM=0, no AVX-512, CUDA) the same shapes go to the provider and must pass just the same.
@@ -25,6 +26,8 @@ const NarrowCase kCases[] = {
     {false, false, 3001, 48, 17, -2.0f, 0.75f}, {false, true, 2500, 64, 64, 1.0f, 1.0f},
     {true, false, 32, 32, 20011, 1.0f, 0.0f},   {true, false, 64, 64, 6400, 0.25f, 1.0f},
     {true, false, 17, 48, 9000, 1.0f, -0.5f},   {true, false, 5, 16, 70001, -1.0f, 0.0f},
+    {false, false, 64, 512, 64, 1.0f, 0.0f},    {true, false, 64, 528, 64, 0.5f, 1.0f},  // panel form: small op(A),
+    {true, false, 50, 1024, 64, -1.0f, 0.25f},                                            // wide B, 64 columns a panel
     {false, false, 4000, 40, 40, 1.0f, 0.0f},  // 40 columns: not a narrow width, the provider's
 };
 

@@ -63,11 +63,12 @@ FG_AVX512 inline void store_tile(__m512 (&acc)[MR][NV], float alpha, float beta,
         }
 }
 
-// Rows form, one tile: c (MR, NV*16) = alpha * a (MR, k) bp (k, NV*16) + beta * c. Each element's sum runs
-// over p = 0..k-1 in order whatever the tile, so a row's result does not depend on how rows are split.
+// Rows form, one tile: c (MR, NV*16) = alpha * a (MR, k) bp (k, NV*16) + beta * c, bp's rows ldb apart. Each
+// element's sum runs over p = 0..k-1 in order whatever the tile, so a row's result does not depend on how rows
+// are split.
 template <int NV, int MR>
-FG_AVX512 void rows_tile(int64_t k, const float* a, int64_t lda, const float* bp, float alpha, float beta, float* c,
-                         int64_t ldc) {
+FG_AVX512 void rows_tile(int64_t k, const float* a, int64_t lda, const float* bp, int64_t ldb, float alpha, float beta,
+                         float* c, int64_t ldc) {
     __m512 acc[MR][NV];
 #pragma GCC unroll 12
     for (int i = 0; i < MR; ++i)
@@ -76,7 +77,7 @@ FG_AVX512 void rows_tile(int64_t k, const float* a, int64_t lda, const float* bp
     for (int64_t p = 0; p < k; ++p) {
         __m512 bv[NV];
 #pragma GCC unroll 4
-        for (int j = 0; j < NV; ++j) bv[j] = _mm512_loadu_ps(bp + p * NV * kLanes + j * kLanes);
+        for (int j = 0; j < NV; ++j) bv[j] = _mm512_loadu_ps(bp + p * ldb + j * kLanes);
 #pragma GCC unroll 12
         for (int i = 0; i < MR; ++i) {
             const __m512 av = _mm512_set1_ps(a[i * lda + p]);
@@ -115,14 +116,16 @@ constexpr int tile_rows() {
     return std::min(12, kAccumulators / NV);
 }
 
-// Rows [r0, r1) of one entry: full tiles, then single rows.
+// Rows [r0, r1) of one entry: full tiles, then a tile of four, then single rows.
 template <int NV>
-FG_AVX512 void rows_range(int64_t r0, int64_t r1, int64_t k, const float* a, int64_t lda, const float* bp, float alpha,
-                          float beta, float* c, int64_t ldc) {
+FG_AVX512 void rows_range(int64_t r0, int64_t r1, int64_t k, const float* a, int64_t lda, const float* bp, int64_t ldb,
+                          float alpha, float beta, float* c, int64_t ldc) {
     constexpr int MR = tile_rows<NV>();
     int64_t r = r0;
-    for (; r + MR <= r1; r += MR) rows_tile<NV, MR>(k, a + r * lda, lda, bp, alpha, beta, c + r * ldc, ldc);
-    for (; r < r1; ++r) rows_tile<NV, 1>(k, a + r * lda, lda, bp, alpha, beta, c + r * ldc, ldc);
+    for (; r + MR <= r1; r += MR) rows_tile<NV, MR>(k, a + r * lda, lda, bp, ldb, alpha, beta, c + r * ldc, ldc);
+    if constexpr (MR > 4)
+        for (; r + 4 <= r1; r += 4) rows_tile<NV, 4>(k, a + r * lda, lda, bp, ldb, alpha, beta, c + r * ldc, ldc);
+    for (; r < r1; ++r) rows_tile<NV, 1>(k, a + r * lda, lda, bp, ldb, alpha, beta, c + r * ldc, ldc);
 }
 
 // All m columns of A for rows [r0, r1): tiles of the tallest height that divides m (the rows stay in L1).
@@ -171,10 +174,34 @@ void gemm_rows(const GemmArgs& g, int32_t threads) {
                 const int64_t r0 = u * kRowChunk, r1 = std::min(g.m, r0 + kRowChunk);
                 // every entry on this chunk of rows back to back: the chunk of A and C stays in cache
                 for (int64_t e = 0; e < g.batch; ++e)
-                    rows_range<decltype(nv)::value>(r0, r1, g.k, g.a + e * g.stride_a, g.lda, bp + e * g.k * g.n,
+                    rows_range<decltype(nv)::value>(r0, r1, g.k, g.a + e * g.stride_a, g.lda, bp + e * g.k * g.n, g.n,
                                                     g.alpha, g.beta, g.c + e * g.stride_c, g.ldc);
             }
         });
+    });
+}
+
+// Panel form: op(A) small (m, k <= 64), B wide (k, n > 64): the token layer's per-sample GEMMs (W_tok^T X[s] and
+// W_tok dY[s], W_tok shared). op(A) is packed row-major once per distinct entry; B and C are read and written in
+// place, 64 columns at a time, one (entry, panel) per unit of work.
+void gemm_panels(const GemmArgs& g, int32_t threads) {
+    const int64_t m = g.m, k = g.k, n = g.n, a_entries = g.stride_a == 0 ? 1 : g.batch;
+    float* ap = scratch(static_cast<size_t>(a_entries * m * k)).data();
+    for (int64_t e = 0; e < a_entries; ++e) {
+        const float* a = g.a + e * g.stride_a;
+        for (int64_t i = 0; i < m; ++i)
+            for (int64_t p = 0; p < k; ++p) ap[(e * m + i) * k + p] = g.trans_a ? a[p * g.lda + i] : a[i * g.lda + p];
+    }
+    const int64_t panels = (n + kMaxWidth - 1) / kMaxWidth;
+    parallel_for(threads, g.batch * panels, 1, [&, ap](int64_t begin, int64_t end) {
+        for (int64_t u = begin; u < end; ++u) {
+            const int64_t e = u / panels, j0 = (u % panels) * kMaxWidth, width = std::min(kMaxWidth, n - j0);
+            const float* a = ap + (g.stride_a == 0 ? 0 : e * m * k);
+            by_width(width, [&](auto nv) {
+                rows_range<decltype(nv)::value>(0, m, k, a, k, g.b + e * g.stride_b + j0, g.ldb, g.alpha, g.beta,
+                                                g.c + e * g.stride_c + j0, g.ldc);
+            });
+        }
     });
 }
 
@@ -217,11 +244,16 @@ bool gemm_narrow_enabled() {
 }
 
 bool gemm_narrow(const GemmArgs& g, int32_t loop_threads) {
-    if (g.m <= 0 || g.n <= 0 || g.k <= 0 || g.batch <= 0 || !narrow_width(g.n)) return false;
+    if (g.m <= 0 || g.n <= 0 || g.k <= 0 || g.batch <= 0 || g.n % kLanes != 0) return false;
     if (2.0 * static_cast<double>(g.m) * static_cast<double>(g.n) * static_cast<double>(g.k) * static_cast<double>(g.batch) <
         kMinFlops)
         return false;
     if (!outputs_disjoint(g) || !gemm_narrow_enabled()) return false;
+    if (!narrow_width(g.n)) {
+        if (g.trans_b || g.m > kMaxWidth || g.k > kMaxWidth) return false;
+        gemm_panels(g, loop_threads);
+        return true;
+    }
     if (!g.trans_a && g.k <= kMaxWidth) {
         gemm_rows(g, loop_threads);
         return true;

@@ -1,6 +1,7 @@
 // Narrow GEMMs on the loop threads: the group layers' blocks (C/G x C/G weights, e.g. 32 x 32) in their
 // three forms, forward and dX (rows x k times a k x n block, k, n <= 64) and dW (the n x n block summed
-// over all rows). BLAS providers run these at a fraction of their rate: the blocks are too small to
+// over all rows); and the token layer's per-sample GEMMs (a P x P weight, P <= 64, times a P x C sample, in
+// 64-column panels). BLAS providers run these at a fraction of their rate: the blocks are too small to
 // amortise their packing (docs/PERFORMANCE.md measures it). These kernels keep the block in registers and
 // L1 and stream the rows once.
 //
