@@ -1,5 +1,7 @@
+using System.Globalization;
 using ForwardGrad.Data;
 using ForwardGrad.Model;
+using ForwardGrad.Optim;
 
 namespace ForwardGrad.Parallel;
 
@@ -10,7 +12,7 @@ namespace ForwardGrad.Parallel;
 /// only the sums of its directional derivatives and the small heads' gradients: every rank draws the same weight
 /// tangents from (seed, step) and rebuilds the perturbed parameters' gradients from the global sums.
 /// </summary>
-internal sealed class DataParallelStep
+internal sealed class DataParallelStep : IParallelStep
 {
     private readonly Communicator _communicator;
     private readonly LocalMixer _model;
@@ -62,6 +64,18 @@ internal sealed class DataParallelStep
         }
 
         return result;
+    }
+
+    /// <summary>Every rank already holds the whole model and the same state.</summary>
+    public void GatherToRoot(Optimizer optimizer)
+    {
+    }
+
+    public string Summary()
+    {
+        CommunicationStats stats = _communicator.Stats;
+        return string.Create(CultureInfo.InvariantCulture,
+            $"data parallel over {_communicator.Size} ranks: {ElementsPerStep * 4L:N0} bytes all-reduced per step; rank 0 sent {stats.BytesSent:N0} and received {stats.BytesReceived:N0} bytes in {stats.Calls} calls, {stats.Time.TotalSeconds:F2} s in communication");
     }
 
     private static (float, float) Drop((float Loss, float Accuracy, ulong WorkspaceBytes) stats) => (stats.Loss, stats.Accuracy);

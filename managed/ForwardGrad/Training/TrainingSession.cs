@@ -10,14 +10,14 @@ using ForwardGrad.Parallel;
 namespace ForwardGrad.Training;
 
 /// <summary>
-/// One invocation's training in a run folder this process has taken: see <see cref="Trainer.Run"/>. In a data-parallel
-/// run (<paramref name="parallel"/> given) every rank runs a session; only rank 0 holds the folder (the others get
+/// One invocation's training in a run folder this process has taken: see <see cref="Trainer.Run"/>. In a parallel run
+/// (<paramref name="parallel"/> given) every rank runs a session; only rank 0 holds the folder (the others get
 /// null), evaluates, saves and reports, and it shares its starting state with the other ranks first.
 /// </summary>
 internal sealed class TrainingSession(
     DatasetSplits data, TrainerOptions options, RunFolder? folder, LocalMixer model, Optimizer optimizer,
     TrainingMethod method, ScheduleKind scheduleKind, Action<string> log, IProgress<TrainingProgress>? progress,
-    Action<EpochMetrics>? epochCompleted, DataParallelStep? parallel = null)
+    Action<EpochMetrics>? epochCompleted, IParallelStep? parallel = null)
 {
     private readonly DatasetSplits _data = data;
     private readonly List<EpochMetrics> _history = [];
@@ -171,6 +171,7 @@ internal sealed class TrainingSession(
             }
 
             bool epochDone = _step == (long)(epoch + 1) * batches;
+            parallel?.GatherToRoot(optimizer);
             if (folder is null)
             {
                 continue;  // another rank of a parallel run: rank 0 evaluates, saves and reports
@@ -190,7 +191,7 @@ internal sealed class TrainingSession(
         return new TrainingResult(RunPath, rows, lastTestError, _step, null);
     }
 
-    /// <summary>The gradients of one batch, this process's or (data-parallel) the global batch's over every rank.</summary>
+    /// <summary>The gradients of one batch: this process's, or the parallel step's over every rank.</summary>
     private (float Loss, float Accuracy) ComputeStep(Batch batch, Span<float> blockLosses, bool channelSlicesPerGroup)
     {
         uint step = unchecked((uint)_step);

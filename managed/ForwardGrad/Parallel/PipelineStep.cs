@@ -1,0 +1,127 @@
+using System.Globalization;
+using ForwardGrad.Data;
+using ForwardGrad.Model;
+using ForwardGrad.Optim;
+
+namespace ForwardGrad.Parallel;
+
+/// <summary>
+/// One block-pipelined step: rank r owns the blocks <see cref="Range"/> (the blocks divided as evenly as possible; the last
+/// rank also the final classifier), receives the batch's activations from rank r-1 (rank 0 reads the images), computes its
+/// stage's gradients and sends its output on to rank r+1; no gradient travels back. The local losses' block losses travel
+/// forward with the activations, and the last rank broadcasts the step's statistics, so every rank sees what one process
+/// sees. Each rank's optimizer steps only its own parameters (<see cref="Optimizer.TrainOnly"/>); before rank 0 evaluates
+/// and saves, the other ranks send it their parameters and optimizer state.
+/// </summary>
+internal sealed class PipelineStep : IParallelStep
+{
+    private const int ActivationsTag = 21;
+    private const int StateTag = 22;
+    private readonly Communicator _communicator;
+    private readonly LocalMixer _model;
+    private readonly TrainingMethod _method;
+    private readonly IReadOnlyList<ModelParameter> _own;
+    private readonly float[] _stats;
+    private float[] _received = [];
+    private float[] _sent = [];
+    private long _steps;
+
+    public PipelineStep(Communicator communicator, LocalMixer model, Optimizer optimizer, TrainingMethod method)
+    {
+        _communicator = communicator;
+        _model = model;
+        _method = method;
+        int blocks = model.Config.Blocks;
+        Range = BlockRange.Split(blocks, communicator.Size, communicator.Rank);
+        _own = OwnedBy(model, Range);
+        optimizer.TrainOnly = _own;
+        _stats = new float[2 + blocks];
+    }
+
+    public Communicator Communicator => _communicator;
+
+    /// <summary>This rank's blocks.</summary>
+    public BlockRange Range { get; }
+
+    private bool IsLast => _communicator.Rank == _communicator.Size - 1;
+
+    /// <summary>The parameters of the blocks in <paramref name="range"/>, and the final classifier when the range ends the model.</summary>
+    public static IReadOnlyList<ModelParameter> OwnedBy(LocalMixer model, BlockRange range) =>
+        [.. model.Parameters.Where(p => p.Block >= 0 ? range.Contains(p.Block) : range.EndsModel(model.Config.Blocks))];
+
+    public (float Loss, float Accuracy) Compute(Batch batch, int tangents, ulong seed, uint step, Span<float> blockLosses, float headLr, float lastLayerLr,
+        bool channelSlicesPerGroup)
+    {
+        int blocks = _model.Config.Blocks;
+        int activations = batch.Count * _model.ActivationSize;
+        // A message: the block losses so far, then the activations of the batch.
+        int length = blocks + activations;
+        Span<float> losses = _stats.AsSpan(2, blocks);
+        losses.Clear();
+        ReadOnlySpan<float> input = batch.Images;
+        if (_communicator.Rank > 0)
+        {
+            Span<float> message = Message(ref _received, length);
+            _communicator.Receive<float>(message, _communicator.Rank - 1, ActivationsTag);
+            message[..blocks].CopyTo(losses);
+            input = message[blocks..];
+        }
+
+        Span<float> stageLosses = stackalloc float[blocks];
+        Span<float> output = IsLast ? [] : Message(ref _sent, length)[blocks..];
+        var (loss, accuracy) = _model.ComputeStageGradients(Range, input, batch.Labels, _method, tangents, seed, step, stageLosses, output, headLr,
+            lastLayerLr, channelSlicesPerGroup);
+        stageLosses[Range.First..Range.Last].CopyTo(losses[Range.First..Range.Last]);
+        if (!IsLast)
+        {
+            Span<float> message = _sent.AsSpan(0, length);
+            losses.CopyTo(message);
+            _communicator.Send<float>(message, _communicator.Rank + 1, ActivationsTag);
+        }
+
+        _stats[0] = loss;
+        _stats[1] = accuracy;
+        _communicator.Broadcast<float>(_stats, root: _communicator.Size - 1);
+        losses.CopyTo(blockLosses);
+        _steps++;
+        return (_stats[0], _stats[1]);
+    }
+
+    public void GatherToRoot(Optimizer optimizer)
+    {
+        int slots = optimizer.StateNames.Count;
+        if (!_communicator.IsRoot)
+        {
+            float[] state = new float[_own.Sum(p => p.Elements) * (1 + slots)];
+            RunStateBroadcast.Pack(_own, optimizer, state);
+            _communicator.Send<float>(state, 0, StateTag);
+            return;
+        }
+
+        for (int rank = 1; rank < _communicator.Size; rank++)
+        {
+            IReadOnlyList<ModelParameter> theirs = OwnedBy(_model, BlockRange.Split(_model.Config.Blocks, _communicator.Size, rank));
+            float[] state = new float[theirs.Sum(p => p.Elements) * (1 + slots)];
+            _communicator.Receive<float>(state, rank, StateTag);
+            RunStateBroadcast.Unpack(theirs, optimizer, state);
+        }
+    }
+
+    public string Summary()
+    {
+        CommunicationStats stats = _communicator.Stats;
+        long perStep = _steps == 0 ? 0 : stats.BytesSent / _steps;
+        return string.Create(CultureInfo.InvariantCulture,
+            $"block pipeline over {_communicator.Size} ranks, rank 0 owns blocks {Range}: rank 0 sent {stats.BytesSent:N0} bytes ({perStep:N0} per step, its activations and the statistics) and received {stats.BytesReceived:N0} bytes in {stats.Calls} calls, {stats.Time.TotalSeconds:F2} s in communication");
+    }
+
+    private static Span<float> Message(ref float[] buffer, int length)
+    {
+        if (buffer.Length < length)
+        {
+            buffer = new float[length];
+        }
+
+        return buffer.AsSpan(0, length);
+    }
+}
