@@ -24,7 +24,7 @@ internal sealed class PipelineStep : IParallelStep
     private readonly float[] _stats;
     private float[] _received = [];
     private float[] _sent = [];
-    private long _steps;
+    private long _messageBytes;
 
     public PipelineStep(Communicator communicator, LocalMixer model, Optimizer optimizer, TrainingMethod method)
     {
@@ -77,13 +77,13 @@ internal sealed class PipelineStep : IParallelStep
             Span<float> message = _sent.AsSpan(0, length);
             losses.CopyTo(message);
             _communicator.Send<float>(message, _communicator.Rank + 1, ActivationsTag);
+            _messageBytes = 4L * length;
         }
 
         _stats[0] = loss;
         _stats[1] = accuracy;
         _communicator.Broadcast<float>(_stats, root: _communicator.Size - 1);
         losses.CopyTo(blockLosses);
-        _steps++;
         return (_stats[0], _stats[1]);
     }
 
@@ -110,9 +110,9 @@ internal sealed class PipelineStep : IParallelStep
     public string Summary()
     {
         CommunicationStats stats = _communicator.Stats;
-        long perStep = _steps == 0 ? 0 : stats.BytesSent / _steps;
+        string passed = IsLast ? "none" : $"{_messageBytes:N0}";
         return string.Create(CultureInfo.InvariantCulture,
-            $"block pipeline over {_communicator.Size} ranks, rank 0 owns blocks {Range}: rank 0 sent {stats.BytesSent:N0} bytes ({perStep:N0} per step, its activations and the statistics) and received {stats.BytesReceived:N0} bytes in {stats.Calls} calls, {stats.Time.TotalSeconds:F2} s in communication");
+            $"block pipeline over {_communicator.Size} ranks, rank 0 owns blocks {Range}: {passed} bytes passed on per step (activations and block losses), {_stats.Length * 4:N0} bytes of statistics broadcast by the last rank; rank 0 sent {stats.BytesSent:N0} and received {stats.BytesReceived:N0} bytes in {stats.Calls} calls, {stats.Time.TotalSeconds:F2} s in communication");
     }
 
     private static Span<float> Message(ref float[] buffer, int length)

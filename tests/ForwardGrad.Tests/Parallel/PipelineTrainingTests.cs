@@ -51,7 +51,9 @@ public sealed class PipelineTrainingTests : SampleDataFixture
         string[] lines = output.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         Assert.That(lines.Count(l => l.StartsWith("epoch 2/2:", StringComparison.Ordinal)), Is.EqualTo(1), output);
         Assert.That(lines.Count(l => l.StartsWith("final test error:", StringComparison.Ordinal)), Is.EqualTo(1), output);
-        Assert.That(output, Does.Contain($"block pipeline over {ranks} ranks, rank 0 owns blocks [0, 2)"));
+        // Rank 0 passes on the (32, 49, 32) output of block 1 and the 4 block losses; the statistics are 2 + 4 floats.
+        Assert.That(output, Does.Contain($"block pipeline over {ranks} ranks, rank 0 owns blocks [0, 2): {(4 + (32 * 49 * 32)) * 4:N0} bytes passed on per step")
+            .And.Contain("24 bytes of statistics broadcast"));
         Assert.That(File.ReadAllText(Path.Combine(pipeline, "config.json")), Does.Contain("\"parallel\": \"pipeline\"").And.Contain($"\"ranks\": {ranks}"));
     }
 
