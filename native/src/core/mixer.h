@@ -131,7 +131,6 @@ struct Run {
     const float* input = nullptr;
 };
 
-
 bool is_backprop(int32_t method);  // no tangents: BP, L-BP, LG-BP and the feedback-alignment methods
 bool is_feedback(int32_t method);  // FA, L-FA, LG-FA, DFA
 // The backward pass a method runs: FA -> BP, L-FA -> L-BP, LG-FA -> LG-BP; any other method itself.

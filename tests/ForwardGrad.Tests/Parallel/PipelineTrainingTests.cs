@@ -58,6 +58,18 @@ public sealed class PipelineTrainingTests : SampleDataFixture
     }
 
     [Test]
+    public void ContrastiveLocalLosses_PipelineLikeOneProcess()
+    {
+        string single = Path.Combine(Folder, "single-contrastive"), pipeline = Path.Combine(Folder, "np2-contrastive");
+        var (code, output, error) = CliRunner.Run(Args("LG-FG-A", single, "--loss", "contrastive"));
+        Assert.That(code, Is.Zero, output + error);
+        (code, output, error) = MpiRun.Fgrad(2, Args("LG-FG-A", pipeline, "--loss", "contrastive", "--parallel", "pipeline"));
+        Assert.That(code, Is.Zero, output + error);
+        Assert.That(MpiRun.SameWeights(pipeline, single), Is.True);
+        Assert.That(Results(pipeline), Is.EqualTo(Results(single)));
+    }
+
+    [Test]
     public void AResumeWithAnotherRankCount_ContinuesTheRunExactly()
     {
         string single = Single("LG-FG-A");
