@@ -39,6 +39,22 @@ internal sealed class DataParallelStep : IParallelStep
     /// <summary>Floats all-reduced per step.</summary>
     public int ElementsPerStep => _exchange.Elements;
 
+    /// <summary>Every rank gets the global statistics in the step itself.</summary>
+    public bool StatisticsInStep => true;
+
+    /// <summary>The global batch's step, its statistics included.</summary>
+    public StepOutcome? Compute(Batch batch, long index, int tangents, ulong seed, float headLr, float lastLayerLr, bool channelSlicesPerGroup)
+    {
+        Span<float> blockLosses = stackalloc float[_model.Config.Blocks];
+        var (loss, accuracy) = Compute(batch, tangents, seed, unchecked((uint)index), blockLosses, headLr, lastLayerLr, channelSlicesPerGroup);
+        return new StepOutcome(index, batch.Count, loss, accuracy, StepOutcomes.AllFinite(blockLosses));
+    }
+
+    public IReadOnlyList<StepOutcome> Drain() => [];
+
+    /// <summary>Every rank has already stopped on a diverged step, in that step.</summary>
+    public bool AgreeToStop(bool stop) => stop;
+
     /// <summary>The global batch's loss and accuracy; <paramref name="blockLosses"/> receives the global block losses.</summary>
     public (float Loss, float Accuracy) Compute(Batch batch, int tangents, ulong seed, uint step, Span<float> blockLosses, float headLr, float lastLayerLr,
         bool channelSlicesPerGroup)

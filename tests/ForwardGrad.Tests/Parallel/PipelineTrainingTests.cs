@@ -53,7 +53,7 @@ public sealed class PipelineTrainingTests : SampleDataFixture
         Assert.That(lines.Count(l => l.StartsWith("final test error:", StringComparison.Ordinal)), Is.EqualTo(1), output);
         // Rank 0 passes on the (32, 49, 32) output of block 1 and the 4 block losses; the statistics are 2 + 4 floats.
         Assert.That(output, Does.Contain($"block pipeline over {ranks} ranks, rank 0 owns blocks [0, 2): {(4 + (32 * 49 * 32)) * 4:N0} bytes passed on per step")
-            .And.Contain("24 bytes of statistics broadcast"));
+            .And.Contain("24 bytes of statistics sent to rank 0"));
         Assert.That(File.ReadAllText(Path.Combine(pipeline, "config.json")), Does.Contain("\"parallel\": \"pipeline\"").And.Contain($"\"ranks\": {ranks}"));
     }
 
@@ -67,6 +67,21 @@ public sealed class PipelineTrainingTests : SampleDataFixture
         Assert.That(code, Is.Zero, output + error);
         Assert.That(MpiRun.SameWeights(pipeline, single), Is.True);
         Assert.That(Results(pipeline), Is.EqualTo(Results(single)));
+    }
+
+    [Test]
+    public void ADivergingRun_StopsEveryRankWithTheSingleProcessMessage()
+    {
+        // Rank 0 learns a step's statistics a few steps late, so the ranks stop together at the epoch's end; the message
+        // names the step that diverged, as one process does, and no checkpoint is written.
+        string single = Path.Combine(Folder, "single-diverged"), pipeline = Path.Combine(Folder, "np3-diverged");
+        var (code, singleOutput, error) = CliRunner.Run(Args("LG-BP", single, "--lr", "100000", "--warmup-epochs", "0"));
+        Assert.That(code, Is.EqualTo(1), singleOutput + error);
+        string message = singleOutput.Split('\n').Single(l => l.Contains("training diverged", StringComparison.Ordinal)).Trim();
+        (code, string output, error) = MpiRun.Fgrad(3, Args("LG-BP", pipeline, "--lr", "100000", "--warmup-epochs", "0", "--parallel", "pipeline"));
+        Assert.That(code, Is.EqualTo(1), output + error);
+        Assert.That(output.Split('\n').Select(l => l.Trim()), Has.Exactly(1).EqualTo(message.Replace(single, pipeline, StringComparison.Ordinal)), output);
+        Assert.That(File.Exists(Path.Combine(pipeline, "checkpoint.safetensors")), Is.False);
     }
 
     [Test]
