@@ -24,9 +24,9 @@ internal sealed class PipelineStep : IParallelStep
     private readonly TrainingMethod _method;
     private readonly IReadOnlyList<ModelParameter> _own;
     private readonly float[] _stats;
+    private readonly Queue<(long Index, int Images)> _pending = new();  // rank 0: steps whose statistics are on their way
     private float[] _received = [];
     private float[] _sent = [];
-    private readonly Queue<(long Index, int Images)> _pending = new();
     private long _messageBytes;
 
     public PipelineStep(Communicator communicator, LocalMixer model, Optimizer optimizer, TrainingMethod method)
