@@ -3,13 +3,8 @@
 # T ranks of one thread each (mpirun), same global batch. Prints a markdown table.
 #   bash bench/mpi/data_parallel.sh [BUILD_DIR] [STEPS]      (FG_DATA_DIR must hold mnist-sample)
 set -euo pipefail
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-BUILD_DIR="${1:-$ROOT/build}"
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 STEPS="${2:-60}"
-FGRAD="$ROOT/managed/ForwardGrad.Cli/bin/Release/net10.0/fgrad.dll"
-export FG_NATIVE_PATH="$BUILD_DIR/lib" OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
 echo "load average before: $(cut -d' ' -f1 /proc/loadavg); $(nproc) CPUs; $STEPS steps of batch 128, M/1/16, mnist-sample"
 echo
 echo "| method | layout | images/s | ms/step | bytes all-reduced/step | comm ms/step (rank 0) |"
@@ -18,16 +13,13 @@ for method in LG-BP LG-FG-A LG-FG-W; do
   for layout in "1x2" "2x1"; do
     ranks=${layout%x*} threads=${layout#*x}
     args=(train --method "$method" --max-steps "$STEPS" --epochs 1 --threads "$threads" --out "$TMP/$method-$layout")
-    if [ "$ranks" = 1 ]; then
-      out=$(dotnet "$FGRAD" "${args[@]}")
-    else
-      out=$(mpirun -np "$ranks" dotnet "$FGRAD" "${args[@]}" --parallel data)
-    fi
+    [ "$ranks" = 1 ] || args+=(--parallel data)
+    out=$(run_fgrad "$ranks" "${args[@]}")
     rate=$(grep -oE '[0-9]+ images/s' <<<"$out" | tail -1 | cut -d' ' -f1)
     bytes=$(grep -oE '[0-9,]+ bytes all-reduced per step' <<<"$out" | cut -d' ' -f1 | tr -d , || true)
     comm=$(grep -oE '[0-9.]+ s in communication' <<<"$out" | cut -d' ' -f1 || true)
-    ms=$(awk -v r="$rate" 'BEGIN { printf "%.1f", 128000 / r }')
-    comm_ms=$([ -n "$comm" ] && awk -v c="$comm" -v s="$STEPS" 'BEGIN { printf "%.1f", 1000 * c / s }' || echo "-")
+    ms=$(ms_per_step "$rate")
+    comm_ms=$(comm_ms_per_step "$comm" "$STEPS")
     echo "| $method | $ranks rank(s) x $threads thread(s) | $rate | $ms | ${bytes:--} | $comm_ms |"
   done
 done

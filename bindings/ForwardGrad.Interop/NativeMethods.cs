@@ -246,4 +246,13 @@ internal static unsafe partial class NativeMethods
     /// <summary>Rewrites the perturbed parameters' gradients from given sums of directional derivatives.</summary>
     [LibraryImport(LibraryName)]
     public static partial ForwardGradStatus fg_mixer_fgw_apply(nint model, in FgStepOptions options, float* sums, long count);
+
+    /// <summary>Blocks [first, last) on the images (first == 0) or on block first-1's output; block last-1's output into output.</summary>
+    [LibraryImport(LibraryName)]
+    public static partial ForwardGradStatus fg_mixer_stage_forward(nint model, long batch, nint images, nint input, int first, int last, nint output);
+
+    /// <summary>A pipeline stage's gradients (local methods only): the blocks [first, last), and the final classifier with the last block.</summary>
+    [LibraryImport(LibraryName)]
+    public static partial ForwardGradStatus fg_mixer_stage_gradients(nint model, long batch, nint images, nint input, nint labels,
+        in FgStepOptions options, int first, int last, nint output, ref FgStepStats stats);
 }

@@ -486,6 +486,23 @@ FG_API fg_status fg_mixer_fgw_sums(fg_mixer* model, int64_t batch, const fg_buff
                                    fg_step_stats* out_stats);
 FG_API fg_status fg_mixer_fgw_apply(fg_mixer* model, const fg_step_options* options, const float* sums, int64_t count);
 
+/* Block pipeline stages: blocks [first, last) of the model (0 <= first < last <= blocks) on the stage's input,
+ * the images when first == 0 (input may be NULL), else input, the (batch, P, C) output of block first-1
+ * (images may be NULL). output receives the (batch, P, C) output of block last-1, what block `last` reads.
+ * fg_mixer_stage_forward runs the blocks only (no loss, no gradient). fg_mixer_stage_gradients computes the
+ * gradients of the range's blocks and heads, and with last == blocks of the final classifier, leaving every
+ * other gradient buffer untouched (output may be NULL); its stats hold the range's block losses (the others
+ * 0) and, with last == blocks, the final loss and accuracy. Only the local methods LG-BP, LG-FA, LG-FG-A and
+ * LG-FG-W, whose gradients never cross a block boundary, run in stages; the others are
+ * FG_ERR_INVALID_ARGUMENT. Chaining the stages of a split of the blocks gives fg_mixer_gradients's gradients
+ * and statistics bit for bit (the random streams are keyed by block and parameter). */
+FG_API fg_status fg_mixer_stage_forward(fg_mixer* model, int64_t batch, const fg_buffer* images,
+                                        const fg_buffer* input, int32_t first, int32_t last, fg_buffer* output);
+FG_API fg_status fg_mixer_stage_gradients(fg_mixer* model, int64_t batch, const fg_buffer* images,
+                                          const fg_buffer* input, const fg_buffer* labels,
+                                          const fg_step_options* options, int32_t first, int32_t last,
+                                          fg_buffer* output, fg_step_stats* out_stats);
+
 #ifdef __cplusplus
 }
 #endif

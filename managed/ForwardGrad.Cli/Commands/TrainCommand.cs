@@ -13,9 +13,9 @@ public sealed class TrainCommand : ICommand<TrainOptions>
     /// <inheritdoc />
     public int Run(TrainOptions options, TextWriter output)
     {
-        if (ParallelModes.Parse(options.Parallel ?? ParallelModes.None) == ParallelModes.Data)
+        if (ParallelModes.Parse(options.Parallel ?? ParallelModes.None) != ParallelModes.None)
         {
-            return DataParallelTraining.Run(options, output);
+            return ParallelTraining.Run(options, output);
         }
 
         // Everything is checked and the data loaded before the run folder is touched.

@@ -81,7 +81,7 @@ public sealed class TrainOptions : TrainingCommandOptions
     public bool Overwrite { get; set; }
 
     /// <summary>Parallel mode.</summary>
-    [Option("parallel", HelpText = "none, or data: data parallel over the ranks of mpirun -np N (each rank trains on its shard of every batch; rank 0 writes the run folder) (default none).")]
+    [Option("parallel", HelpText = "none; data: data parallel over the ranks of mpirun -np N (each rank trains on its shard of every batch); pipeline: block pipeline (each rank trains a range of blocks and passes its activations on; LG-BP, LG-FA, LG-FG-A, LG-FG-W only). Rank 0 writes the run folder (default none).")]
     public string? Parallel { get; set; }
 
     /// <summary>Time limit of one exchange between ranks.</summary>

@@ -221,6 +221,7 @@ public sealed partial class LocalMixer : IDisposable
             _images?.Dispose();
             _labels?.Dispose();
             _logits?.Dispose();
+            DisposeStageBuffers();
             _parameterTable.Dispose();
             ReleaseParameters(Parameters);
             _native.Dispose();

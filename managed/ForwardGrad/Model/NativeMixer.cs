@@ -123,6 +123,37 @@ internal sealed class NativeMixer : IDisposable
         }
     }
 
+    /// <summary>Blocks [first, last) on <paramref name="input"/> (the images when first is 0, else block first-1's output) into <paramref name="output"/>.</summary>
+    public void StageForward(long batch, BlockRange range, Tensor input, Tensor output)
+    {
+        using var model = Lease();
+        using var source = input.Lease();
+        using var target = output.Lease();
+        nint images = range.First == 0 ? source.Value : 0, activations = range.First == 0 ? 0 : source.Value;
+        NativeStatus.Check(NativeMethods.fg_mixer_stage_forward(model.Value, batch, images, activations, range.First, range.Last, target.Value));
+    }
+
+    /// <summary>A pipeline stage's gradients; <paramref name="output"/> (or null) receives the activations the next stage reads.</summary>
+    public FgStepStats StageGradients(long batch, BlockRange range, Tensor input, Tensor labels, in FgStepOptions options, Tensor? output)
+    {
+        var stats = FgStepStats.Create();
+        using var model = Lease();
+        using var source = input.Lease();
+        using var target = labels.Lease();
+        nint images = range.First == 0 ? source.Value : 0, activations = range.First == 0 ? 0 : source.Value;
+        if (output is null)
+        {
+            NativeStatus.Check(NativeMethods.fg_mixer_stage_gradients(model.Value, batch, images, activations, target.Value, in options,
+                range.First, range.Last, 0, ref stats));
+            return stats;
+        }
+
+        using var passed = output.Lease();
+        NativeStatus.Check(NativeMethods.fg_mixer_stage_gradients(model.Value, batch, images, activations, target.Value, in options,
+            range.First, range.Last, passed.Value, ref stats));
+        return stats;
+    }
+
     /// <summary>Activation workspace bytes a step of <paramref name="method"/> needs at <paramref name="batch"/>.</summary>
     public ulong WorkspaceBytes(TrainingMethod method, int tangents, long batch)
     {

@@ -17,6 +17,8 @@ public sealed class Optimizer : IDisposable
     private readonly HandleTable _stateTable;
     private readonly int[] _decay;
     private int _disposed;
+    private IReadOnlyList<ModelParameter>? _trainOnly;
+    private Subset? _subset;
 
     /// <summary>Creates the optimizer and its zeroed state for every parameter of <paramref name="model"/>.</summary>
     public Optimizer(LocalMixer model, OptimizerSettings settings)
@@ -48,6 +50,55 @@ public sealed class Optimizer : IDisposable
     /// <summary>Number of steps taken (the next step is StepCount + 1).</summary>
     public long StepCount { get; set; }
 
+    /// <summary>
+    /// The parameters a step updates (a block pipeline stage's own), or null (the default) for every parameter. The others
+    /// and their state are left as they are.
+    /// </summary>
+    public IReadOnlyList<ModelParameter>? TrainOnly
+    {
+        get => _trainOnly;
+        set
+        {
+            ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+            if (value is null)
+            {
+                _trainOnly = null;
+                _subset = null;
+                return;
+            }
+
+            int count = _first.Length;
+            foreach (ModelParameter parameter in value)
+            {
+                if (parameter.Index < 0 || parameter.Index >= count || !ReferenceEquals(_model.Parameters[parameter.Index], parameter))
+                {
+                    throw new ArgumentException($"{parameter.Name} is not a parameter of the optimized model.", nameof(value));
+                }
+            }
+
+            int[] indices = [.. value.Select(p => p.Index).Distinct().Order()];
+            ReadOnlySpan<nint> model = _model.ParameterTable.Values, state = _stateTable.Values;
+            int n = indices.Length;
+            var subset = new Subset(new nint[2 * n], new nint[_second is null ? n : 2 * n], new int[n]);
+            for (int i = 0; i < n; i++)
+            {
+                int index = indices[i];
+                subset.Values[i] = model[index];
+                subset.Values[n + i] = model[count + index];
+                subset.State[i] = state[index];
+                if (_second is not null)
+                {
+                    subset.State[n + i] = state[count + index];
+                }
+
+                subset.Decay[i] = _decay[index];
+            }
+
+            _trainOnly = [.. indices.Select(i => _model.Parameters[i])];
+            _subset = subset;
+        }
+    }
+
     /// <summary>Names of the state tensors, per kind: "optim.m" (and "optim.v" for AdamW).</summary>
     public IReadOnlyList<string> StateNames => _second is null ? ["optim.m"] : ["optim.m", "optim.v"];
 
@@ -70,9 +121,16 @@ public sealed class Optimizer : IDisposable
         using var context = _model.Context.Lease();
         using var parameters = HandleLease.Of(parameterTable);
         using var state = HandleLease.Of(_stateTable);
-        fixed (nint* values = parameterTable.Values)
-        fixed (nint* moments = _stateTable.Values)
-        fixed (int* decay = _decay)
+        // The leases on the full tables keep the subset's handles valid too.
+        Subset? subset = _subset;
+        if (subset is not null)
+        {
+            count = subset.Decay.Length;
+        }
+
+        fixed (nint* values = subset is null ? parameterTable.Values : subset.Values)
+        fixed (nint* moments = subset is null ? _stateTable.Values : subset.State)
+        fixed (int* decay = subset is null ? _decay : subset.Decay)
         {
             NativeStatus.Check(NativeMethods.fg_optimizer_step(context.Value, in native, count, values, values + count, moments,
                 _second is null ? null : moments + count, decay));
@@ -121,6 +179,9 @@ public sealed class Optimizer : IDisposable
 
         return tensors;
     }
+
+    /// <summary>The raw handles of <see cref="TrainOnly"/>: values then gradients, first then second moments, decay flags.</summary>
+    private sealed record Subset(nint[] Values, nint[] State, int[] Decay);
 
     private Tensor[] Slot(int slot) => slot switch
     {

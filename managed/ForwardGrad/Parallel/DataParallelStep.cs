@@ -1,5 +1,7 @@
+using System.Globalization;
 using ForwardGrad.Data;
 using ForwardGrad.Model;
+using ForwardGrad.Optim;
 
 namespace ForwardGrad.Parallel;
 
@@ -11,7 +13,7 @@ namespace ForwardGrad.Parallel;
 /// tangents from (seed, step) and rebuilds the perturbed parameters' gradients from the global sums. Activity perturbation
 /// (FG-A, LG-FG-A) draws each image's noise at its place in the global batch, as one process does.
 /// </summary>
-internal sealed class DataParallelStep
+internal sealed class DataParallelStep : IParallelStep
 {
     private readonly Communicator _communicator;
     private readonly LocalMixer _model;
@@ -37,6 +39,22 @@ internal sealed class DataParallelStep
 
     /// <summary>Floats all-reduced per step.</summary>
     public int ElementsPerStep => _exchange.Elements;
+
+    /// <summary>Every rank gets the global statistics in the step itself.</summary>
+    public bool StatisticsInStep => true;
+
+    /// <summary>The global batch's step, its statistics included.</summary>
+    public StepOutcome? Compute(Batch batch, long index, int tangents, ulong seed, float headLr, float lastLayerLr, bool channelSlicesPerGroup)
+    {
+        Span<float> blockLosses = stackalloc float[_model.Config.Blocks];
+        var (loss, accuracy) = Compute(batch, tangents, seed, unchecked((uint)index), blockLosses, headLr, lastLayerLr, channelSlicesPerGroup);
+        return new StepOutcome(index, batch.Count, loss, accuracy, StepOutcomes.AllFinite(blockLosses));
+    }
+
+    public IReadOnlyList<StepOutcome> Drain() => [];
+
+    /// <summary>Every rank has already stopped on a diverged step, in that step.</summary>
+    public bool AgreeToStop(bool stop) => stop;
 
     /// <summary>The global batch's loss and accuracy; <paramref name="blockLosses"/> receives the global block losses.</summary>
     public (float Loss, float Accuracy) Compute(Batch batch, int tangents, ulong seed, uint step, Span<float> blockLosses, float headLr, float lastLayerLr,
@@ -64,6 +82,18 @@ internal sealed class DataParallelStep
         }
 
         return result;
+    }
+
+    /// <summary>Every rank already holds the whole model and the same state.</summary>
+    public void GatherToRoot(Optimizer optimizer)
+    {
+    }
+
+    public string Summary()
+    {
+        CommunicationStats stats = _communicator.Stats;
+        return string.Create(CultureInfo.InvariantCulture,
+            $"data parallel over {_communicator.Size} ranks: {ElementsPerStep * 4L:N0} bytes all-reduced per step; rank 0 sent {stats.BytesSent:N0} and received {stats.BytesReceived:N0} bytes in {stats.Calls} calls, {stats.Time.TotalSeconds:F2} s in communication");
     }
 
     private static (float, float) Drop((float Loss, float Accuracy, ulong WorkspaceBytes) stats) => (stats.Loss, stats.Accuracy);

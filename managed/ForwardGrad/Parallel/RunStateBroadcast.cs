@@ -51,23 +51,24 @@ internal static class RunStateBroadcast
         float[] state = new float[model.ParameterCount * (1 + slots)];
         if (communicator.IsRoot)
         {
-            Pack(model, optimizer, state);
+            Pack(model.Parameters, optimizer, state);
         }
 
         communicator.Broadcast<float>(state);
         if (!communicator.IsRoot)
         {
-            Unpack(model, optimizer, state);
+            Unpack(model.Parameters, optimizer, state);
             optimizer.StepCount = (long)header[6];
         }
 
         return new RunCounters((long)header[1], header[2], header[3], (long)header[4], header[5]);
     }
 
-    private static void Pack(LocalMixer model, Optimizer optimizer, Span<float> state)
+    /// <summary>The values of <paramref name="parameters"/>, then their optimizer state slot by slot, into <paramref name="state"/>.</summary>
+    internal static void Pack(IReadOnlyList<ModelParameter> parameters, Optimizer optimizer, Span<float> state)
     {
         int offset = 0;
-        foreach (ModelParameter parameter in model.Parameters)
+        foreach (ModelParameter parameter in parameters)
         {
             parameter.ToArray().CopyTo(state[offset..]);
             offset += (int)parameter.Elements;
@@ -75,7 +76,7 @@ internal static class RunStateBroadcast
 
         for (int slot = 0; slot < optimizer.StateNames.Count; slot++)
         {
-            foreach (ModelParameter parameter in model.Parameters)
+            foreach (ModelParameter parameter in parameters)
             {
                 optimizer.GetState(slot, parameter.Index).CopyTo(state[offset..]);
                 offset += (int)parameter.Elements;
@@ -83,10 +84,11 @@ internal static class RunStateBroadcast
         }
     }
 
-    private static void Unpack(LocalMixer model, Optimizer optimizer, ReadOnlySpan<float> state)
+    /// <summary>The inverse of <see cref="Pack"/>: overwrites the values and optimizer state of <paramref name="parameters"/>.</summary>
+    internal static void Unpack(IReadOnlyList<ModelParameter> parameters, Optimizer optimizer, ReadOnlySpan<float> state)
     {
         int offset = 0;
-        foreach (ModelParameter parameter in model.Parameters)
+        foreach (ModelParameter parameter in parameters)
         {
             parameter.Upload(state.Slice(offset, (int)parameter.Elements));
             offset += (int)parameter.Elements;
@@ -94,7 +96,7 @@ internal static class RunStateBroadcast
 
         for (int slot = 0; slot < optimizer.StateNames.Count; slot++)
         {
-            foreach (ModelParameter parameter in model.Parameters)
+            foreach (ModelParameter parameter in parameters)
             {
                 optimizer.SetState(slot, parameter.Index, state.Slice(offset, (int)parameter.Elements));
                 offset += (int)parameter.Elements;

@@ -162,7 +162,7 @@ public sealed class Trainer
                 return start == RunStart.Resume ? session.Resume() : session.Begin();
             }
 
-            return RunDataParallel(communicator, runDirectory, start, options with { Ranks = communicator.Size }, model, optimizer, method, scheduleKind, log, progress);
+            return RunParallel(communicator, runDirectory, start, options with { Ranks = communicator.Size }, model, optimizer, method, scheduleKind, log, progress);
         }
         finally
         {
@@ -185,16 +185,20 @@ public sealed class Trainer
     }
 
     /// <summary>
-    /// Makes <see cref="Run"/> data-parallel over the ranks of this communicator: every rank runs the same command on the
-    /// same data, trains on its shard of each global batch, and the gradients are summed in a deterministic all-reduce;
-    /// rank 0 alone takes the run folder, evaluates, saves and logs. Null (the default): one process.
+    /// Makes <see cref="Run"/> parallel over the ranks of this communicator, as <see cref="TrainerOptions.Parallel"/> says: every
+    /// rank runs the same command on the same data; in data parallel each trains on its shard of each global batch and the
+    /// gradients are summed in a deterministic all-reduce, in the block pipeline each owns a range of blocks and passes its
+    /// activations on. Rank 0 alone takes the run folder, evaluates, saves and logs. Null (the default): one process.
     /// </summary>
     public Communicator? Communicator { get; init; }
 
-    private TrainingResult RunDataParallel(Communicator communicator, string runDirectory, RunStart start, TrainerOptions options, LocalMixer model,
+    private TrainingResult RunParallel(Communicator communicator, string runDirectory, RunStart start, TrainerOptions options, LocalMixer model,
         Optimizer optimizer, TrainingMethod method, ScheduleKind scheduleKind, Action<string> log, IProgress<TrainingProgress>? progress)
     {
-        var step = new DataParallelStep(communicator, model, method, options.Tangents);
+        bool pipeline = options.Parallel == ParallelModes.Pipeline;
+        IParallelStep step = pipeline
+            ? new PipelineStep(communicator, model, optimizer, method)
+            : new DataParallelStep(communicator, model, method, options.Tangents);
         TrainingSession? session = null;
         try
         {
@@ -203,9 +207,7 @@ public sealed class Trainer
             TrainingResult result = start == RunStart.Resume ? session.Resume() : session.Begin();
             if (communicator.IsRoot)
             {
-                CommunicationStats stats = communicator.Stats;
-                log(string.Create(CultureInfo.InvariantCulture,
-                    $"data parallel over {communicator.Size} ranks: {step.ElementsPerStep * 4L:N0} bytes all-reduced per step; rank 0 sent {stats.BytesSent:N0} and received {stats.BytesReceived:N0} bytes in {stats.Calls} calls, {stats.Time.TotalSeconds:F2} s in communication"));
+                log(step.Summary());
             }
 
             return result;

@@ -89,7 +89,7 @@ public sealed record TrainerOptions
     /// <summary>Stop after this many steps in total (smoke runs); null: run every epoch.</summary>
     public long? MaxSteps { get; init; }
 
-    /// <summary>How the run is spread over processes: "none" (one process) or "data" (data parallel over MPI ranks).</summary>
+    /// <summary>How the run is spread over processes: "none" (one process), "data" (data parallel over MPI ranks) or "pipeline" (block pipeline over MPI ranks).</summary>
     public string Parallel { get; init; } = "none";
 
     /// <summary>Ranks of a parallel run (1 for one process); set by <see cref="Trainer"/>, recorded in config.json.</summary>
@@ -142,9 +142,10 @@ public sealed record TrainerOptions
         Require(double.IsFinite(LastLayerLr) && LastLayerLr >= 0, "--last-layer-lr", "a finite number >= 0", LastLayerLr);
         Require(Threads >= 0, "--threads", "0 (all usable CPUs) or a positive count", Threads);
         Require(MaxSteps is null or >= 1, "--max-steps", "a positive integer", MaxSteps ?? 0);
+        ParallelModes.RequireMethodFits(Parallel, method);
         if (ParallelModes.Parse(Parallel) == ParallelModes.Data && LocalLosses.Parse(Loss) == LocalLoss.Contrastive)
         {
-            throw new ArgumentException($"--loss contrastive does not train data-parallel: --parallel data would split the batch's two views of an image, which the loss pairs, across ranks. Train in one process (leave --parallel out).");
+            throw new ArgumentException($"--loss contrastive does not train data-parallel: --parallel data would split the batch's two views of an image, which the loss pairs, across ranks. Train in one process, or split the blocks with --parallel pipeline.");
         }
 
         Require(double.IsFinite(CommTimeout) && CommTimeout > 0, "--comm-timeout", "a finite number of seconds > 0", CommTimeout);

@@ -10,14 +10,14 @@ using ForwardGrad.Parallel;
 namespace ForwardGrad.Training;
 
 /// <summary>
-/// One invocation's training in a run folder this process has taken: see <see cref="Trainer.Run"/>. In a data-parallel
-/// run (<paramref name="parallel"/> given) every rank runs a session; only rank 0 holds the folder (the others get
+/// One invocation's training in a run folder this process has taken: see <see cref="Trainer.Run"/>. In a parallel run
+/// (<paramref name="parallel"/> given) every rank runs a session; only rank 0 holds the folder (the others get
 /// null), evaluates, saves and reports, and it shares its starting state with the other ranks first.
 /// </summary>
 internal sealed class TrainingSession(
     DatasetSplits data, TrainerOptions options, RunFolder? folder, LocalMixer model, Optimizer optimizer,
     TrainingMethod method, ScheduleKind scheduleKind, Action<string> log, IProgress<TrainingProgress>? progress,
-    Action<EpochMetrics>? epochCompleted, DataParallelStep? parallel = null)
+    Action<EpochMetrics>? epochCompleted, IParallelStep? parallel = null)
 {
     private readonly DatasetSplits _data = data;
     private readonly List<EpochMetrics> _history = [];
@@ -122,6 +122,7 @@ internal sealed class TrainingSession(
         double lr = schedule.At(Math.Max(0, _step - 1));
         float[] blockLosses = new float[model.Config.Blocks];
         bool channelSlicesPerGroup = TrainerOptions.SlicesChannelsPerGroup(options.ChannelSlices);
+        string? divergence = null;  // the first diverged step's message, where the ranks stop only at the epoch's end
         while (_step < stopAt)
         {
             int epoch = (int)(_step / batches);
@@ -142,25 +143,25 @@ internal sealed class TrainingSession(
                 }
 
                 // The allocation-free overload: a steady-state step allocates no managed memory.
-                var stats = ComputeStep(batch, blockLosses, channelSlicesPerGroup);
-                if (!float.IsFinite(stats.Loss) || stats.Loss > explodeLimit || !AllFinite(blockLosses))
+                if (ComputeStep(batch, blockLosses, channelSlicesPerGroup) is { } outcome && Account(outcome, explodeLimit, batches) is string failure)
                 {
-                    return new TrainingResult(RunPath, rows, lastTestError, _step, DivergenceMessage(epoch, stats.Loss));
+                    divergence ??= failure;
+                    if (parallel?.StatisticsInStep ?? true)
+                    {
+                        return new TrainingResult(RunPath, rows, lastTestError, _step, divergence);
+                    }
                 }
 
                 lr = schedule.At(_step);
                 optimizer.Step((float)lr);
                 _step++;
-                _lossSum += (double)stats.Loss * batch.Count;
-                _correctSum += Math.Round((double)stats.Accuracy * batch.Count);
-                _seen += batch.Count;
                 epochImages += batch.Count;
                 FaultInjection.Reached(FaultInjection.AfterStep);
                 if (progress is not null)
                 {
                     double rate = epochImages / Math.Max(1e-9, epochClock.Elapsed.TotalSeconds);
                     long remaining = stopAt - _step;
-                    progress.Report(new TrainingProgress(epoch + 1, options.Epochs, batch.Index + 1, batches, _step, stopAt, _lossSum / _seen, rate,
+                    progress.Report(new TrainingProgress(epoch + 1, options.Epochs, batch.Index + 1, batches, _step, stopAt, _seen > 0 ? _lossSum / _seen : double.NaN, rate,
                         TimeSpan.FromSeconds(remaining * (double)options.BatchSize / Math.Max(1e-9, rate))));
                 }
 
@@ -171,6 +172,21 @@ internal sealed class TrainingSession(
             }
 
             bool epochDone = _step == (long)(epoch + 1) * batches;
+            if (parallel is not null)
+            {
+                foreach (StepOutcome outcome in parallel.Drain())
+                {
+                    string? failure = Account(outcome, explodeLimit, batches);
+                    divergence ??= failure;
+                }
+
+                parallel.GatherToRoot(optimizer);
+                if (parallel.AgreeToStop(divergence is not null))
+                {
+                    return new TrainingResult(RunPath, rows, lastTestError, _step, divergence ?? "training diverged (rank 0 reports the step)");
+                }
+            }
+
             if (folder is null)
             {
                 continue;  // another rank of a parallel run: rank 0 evaluates, saves and reports
@@ -190,19 +206,34 @@ internal sealed class TrainingSession(
         return new TrainingResult(RunPath, rows, lastTestError, _step, null);
     }
 
-    /// <summary>The gradients of one batch, this process's or (data-parallel) the global batch's over every rank.</summary>
-    private (float Loss, float Accuracy) ComputeStep(Batch batch, Span<float> blockLosses, bool channelSlicesPerGroup)
+    /// <summary>
+    /// The gradients of one batch, this process's or the parallel step's over every rank, and the outcome of a finished step:
+    /// this one, or (block pipeline) an earlier one whose statistics reached this rank now.
+    /// </summary>
+    private StepOutcome? ComputeStep(Batch batch, Span<float> blockLosses, bool channelSlicesPerGroup)
     {
-        uint step = unchecked((uint)_step);
         if (parallel is not null)
         {
-            return parallel.Compute(batch, options.Tangents, options.Seed, step, blockLosses, (float)options.HeadLr, (float)options.LastLayerLr,
-                channelSlicesPerGroup);
+            return parallel.Compute(batch, _step, options.Tangents, options.Seed, (float)options.HeadLr, (float)options.LastLayerLr, channelSlicesPerGroup);
         }
 
-        var (loss, accuracy, _) = model.ComputeGradients(batch.Images, batch.Labels, method, options.Tangents, options.Seed, step,
+        var (loss, accuracy, _) = model.ComputeGradients(batch.Images, batch.Labels, method, options.Tangents, options.Seed, unchecked((uint)_step),
             blockLosses, (float)options.HeadLr, (float)options.LastLayerLr, channelSlicesPerGroup);
-        return (loss, accuracy);
+        return new StepOutcome(_step, batch.Count, loss, accuracy, StepOutcomes.AllFinite(blockLosses));
+    }
+
+    /// <summary>Adds a finished step to the epoch's sums; the divergence message when it diverged, else null.</summary>
+    private string? Account(StepOutcome outcome, double explodeLimit, int batches)
+    {
+        if (!float.IsFinite(outcome.Loss) || outcome.Loss > explodeLimit || !outcome.BlockLossesFinite)
+        {
+            return DivergenceMessage((int)(outcome.Step / batches), outcome.Step, outcome.Loss);
+        }
+
+        _lossSum += (double)outcome.Loss * outcome.Images;
+        _correctSum += Math.Round((double)outcome.Accuracy * outcome.Images);
+        _seen += outcome.Images;
+        return null;
     }
 
     /// <summary>Saves the checkpoint with every row so far (the commit point), then metrics.csv from the same rows.</summary>
@@ -227,10 +258,10 @@ internal sealed class TrainingSession(
         FaultInjection.Reached(FaultInjection.AfterMetrics);
     }
 
-    private string DivergenceMessage(int epoch, float loss)
+    private string DivergenceMessage(int epoch, long step, float loss)
     {
         string advice = string.Create(CultureInfo.InvariantCulture,
-            $"training diverged at epoch {epoch + 1}, step {_step}: loss {loss}; start a new run with a lower learning rate (e.g. --lr {options.LearningRate / 3:G3}).");
+            $"training diverged at epoch {epoch + 1}, step {step}: loss {loss}; start a new run with a lower learning rate (e.g. --lr {options.LearningRate / 3:G3}).");
         return _savedStep >= 0
             ? string.Create(CultureInfo.InvariantCulture, $"{advice} The last good checkpoint (step {_savedStep}) is kept in {folder!.CheckpointPath}.")
             : $"{advice} No checkpoint was saved: the run diverged before its first epoch ended.";
@@ -239,17 +270,4 @@ internal sealed class TrainingSession(
     private static string Text(double value) => value.ToString("R", CultureInfo.InvariantCulture);
 
     private static string Text(long value) => value.ToString(CultureInfo.InvariantCulture);
-
-    private static bool AllFinite(ReadOnlySpan<float> values)
-    {
-        foreach (float value in values)
-        {
-            if (!float.IsFinite(value))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
 }

@@ -126,6 +126,10 @@ struct Run {
     // Weight methods: when set, each local loss's row sums of d, D (K, G) per block (LG-FG-W) or (K) for the
     // final loss (FG-W), are added here in double (fg_mixer_fgw_sums).
     double* fgw_sums = nullptr;
+    // A pipeline stage (mixer_stages.cpp) of the local methods: blocks [first, last) only (last < 0: every block),
+    // block `first` reading `input`, the output of block first-1; the final classifier only with the last block.
+    int64_t first = 0, last = -1;
+    const float* input = nullptr;
 };
 
 bool is_backprop(int32_t method);  // no tangents: BP, L-BP, LG-BP and the feedback-alignment methods
@@ -244,5 +248,17 @@ void contrastive_head_loss(fg_mixer& m, const Run& run, int64_t k, int64_t group
 
 // mixer_api.cpp helpers shared by the methods.
 void scale_in_place(fg_context& c, float* x, int64_t count, float scale);
+// ... and by the C ABI's files (mixer_api.cpp, mixer_stages.cpp).
+fg_mixer& check_model(fg_mixer* model);
+const char* method_name(int32_t method);
+void check_stats(const fg_step_stats* stats);
+// The run skeleton of a batch of images (checked), and the step options and labels added to it.
+Run make_run(fg_mixer& m, int64_t batch, const fg_buffer* images);
+void set_options(Run& run, const fg_step_options* options);
+void load_labels(fg_mixer& m, Run& run, const fg_buffer* labels);
+// One step of run.method into the gradient buffers of the run's blocks, and its statistics.
+void gradients(fg_mixer& m, const Run& run, fg_step_stats& stats);
+// The end of run's block range: run.last, or every block.
+inline int64_t last_block(const fg_mixer& m, const Run& run) { return run.last < 0 ? m.dims.blocks : run.last; }
 
 }  // namespace fg::mixer

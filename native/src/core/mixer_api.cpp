@@ -13,7 +13,7 @@ using fg::guard;
 using fg::invalid;
 using namespace fg::mixer;
 
-namespace {
+namespace fg::mixer {
 
 fg_mixer& check_model(fg_mixer* model) {
     if (!model) invalid("model is NULL");
@@ -25,6 +25,10 @@ const char* method_name(int32_t method) {
     return method >= 0 && method <= FG_METHOD_DFA ? names[method] : "unknown";
 }
 
+}  // namespace fg::mixer
+
+namespace {
+
 void check_method_value(int32_t method) {
     if (method < FG_METHOD_BP || method > FG_METHOD_DFA)
         invalid("method (" + std::to_string(method) + ") must be one of FG_METHOD_BP (0) .. FG_METHOD_DFA (10)");
@@ -35,6 +39,10 @@ void check_method(int32_t method, int32_t tangents) {
     if (!is_backprop(method) && tangents < 1)
         invalid(std::string("tangents (") + std::to_string(tangents) + ") must be >= 1 for " + method_name(method));
 }
+
+}  // namespace
+
+namespace fg::mixer {
 
 // Checks the batch and the images; returns the run skeleton.
 Run make_run(fg_mixer& m, int64_t batch, const fg_buffer* images) {
@@ -91,7 +99,7 @@ void gradients(fg_mixer& m, const Run& run, fg_step_stats& stats) {
     stats.size = sizeof stats;
     stats.blocks = static_cast<int32_t>(m.dims.blocks);
     stats.workspace_bytes = prepare_workspace(m, run);
-    load_patches(m, run);
+    if (run.first == 0) load_patches(m, run);
     m.loss_written.assign(static_cast<size_t>(m.dims.blocks + 1), false);
     if (is_backprop(run.method))
         backprop_gradients(m, run, stats);
@@ -105,6 +113,10 @@ void check_stats(const fg_step_stats* s) {
         invalid("out_stats->size is " + std::to_string(s->size) + ", expected sizeof(fg_step_stats) = " +
                 std::to_string(sizeof(fg_step_stats)));
 }
+
+}  // namespace fg::mixer
+
+namespace {
 
 void download_grads(fg_mixer& m, std::vector<std::vector<float>>& out) {
     out.resize(m.params.size());

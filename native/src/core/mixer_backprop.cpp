@@ -120,16 +120,17 @@ void backprop_gradients(fg_mixer& m, const Run& run, fg_step_stats& stats) {
         return;
     }
     const int32_t structure = backprop_structure(run.method);
-    if (structure == FG_METHOD_LGBP) {
-        const float* x = nullptr;
-        for (int64_t k = 0; k < blocks; ++k) {
+    if (structure == FG_METHOD_LGBP) {  // the one structure a pipeline stage (a block range) runs
+        const int64_t last = last_block(m, run);
+        const float* x = run.input;
+        for (int64_t k = run.first; k < last; ++k) {
             BlockActs& a = ws.slots[static_cast<size_t>(k % 2)];
             block_forward(m, run, k, x, nullptr, a);
             block_head(m, run, k, a, ws.grad_out, false);
             block_backward(m, run, k, x, a, false);
             x = a.group.a;
         }
-        final_loss(m, run, x, nullptr, nullptr, run.last_lr, nullptr);
+        if (last == blocks) final_loss(m, run, x, nullptr, nullptr, run.last_lr, nullptr);
         return;
     }
     const float* x = nullptr;

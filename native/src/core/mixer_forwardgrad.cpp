@@ -78,10 +78,12 @@ void fgw_global(fg_mixer& m, const Run& run) {
     }
 }
 
+// The tangents of the run's blocks (each parameter's are keyed by its index, so a stage draws its blocks' own).
 void draw_weight_tangents(fg_mixer& m, const Run& run) {
     for (size_t i = 0; i < m.params.size(); ++i) {
         const Param& p = m.params[i];
         if (p.role != kToken && p.role != kChannel && p.role != kGroup) continue;
+        if (p.info.block < run.first || p.info.block >= last_block(m, run)) continue;
         const int32_t index = static_cast<int32_t>(i);
         m.context->be().random_normal(m.ws.vw + tangent_offset(m, run.K, index),
                                       static_cast<uint64_t>(run.K * p.count()), run.seed, run.step, tangent_id(index), 0);
@@ -111,9 +113,11 @@ void forward_gradients(fg_mixer& m, const Run& run, fg_step_stats& stats) {
     auto slot = [&](int64_t k) -> BlockActs& {
         return ws.slots[static_cast<size_t>(run.method == FG_METHOD_FGA ? k : k % 2)];
     };
-    const float* x = nullptr;
+    // Only local methods run a pipeline stage (a block range); the global ones always run every block.
+    const int64_t first = local ? run.first : 0, last = local ? last_block(m, run) : blocks;
+    const float* x = local ? run.input : nullptr;
     const float* x_tan = nullptr;  // the block input's tangents where they cross blocks (FG-A, FG-W)
-    for (int64_t k = 0; k < blocks; ++k) {
+    for (int64_t k = first; k < last; ++k) {
         BlockActs& a = slot(k);
         block_forward(m, run, k, x, local ? nullptr : x_tan, a);
         // Local methods take d (K,B,P,G) from the block's loss; heads always get their exact gradient.
@@ -128,7 +132,7 @@ void forward_gradients(fg_mixer& m, const Run& run, fg_step_stats& stats) {
         x_tan = a.out_tan;
     }
     if (local) {
-        final_loss(m, run, x, nullptr, nullptr, run.last_lr, nullptr);
+        if (last == blocks) final_loss(m, run, x, nullptr, nullptr, run.last_lr, nullptr);
         return;
     }
     // Global: d (K,B,P,1) of the final loss.

@@ -1,18 +1,19 @@
 using System.Text.Json;
 using ForwardGrad.Data;
+using ForwardGrad.Model;
 using ForwardGrad.Parallel;
 using ForwardGrad.Training;
 
 namespace ForwardGrad.Cli.Commands;
 
 /// <summary>
-/// <c>fgrad train --parallel data</c>, run by every rank of <c>mpirun -np N</c>. Rank 0 checks the options and plans the
+/// <c>fgrad train --parallel data</c> and <c>--parallel pipeline</c>, run by every rank of <c>mpirun -np N</c>. Rank 0 checks the options and plans the
 /// run (it alone reads and writes the run folder) and sends the plan to the others; every rank loads the data; the
 /// ranks agree that all of them are ready, then train. Rank 0 prints what one process prints; the other ranks print
 /// only errors. A rank that fails after training started prints its error and ends the job (MPI_Abort), so no rank
 /// waits for it beyond the communication time limit.
 /// </summary>
-internal static class DataParallelTraining
+internal static class ParallelTraining
 {
     public static int Run(TrainOptions options, TextWriter output)
     {
@@ -79,6 +80,7 @@ internal static class DataParallelTraining
             try
             {
                 var (settings, directory, start) = TrainCommand.Plan(options);
+                ParallelModes.RequireRanksFit(settings.Parallel, communicator.Size, ModelSpec.Resolve(settings.Model).Blocks);
                 message = JsonSerializer.SerializeToUtf8Bytes(new SharedPlan(settings, directory, start));
             }
             catch (Exception exception)
