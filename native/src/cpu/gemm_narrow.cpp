@@ -24,6 +24,8 @@ namespace {
 constexpr int64_t kLanes = 16;          // floats per AVX-512 vector
 constexpr int64_t kMaxWidth = 64;       // n, and k (rows form) or m (dW form), at most this
 constexpr double kMinFlops = 4e6;       // smaller batches are over before the loop workers wake
+constexpr int64_t kMinRows = 2048;      // rows (rows form) or summed rows (dW form) below which the provider is
+                                        // as fast: M/1/16's group layer at batch 100 runs faster there
 constexpr int64_t kRowChunk = 192;      // rows per unit of the rows form: a multiple of every tile height
 constexpr int64_t kReduceChunk = 256;   // rows per partial sum of the dW form
 constexpr int64_t kMaxReduceChunks = 256;
@@ -254,11 +256,11 @@ bool gemm_narrow(const GemmArgs& g, int32_t loop_threads) {
         gemm_panels(g, loop_threads);
         return true;
     }
-    if (!g.trans_a && g.k <= kMaxWidth) {
+    if (!g.trans_a && g.k <= kMaxWidth && g.m >= kMinRows) {
         gemm_rows(g, loop_threads);
         return true;
     }
-    if (g.trans_a && !g.trans_b && g.m <= kMaxWidth) {
+    if (g.trans_a && !g.trans_b && g.m <= kMaxWidth && g.k >= kMinRows) {
         gemm_reduce(g, loop_threads);
         return true;
     }
