@@ -9,6 +9,7 @@
 #include "cpu_backend.h"
 #include "gemm_narrow.h"
 #include "gemm_provider.h"
+#include "thread_scratch.h"
 
 namespace fg {
 
@@ -54,11 +55,8 @@ bool worth_packing(const GemmArgs& g, int64_t per_entry_floats) {
     return flops <= kPackMaxEntryFlops && static_cast<double>(per_entry_floats) <= kPackMaxCopyPerFlop * flops;
 }
 
-std::vector<float>& workspace(size_t floats) {
-    thread_local std::vector<float> ws;
-    if (ws.size() < floats) ws.resize(floats);
-    return ws;
-}
+struct PackTag;  // the packed operands' scratch (cpu::thread_scratch)
+float* workspace(size_t floats) { return cpu::thread_scratch<PackTag>(floats); }
 
 // dst (rows, cols) with leading dimension ldd <- src (rows, cols) with lds.
 void copy_block(int64_t rows, int64_t cols, const float* src, int64_t lds, float* dst, int64_t ldd) {
@@ -102,7 +100,7 @@ bool gemm_shared_a(const GemmArgs& g) {
     const int64_t per_entry = (b_direct ? 0 : k * n) + (c_direct ? 0 : m * n);
     if (!worth_packing(g, per_entry)) return false;
     const int64_t cb = c_direct && b_direct ? g.batch : chunk_entries(g.batch, per_entry, n);
-    float* ws = per_entry ? workspace(static_cast<size_t>(cb * per_entry)).data() : nullptr;
+    float* ws = per_entry ? workspace(static_cast<size_t>(cb * per_entry)) : nullptr;
     float* bp = ws;
     float* cp = ws + (b_direct ? 0 : cb * k * n);
     for (int64_t b0 = 0; b0 < g.batch; b0 += cb) {
@@ -142,7 +140,7 @@ bool gemm_shared_b(const GemmArgs& g) {
     const int64_t per_entry = (a_direct ? 0 : k * m) + (c_direct ? 0 : m * n);
     if (!worth_packing(g, per_entry)) return false;
     const int64_t cb = chunk_entries(g.batch, per_entry, m);
-    float* ws = per_entry ? workspace(static_cast<size_t>(cb * per_entry)).data() : nullptr;
+    float* ws = per_entry ? workspace(static_cast<size_t>(cb * per_entry)) : nullptr;
     float* ap = ws;
     float* cp = ws + (a_direct ? 0 : cb * k * m);
     for (int64_t b0 = 0; b0 < g.batch; b0 += cb) {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "parallel.h"
+#include "thread_scratch.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
@@ -44,11 +45,8 @@ bool outputs_disjoint(const GemmArgs& g) {
     return g.stride_c >= g.n && (g.batch - 1) * g.stride_c + g.n <= g.ldc;
 }
 
-std::vector<float>& scratch(size_t floats) {
-    thread_local std::vector<float> ws;
-    if (ws.size() < floats) ws.resize(floats);
-    return ws;
-}
+struct NarrowTag;  // packed operands and partial sums (cpu::thread_scratch)
+float* scratch(size_t floats) { return thread_scratch<NarrowTag>(floats); }
 
 // c (MR rows, NV vectors) = alpha * acc + beta * c; beta == 0 never reads c.
 template <int NV, int MR>
@@ -65,52 +63,30 @@ FG_AVX512 inline void store_tile(__m512 (&acc)[MR][NV], float alpha, float beta,
         }
 }
 
-// Rows form, one tile: c (MR, NV*16) = alpha * a (MR, k) bp (k, NV*16) + beta * c, bp's rows ldb apart. Each
-// element's sum runs over p = 0..k-1 in order whatever the tile, so a row's result does not depend on how rows
-// are split.
-template <int NV, int MR>
-FG_AVX512 void rows_tile(int64_t k, const float* a, int64_t lda, const float* bp, int64_t ldb, float alpha, float beta,
-                         float* c, int64_t ldc) {
+// One tile: c (MR, NV*16) = alpha * sum over p < steps of A(:, p) b(p, :) + beta * c, b's rows ldb apart. A(i, p)
+// is a[i * lda + p] (rows form: a row of A per output row) or, with A_BY_STEP, a[p * lda + i] (dW form: A^T, a
+// row of A per step). Each element's sum runs over p in order whatever the tile, so a row's result does not
+// depend on how the rows are split.
+template <int NV, int MR, bool A_BY_STEP>
+FG_AVX512 void tile(int64_t steps, const float* a, int64_t lda, const float* b, int64_t ldb, float alpha, float beta,
+                    float* c, int64_t ldc) {
     __m512 acc[MR][NV];
 #pragma GCC unroll 12
     for (int i = 0; i < MR; ++i)
 #pragma GCC unroll 4
         for (int j = 0; j < NV; ++j) acc[i][j] = _mm512_setzero_ps();
-    for (int64_t p = 0; p < k; ++p) {
+    for (int64_t p = 0; p < steps; ++p) {
         __m512 bv[NV];
 #pragma GCC unroll 4
-        for (int j = 0; j < NV; ++j) bv[j] = _mm512_loadu_ps(bp + p * ldb + j * kLanes);
+        for (int j = 0; j < NV; ++j) bv[j] = _mm512_loadu_ps(b + p * ldb + j * kLanes);
 #pragma GCC unroll 12
         for (int i = 0; i < MR; ++i) {
-            const __m512 av = _mm512_set1_ps(a[i * lda + p]);
+            const __m512 av = _mm512_set1_ps(A_BY_STEP ? a[p * lda + i] : a[i * lda + p]);
 #pragma GCC unroll 4
             for (int j = 0; j < NV; ++j) acc[i][j] = _mm512_fmadd_ps(av, bv[j], acc[i][j]);
         }
     }
     store_tile<NV, MR>(acc, alpha, beta, c, ldc);
-}
-
-// dW form, one tile: part (MR, NV*16) = a[r0:r1, i0:i0+MR]^T b[r0:r1, :], rows summed in order.
-template <int NV, int MR>
-FG_AVX512 void reduce_tile(int64_t r0, int64_t r1, const float* a, int64_t lda, const float* b, int64_t ldb,
-                           float* part, int64_t ldp) {
-    __m512 acc[MR][NV];
-#pragma GCC unroll 12
-    for (int i = 0; i < MR; ++i)
-#pragma GCC unroll 4
-        for (int j = 0; j < NV; ++j) acc[i][j] = _mm512_setzero_ps();
-    for (int64_t r = r0; r < r1; ++r) {
-        __m512 bv[NV];
-#pragma GCC unroll 4
-        for (int j = 0; j < NV; ++j) bv[j] = _mm512_loadu_ps(b + r * ldb + j * kLanes);
-#pragma GCC unroll 12
-        for (int i = 0; i < MR; ++i) {
-            const __m512 av = _mm512_set1_ps(a[r * lda + i]);
-#pragma GCC unroll 4
-            for (int j = 0; j < NV; ++j) acc[i][j] = _mm512_fmadd_ps(av, bv[j], acc[i][j]);
-        }
-    }
-    store_tile<NV, MR>(acc, 1.0f, 0.0f, part, ldp);
 }
 
 template <int NV>
@@ -124,10 +100,10 @@ FG_AVX512 void rows_range(int64_t r0, int64_t r1, int64_t k, const float* a, int
                           float alpha, float beta, float* c, int64_t ldc) {
     constexpr int MR = tile_rows<NV>();
     int64_t r = r0;
-    for (; r + MR <= r1; r += MR) rows_tile<NV, MR>(k, a + r * lda, lda, bp, ldb, alpha, beta, c + r * ldc, ldc);
+    for (; r + MR <= r1; r += MR) tile<NV, MR, false>(k, a + r * lda, lda, bp, ldb, alpha, beta, c + r * ldc, ldc);
     if constexpr (MR > 4)
-        for (; r + 4 <= r1; r += 4) rows_tile<NV, 4>(k, a + r * lda, lda, bp, ldb, alpha, beta, c + r * ldc, ldc);
-    for (; r < r1; ++r) rows_tile<NV, 1>(k, a + r * lda, lda, bp, ldb, alpha, beta, c + r * ldc, ldc);
+        for (; r + 4 <= r1; r += 4) tile<NV, 4, false>(k, a + r * lda, lda, bp, ldb, alpha, beta, c + r * ldc, ldc);
+    for (; r < r1; ++r) tile<NV, 1, false>(k, a + r * lda, lda, bp, ldb, alpha, beta, c + r * ldc, ldc);
 }
 
 // All m columns of A for rows [r0, r1): tiles of the tallest height that divides m (the rows stay in L1).
@@ -135,12 +111,14 @@ template <int NV>
 FG_AVX512 void reduce_range(int64_t r0, int64_t r1, int64_t m, const float* a, int64_t lda, const float* b, int64_t ldb,
                             float* part) {
     constexpr int MR = tile_rows<NV>();
-    const int64_t ldp = NV * kLanes;
+    const int64_t ldp = NV * kLanes, rows = r1 - r0;
+    a += r0 * lda;
+    b += r0 * ldb;
     int64_t i = 0;
     if (m % MR == 0)
-        for (; i < m; i += MR) reduce_tile<NV, MR>(r0, r1, a + i, lda, b, ldb, part + i * ldp, ldp);
-    for (; i + 4 <= m; i += 4) reduce_tile<NV, 4>(r0, r1, a + i, lda, b, ldb, part + i * ldp, ldp);
-    for (; i < m; ++i) reduce_tile<NV, 1>(r0, r1, a + i, lda, b, ldb, part + i * ldp, ldp);
+        for (; i < m; i += MR) tile<NV, MR, true>(rows, a + i, lda, b, ldb, 1.0f, 0.0f, part + i * ldp, ldp);
+    for (; i + 4 <= m; i += 4) tile<NV, 4, true>(rows, a + i, lda, b, ldb, 1.0f, 0.0f, part + i * ldp, ldp);
+    for (; i < m; ++i) tile<NV, 1, true>(rows, a + i, lda, b, ldb, 1.0f, 0.0f, part + i * ldp, ldp);
 }
 
 template <class F>
@@ -157,7 +135,7 @@ void by_width(int64_t n, F&& f) {
 const float* packed_b(const GemmArgs& g) {
     const int64_t k = g.k, n = g.n;
     if (!g.trans_b && g.ldb == n && (g.batch == 1 || g.stride_b == k * n)) return g.b;
-    float* bp = scratch(static_cast<size_t>(g.batch * k * n)).data();
+    float* bp = scratch(static_cast<size_t>(g.batch * k * n));
     for (int64_t e = 0; e < g.batch; ++e) {
         const float* b = g.b + e * g.stride_b;
         float* d = bp + e * k * n;
@@ -188,7 +166,7 @@ void gemm_rows(const GemmArgs& g, int32_t threads) {
 // place, 64 columns at a time, one (entry, panel) per unit of work.
 void gemm_panels(const GemmArgs& g, int32_t threads) {
     const int64_t m = g.m, k = g.k, n = g.n, a_entries = g.stride_a == 0 ? 1 : g.batch;
-    float* ap = scratch(static_cast<size_t>(a_entries * m * k)).data();
+    float* ap = scratch(static_cast<size_t>(a_entries * m * k));
     for (int64_t e = 0; e < a_entries; ++e) {
         const float* a = g.a + e * g.stride_a;
         for (int64_t i = 0; i < m; ++i)
@@ -211,7 +189,7 @@ void gemm_reduce(const GemmArgs& g, int32_t threads) {
     const int64_t rows = g.k, mn = g.m * g.n;
     const int64_t chunk = std::max(kReduceChunk, (rows + kMaxReduceChunks - 1) / kMaxReduceChunks);
     const int64_t chunks = (rows + chunk - 1) / chunk;
-    float* parts = scratch(static_cast<size_t>(chunks * g.batch * mn)).data();  // (chunks, batch, m, n)
+    float* parts = scratch(static_cast<size_t>(chunks * g.batch * mn));  // (chunks, batch, m, n)
     by_width(g.n, [&](auto nv) {
         parallel_for(threads, chunks, 1, [&, parts](int64_t begin, int64_t end) {
             for (int64_t u = begin; u < end; ++u) {

@@ -9,6 +9,7 @@
 
 #include "cpu_backend.h"
 #include "row_kernels.h"
+#include "thread_scratch.h"
 
 namespace fg {
 
@@ -18,11 +19,8 @@ namespace {
 // (random.cpp), so blocks of aligned rows draw whole chunks.
 int64_t block_rows(int64_t width) { return std::max<int64_t>(1, 2048 / std::max<int64_t>(width, 1)); }
 
-float* thread_buffer(size_t floats) {
-    thread_local std::vector<float> buffer;
-    if (buffer.size() < floats) buffer.resize(floats);
-    return buffer.data();
-}
+struct BlockNoiseTag;  // a block's noise (cpu::thread_scratch)
+float* thread_buffer(size_t floats) { return cpu::thread_scratch<BlockNoiseTag>(floats); }
 
 }  // namespace
 
