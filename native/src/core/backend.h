@@ -16,8 +16,6 @@
 
 namespace fg {
 
-// C[b] = alpha * op(A[b]) * op(B[b]) + beta * C[b] for b < batch, row-major with leading
-// dimensions (elements between rows) and strides (elements between batch entries; 0 = shared).
 // Where a layer's R rows sit in its activity-noise stream: rows [first, first + R) of `total` rows (total 0: the R
 // rows are all of them). Element (k, r, unit) of a (K, R, m) noise tensor is stream element
 // (k * total + first + r) * m + unit, so a shard of a global batch draws the numbers the whole batch draws for
@@ -34,6 +32,8 @@ struct NoiseRows {
     }
 };
 
+// C[b] = alpha * op(A[b]) * op(B[b]) + beta * C[b] for b < batch, row-major with leading
+// dimensions (elements between rows) and strides (elements between batch entries; 0 = shared).
 struct GemmArgs {
     bool trans_a = false, trans_b = false;
     int64_t m = 0, n = 0, k = 0;

@@ -87,9 +87,10 @@ void set_options(Run& run, const fg_step_options* options) {
         invalid("options->global_first (" + std::to_string(options->global_first) + ") + batch (" +
                 std::to_string(run.B) + ") must fit in options->global_batch (" + std::to_string(options->global_batch) +
                 "); global_batch 0 means this batch is the whole batch, with global_first 0");
-    const int64_t patches = run.B > 0 ? run.R / run.B : 0;
     // a "shard" that is the whole batch keys its noise as a plain batch does
-    if (options->global_batch != run.B) run.noise = fg::NoiseRows{options->global_batch * patches, options->global_first * patches};
+    const int64_t patches = run.B > 0 ? run.R / run.B : 0;
+    if (options->global_batch != run.B)
+        run.noise = fg::NoiseRows{options->global_batch * patches, options->global_first * patches};
     run.feedback = feedback_list(run.method) == kTransposedFeedback;
 }
 
