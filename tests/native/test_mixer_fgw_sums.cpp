@@ -66,12 +66,10 @@ TEST(MixerFgwSums, ShareWeightedSumsOfTwoShardsGiveTheWholeBatch) {
         const int64_t count = sum_count(m.cfg, method, 2);
         FG_ASSERT_OK(fg_mixer_gradients(m, batch, b.img, b.lab, &o, nullptr));
         const auto want = m.grads();
-        const size_t image = static_cast<size_t>(m.cfg.image_height * m.cfg.image_width * m.cfg.image_channels);
         std::vector<float> total(static_cast<size_t>(count), 0.0f), part(static_cast<size_t>(count));
         for (auto [start, size] : {std::pair<int64_t, int64_t>{0, first}, {first, batch - first}}) {
-            Buffer img(c, std::vector<float>(b.images.begin() + start * image, b.images.begin() + (start + size) * image));
-            Buffer lab(c, std::vector<int32_t>(b.labels.begin() + start, b.labels.begin() + start + size));
-            FG_ASSERT_OK(fg_mixer_fgw_sums(m, size, img, lab, &o, part.data(), count, nullptr));
+            const Batch shard = b.shard(c, start, size);
+            FG_ASSERT_OK(fg_mixer_fgw_sums(m, size, shard.img, shard.lab, &o, part.data(), count, nullptr));
             for (size_t i = 0; i < part.size(); ++i) total[i] += part[i] * float(size) / float(batch);
         }
         FG_ASSERT_OK(fg_mixer_fgw_apply(m, &o, total.data(), count));

@@ -3,6 +3,7 @@
 #pragma once
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "test_util.h"
@@ -127,22 +128,47 @@ struct Batch {
         img = Buffer(ctx, images);
         lab = Buffer(ctx, labels);
     }
+    Batch(fg_context* ctx, std::vector<float> imgs, std::vector<int32_t> labs)
+        : images(std::move(imgs)), labels(std::move(labs)), img(ctx, images), lab(ctx, labels) {}
+    // Images [start, start + count) as a batch of their own: a data-parallel shard.
+    Batch shard(fg_context* ctx, int64_t start, int64_t count) const {
+        const size_t image = images.size() / labels.size();
+        return Batch(ctx, std::vector<float>(images.begin() + start * image, images.begin() + (start + count) * image),
+                     std::vector<int32_t>(labels.begin() + start, labels.begin() + start + count));
+    }
 };
+
+// ||got - want|| and ||want|| of one tensor.
+inline std::pair<double, double> difference_and_norm(const std::vector<float>& got, const std::vector<float>& want) {
+    double diff = 0, norm = 0;
+    for (size_t j = 0; j < want.size(); ++j) {
+        diff += std::pow(double(got[j]) - want[j], 2);
+        norm += double(want[j]) * want[j];
+    }
+    return {std::sqrt(diff), std::sqrt(norm)};
+}
 
 // ||got - want|| <= tol * max(||want||, 1e-3) per tensor (the token biases' gradients are rounding noise).
 inline ::testing::AssertionResult grads_close(const std::vector<std::vector<float>>& got, const std::vector<std::vector<float>>& want,
                                               double tol, const std::string& label) {
     for (size_t i = 0; i < want.size(); ++i) {
-        double diff = 0, norm = 0;
-        for (size_t j = 0; j < want[i].size(); ++j) {
-            diff += std::pow(double(got[i][j]) - want[i][j], 2);
-            norm += double(want[i][j]) * want[i][j];
-        }
-        if (std::sqrt(diff) > tol * std::max(std::sqrt(norm), 1e-3))
-            return ::testing::AssertionFailure() << label << ": tensor " << i << " differs by " << std::sqrt(diff)
-                                                 << " (norm " << std::sqrt(norm) << ")";
+        const auto [diff, norm] = difference_and_norm(got[i], want[i]);
+        if (diff > tol * std::max(norm, 1e-3))
+            return ::testing::AssertionFailure() << label << ": tensor " << i << " differs by " << diff << " (norm "
+                                                 << norm << ")";
     }
     return ::testing::AssertionSuccess();
+}
+
+// The largest ||got - want|| / max(||want||, floor) over the tensors.
+inline double largest_relative_difference(const std::vector<std::vector<float>>& got,
+                                          const std::vector<std::vector<float>>& want, double floor) {
+    double worst = 0;
+    for (size_t i = 0; i < want.size(); ++i) {
+        const auto [diff, norm] = difference_and_norm(got[i], want[i]);
+        worst = std::max(worst, diff / std::max(norm, floor));
+    }
+    return worst;
 }
 
 // Whether the thread's last error message contains `what`.
