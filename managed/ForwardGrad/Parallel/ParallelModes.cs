@@ -36,6 +36,18 @@ public static class ParallelModes
         }
     }
 
+    /// <summary>
+    /// Throws <see cref="ArgumentException"/> when <paramref name="loss"/> cannot train in <paramref name="mode"/>: a data-parallel
+    /// shard would separate the two views of an image that the contrastive loss pairs.
+    /// </summary>
+    public static void RequireLossFits(string mode, LocalLoss loss)
+    {
+        if (Parse(mode) == Data && loss == LocalLoss.Contrastive)
+        {
+            throw new ArgumentException("--loss contrastive does not train data-parallel: --parallel data would split the batch's two views of an image, which the loss pairs, across ranks. Train in one process, or split the blocks with --parallel pipeline.");
+        }
+    }
+
     /// <summary>Throws <see cref="ArgumentException"/> naming both numbers when a pipeline of <paramref name="ranks"/> stages has fewer blocks to share.</summary>
     public static void RequireRanksFit(string mode, int ranks, int blocks)
     {

@@ -143,11 +143,7 @@ public sealed record TrainerOptions
         Require(Threads >= 0, "--threads", "0 (all usable CPUs) or a positive count", Threads);
         Require(MaxSteps is null or >= 1, "--max-steps", "a positive integer", MaxSteps ?? 0);
         ParallelModes.RequireMethodFits(Parallel, method);
-        if (ParallelModes.Parse(Parallel) == ParallelModes.Data && LocalLosses.Parse(Loss) == LocalLoss.Contrastive)
-        {
-            throw new ArgumentException($"--loss contrastive does not train data-parallel: --parallel data would split the batch's two views of an image, which the loss pairs, across ranks. Train in one process, or split the blocks with --parallel pipeline.");
-        }
-
+        ParallelModes.RequireLossFits(Parallel, LocalLosses.Parse(Loss));
         Require(double.IsFinite(CommTimeout) && CommTimeout > 0, "--comm-timeout", "a finite number of seconds > 0", CommTimeout);
     }
 
