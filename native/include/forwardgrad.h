@@ -419,7 +419,8 @@ typedef struct fg_step_options {
     /* A shard of a larger batch (data parallel): this batch is images [global_first, global_first + batch) of a
      * global batch of global_batch images, and FG-A / LG-FG-A draw each image's activity noise where the global
      * batch draws it (METHOD.md section 1), so the shards' gradients add up to the global batch's.
-     * global_batch 0 (default): this batch is the whole batch, global_first must be 0. */
+     * global_batch 0 (default): this batch is the whole batch, global_first must be 0. A model with the contrastive
+     * loss refuses a shard (FG_ERR_INVALID_ARGUMENT): it would separate the two views of an image. */
     int64_t global_batch;
     int64_t global_first;
 } fg_step_options;

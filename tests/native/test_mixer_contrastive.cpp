@@ -65,6 +65,12 @@ TEST(MixerContrastive, RefusesWhatItCannotTrainWithAMessage) {
     fg_step_options o = step_options(FG_METHOD_LGFGA, 2);
     expect_error(fg_mixer_gradients(m, 3, odd.img, odd.lab, &o, nullptr),
                  "batch (3) must be even with the contrastive loss");
+    o.global_batch = 8;  // a data-parallel shard: its views would be split across ranks
+    expect_error(fg_mixer_gradients(m, 4, even.img, even.lab, &o, nullptr),
+                 "options->global_batch (a shard of a larger batch) does not apply to the contrastive loss");
+    o.global_batch = 4;  // the whole batch as its own shard is the plain step
+    FG_ASSERT_OK(fg_mixer_gradients(m, 4, even.img, even.lab, &o, nullptr));
+    o.global_batch = 0;
     FG_ASSERT_OK(fg_mixer_gradients(m, 4, even.img, even.lab, &o, nullptr));
 }
 

@@ -19,6 +19,9 @@ void check_contrastive_step(const fg_mixer& m, const Run& run) {
     if (run.B % 2 != 0)
         invalid("batch (" + std::to_string(run.B) +
                 ") must be even with the contrastive loss: view 1 of every image, then view 2 in the same order");
+    if (run.noise.total != 0)
+        invalid("options->global_batch (a shard of a larger batch) does not apply to the contrastive loss: a shard "
+                "would separate the two views of an image that the loss pairs; leave global_batch 0");
 }
 
 int64_t tangent_batch(const fg_mixer& m, int32_t method, int64_t B) {
