@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using ForwardGrad.Data;
 using ForwardGrad.Model;
@@ -92,15 +93,24 @@ public sealed class Checkpoint
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(info);
+        HostCopies copies = HostCopiesOf(model, optimizer);
+        lock (copies)
+        {
+            SaveFrom(copies, path, model, optimizer, info, extra);
+        }
+    }
+
+    private static void SaveFrom(HostCopies copies, string path, LocalMixer model, Optimizer? optimizer, CheckpointInfo info, IReadOnlyDictionary<string, string>? extra)
+    {
         var tensors = new List<NamedTensor>();
         foreach (ModelParameter p in model.Parameters)
         {
-            tensors.Add(new NamedTensor(p.Name, p.ShapeArray, p.ToArray()));
+            tensors.Add(new NamedTensor(p.Name, p.ShapeArray, copies.Of(p.Name, p.Value)));
         }
 
         foreach (FeedbackMatrix f in FeedbackOf(model, info.Method))
         {
-            tensors.Add(new NamedTensor(f.Name, f.ShapeArray, f.ToArray()));
+            tensors.Add(new NamedTensor(f.Name, f.ShapeArray, copies.Of(f.Name, f.Value)));
         }
 
         var meta = new Dictionary<string, string>();
@@ -130,12 +140,46 @@ public sealed class Checkpoint
             {
                 foreach (ModelParameter p in model.Parameters)
                 {
-                    tensors.Add(new NamedTensor($"{optimizer.StateNames[slot]}.{p.Name}", p.ShapeArray, optimizer.GetState(slot, p.Index)));
+                    string name = $"{optimizer.StateNames[slot]}.{p.Name}";
+                    tensors.Add(new NamedTensor(name, p.ShapeArray, copies.Of(name, optimizer.StateTensor(slot, p.Index))));
                 }
             }
         }
 
         SafeTensors.Write(path, tensors, meta);
+    }
+
+    // The host copies a save writes from, kept per model between saves when they are small: a run saves every
+    // epoch, and new arrays cost a page fault per 4 KiB page each time, a large part of a small model's save.
+    private static readonly ConditionalWeakTable<LocalMixer, HostCopies> KeptCopies = new();
+    private const long MaxKeptBytes = 64L << 20;
+
+    private static HostCopies HostCopiesOf(LocalMixer model, Optimizer? optimizer)
+    {
+        long bytes = model.ParameterCount * sizeof(float) * (1 + (optimizer?.StateNames.Count ?? 0));
+        return bytes <= MaxKeptBytes ? KeptCopies.GetValue(model, _ => new HostCopies(keep: true)) : new HostCopies(keep: false);
+    }
+
+    /// <summary>Tensors downloaded into arrays that are reused from one save to the next (when kept); a save holds its lock.</summary>
+    private sealed class HostCopies(bool keep)
+    {
+        private readonly Dictionary<string, float[]> _arrays = [];
+
+        public float[] Of(string name, Tensor tensor)
+        {
+            if (!keep)
+            {
+                return tensor.ToArray();
+            }
+
+            if (!_arrays.TryGetValue(name, out float[]? array) || array.LongLength != tensor.ElementCount)
+            {
+                return _arrays[name] = tensor.ToArray();
+            }
+
+            tensor.Download(array);
+            return array;
+        }
     }
 
     /// <summary>

@@ -53,6 +53,9 @@ public sealed class BatchLoader
         }
     }
 
+    /// <summary>The data set the loader reads.</summary>
+    public ImageDataset Data => _data;
+
     /// <summary>The options the loader was made with.</summary>
     public BatchLoaderOptions Options { get; }
 

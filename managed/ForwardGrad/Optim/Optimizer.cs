@@ -142,6 +142,9 @@ public sealed class Optimizer : IDisposable
     /// <summary>Copies state tensor <paramref name="slot"/> (0 = momentum / first moment, 1 = second moment) of parameter <paramref name="index"/> out.</summary>
     public float[] GetState(int slot, int index) => Slot(slot)[index].ToArray();
 
+    /// <summary>The state tensor <paramref name="slot"/> of parameter <paramref name="index"/> (owned by the optimizer).</summary>
+    internal Tensor StateTensor(int slot, int index) => Slot(slot)[index];
+
     /// <summary>Overwrites state tensor <paramref name="slot"/> of parameter <paramref name="index"/>.</summary>
     public void SetState(int slot, int index, ReadOnlySpan<float> values)
     {

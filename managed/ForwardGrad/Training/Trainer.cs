@@ -104,14 +104,28 @@ public sealed class Trainer
     /// <summary>Test error (percent) of <paramref name="model"/> on <paramref name="data"/>; an empty set is an <see cref="InvalidDataException"/>.</summary>
     public static double Evaluate(LocalMixer model, ImageDataset data, ChannelStats normalization, int batchSize = 500)
     {
-        ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(data);
+        return Evaluate(model, EvaluationLoader(data, normalization, batchSize));
+    }
+
+    /// <summary>A loader for <see cref="Evaluate(LocalMixer, BatchLoader)"/>: the set in order, normalised with <paramref name="normalization"/>.</summary>
+    public static BatchLoader EvaluationLoader(ImageDataset data, ChannelStats normalization, int batchSize = 500) =>
+        new(data, new BatchLoaderOptions { BatchSize = batchSize, Shuffle = false, Normalization = normalization, Prefetch = 1 });
+
+    /// <summary>
+    /// Test error (percent) of <paramref name="model"/> on the set of <paramref name="loader"/> (made by
+    /// <see cref="EvaluationLoader"/>). A loader kept for every evaluation of a run reuses its batch buffers.
+    /// </summary>
+    public static double Evaluate(LocalMixer model, BatchLoader loader)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(loader);
+        ImageDataset data = loader.Data;
         if (data.Count == 0)
         {
             throw new InvalidDataException($"{data.Name} has no images to evaluate on.");
         }
 
-        var loader = new BatchLoader(data, new BatchLoaderOptions { BatchSize = batchSize, Shuffle = false, Normalization = normalization, Prefetch = 1 });
         long wrong = 0;
         foreach (Batch batch in loader.Epoch(0))
         {

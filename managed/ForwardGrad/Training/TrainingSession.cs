@@ -119,6 +119,7 @@ internal sealed class TrainingSession(
 
         var rows = new List<EpochMetrics>();
         var clock = Stopwatch.StartNew();
+        BatchLoader? testLoader = null;
         double lr = schedule.At(Math.Max(0, _step - 1));
         float[] blockLosses = new float[model.Config.Blocks];
         bool channelSlicesPerGroup = TrainerOptions.SlicesChannelsPerGroup(options.ChannelSlices);
@@ -192,7 +193,9 @@ internal sealed class TrainingSession(
                 continue;  // another rank of a parallel run: rank 0 evaluates, saves and reports
             }
 
-            lastTestError = Trainer.Evaluate(model, _data.Test, _data.Normalization, options.EvalBatchSize);
+            // One loader for every evaluation of the run: its pinned batch buffers are allocated once.
+            testLoader ??= Trainer.EvaluationLoader(_data.Test, _data.Normalization, options.EvalBatchSize);
+            lastTestError = Trainer.Evaluate(model, testLoader);
             var row = new EpochMetrics(epoch + 1, _step, _lossSum / _seen, 100.0 * (1 - (_correctSum / _seen)),
                 lastTestError, epochImages / Math.Max(1e-9, epochClock.Elapsed.TotalSeconds), _elapsedBefore + clock.Elapsed.TotalSeconds, lr);
             rows.Add(row);

@@ -55,6 +55,43 @@ public sealed class CheckpointTests
         Assert.That(header, Does.Contain("\"dtype\":\"F32\"").And.Contain("\"data_offsets\"").And.Contain("__metadata__"));
     }
 
+    [Test]
+    public void EachSaveWritesTheValuesOfItsOwnMoment()
+    {
+        // A run saves the same model every epoch, through host copies kept between saves: a later save must
+        // carry the new values, and an earlier file must keep the values it was written with.
+        using var context = Context.Cpu();
+        using var model = new LocalMixer(context, LocalMixerConfig.S1_1 with { Seed = 5 });
+        using var optimizer = new Optimizer(model, new OptimizerSettings(OptimizerKind.Sgd));
+        var data = TrainingFixtures.Synthetic("x", 8, 3);
+        float[] images = [.. data.Pixels.ToArray().Select(b => b / 255f)];
+        string first = Path.Combine(_folder, "1.safetensors"), second = Path.Combine(_folder, "2.safetensors");
+        float[][] Snapshot() => [.. model.Parameters.Select(p => p.ToArray())];
+        float[][] Momenta() => [.. model.Parameters.Select(p => optimizer.GetState(0, p.Index))];
+
+        model.ComputeGradients(images, data.Labels, TrainingMethod.BP, 1, 1, 0);
+        optimizer.Step(0.1f);
+        float[][] before = Snapshot(), momentaBefore = Momenta();
+        Checkpoint.Save(first, model, optimizer, new CheckpointInfo("BP", 1, Stats));
+        model.ComputeGradients(images, data.Labels, TrainingMethod.BP, 1, 1, 1);
+        optimizer.Step(0.1f);
+        float[][] after = Snapshot(), momentaAfter = Momenta();
+        Assert.That(after[0], Is.Not.EqualTo(before[0]), "the second step must change the weights");
+        Checkpoint.Save(second, model, optimizer, new CheckpointInfo("BP", 2, Stats));
+
+        foreach (var (path, values, momenta) in new[] { (first, before, momentaBefore), (second, after, momentaAfter) })
+        {
+            using var copy = new LocalMixer(context, LocalMixerConfig.S1_1 with { Seed = 9 });
+            using var copyOptimizer = new Optimizer(copy, new OptimizerSettings(OptimizerKind.Sgd));
+            Checkpoint.Load(path).ApplyTo(copy, copyOptimizer);
+            for (int i = 0; i < values.Length; i++)
+            {
+                Assert.That(copy.Parameters[i].ToArray(), Is.EqualTo(values[i]), $"{path}: {copy.Parameters[i].Name}");
+                Assert.That(copyOptimizer.GetState(0, i), Is.EqualTo(momenta[i]), $"{path}: momentum of {copy.Parameters[i].Name}");
+            }
+        }
+    }
+
     [TestCase(TrainingMethod.FA)]
     [TestCase(TrainingMethod.DFA)]
     public void RoundTripsTheFeedbackMatricesOfAFeedbackAlignmentRun(TrainingMethod method)
