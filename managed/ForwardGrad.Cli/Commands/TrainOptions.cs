@@ -52,6 +52,10 @@ public sealed class TrainOptions : TrainingCommandOptions
     [Option("head-lr", HelpText = "Scale of the local heads' gradients (default 1).")]
     public double? HeadLr { get; set; }
 
+    /// <summary>Parameter initialisation.</summary>
+    [Option("init", HelpText = "official (weights N(0, s^2), s = min(2/sqrt(fan_in), 0.1); biases and final classifier 0) or pytorch (nn.Linear's default: every weight and bias uniform in +-1/sqrt(fan_in)) (default official).")]
+    public string? Init { get; set; }
+
     /// <summary>LN before each linear layer.</summary>
     [Option("pre-linear-ln", HelpText = "LayerNorm before each linear layer too (per group before the group layer).")]
     public bool PreLinearLn { get; set; }
@@ -109,6 +113,7 @@ public sealed class TrainOptions : TrainingCommandOptions
             InterLayerNorm = InterLn || shared.InterLayerNorm,
             FinalLayerNorm = FinalLn || shared.FinalLayerNorm,
             ChannelSlices = ChannelSlices ?? shared.ChannelSlices,
+            Init = Init ?? shared.Init,
             // How this invocation runs, never inherited by a resume: the ranks it was started with decide.
             Parallel = Parallel ?? ParallelModes.None,
             Ranks = 1,

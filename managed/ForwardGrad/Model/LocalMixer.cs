@@ -50,6 +50,18 @@ public sealed partial class LocalMixer : IDisposable
         }
 
         Parameters = parameters;
+        if (config.Init == ParameterInit.PyTorch)
+        {
+            try
+            {
+                ParameterInits.ApplyPyTorch(this, config.Seed);
+            }
+            catch
+            {
+                Dispose();
+                throw;
+            }
+        }
     }
 
     /// <summary>The context the model lives in.</summary>

@@ -20,6 +20,7 @@ namespace ForwardGrad.Model;
 /// <param name="FinalLayerNorm">LayerNorm over the channels of the patch mean, before the final classifier.</param>
 /// <param name="Seed">Initialisation seed.</param>
 /// <param name="Loss">The blocks' local losses; contrastive heads are 128-d projections.</param>
+/// <param name="Init">How the parameters are drawn from <paramref name="Seed"/>.</param>
 public sealed record LocalMixerConfig(
     string Name,
     int ImageHeight,
@@ -34,7 +35,8 @@ public sealed record LocalMixerConfig(
     bool InterLayerNorm = false,
     bool FinalLayerNorm = false,
     ulong Seed = 0,
-    LocalLoss Loss = LocalLoss.CrossEntropy)
+    LocalLoss Loss = LocalLoss.CrossEntropy,
+    ParameterInit Init = ParameterInit.Official)
 {
     /// <summary>S/1/1: MNIST, 1 block, grid 1, C 256, G 1.</summary>
     public static LocalMixerConfig S1_1 { get; } = new("S/1/1", 28, 28, 1, 10, 1, 1, 256, 1);

@@ -75,6 +75,7 @@ public sealed class Trainer
             PreLinearLayerNorm = options.PreLinearLayerNorm,
             InterLayerNorm = options.InterLayerNorm,
             FinalLayerNorm = options.FinalLayerNorm,
+            Init = ParameterInits.Parse(options.Init),
         };
     }
 

@@ -71,6 +71,9 @@ public sealed record TrainerOptions
     /// <summary>LayerNorm over the channels of the patch mean, before the final classifier.</summary>
     public bool FinalLayerNorm { get; init; }
 
+    /// <summary>Parameter initialisation: "official" (the official code's) or "pytorch" (nn.Linear's default).</summary>
+    public string Init { get; init; } = "official";
+
     /// <summary>LG-FG-W's channel-layer estimate: "sum" (scaled by the sum over groups; unbiased) or "group" (sliced per group, as the official code).</summary>
     public string ChannelSlices { get; init; } = "sum";
 
@@ -130,6 +133,7 @@ public sealed record TrainerOptions
         _ = LearningRateSchedule.ParseKind(Schedule);
         _ = ParseDevice(Device);
         _ = SlicesChannelsPerGroup(ChannelSlices);
+        _ = ParameterInits.Parse(Init);
         Require(Tangents is >= 1 and <= 1024, "--tangents", "an integer from 1 to 1024", Tangents);
         Require(Epochs >= 1, "--epochs", "a positive integer", Epochs);
         Require(BatchSize is >= 1 and <= 1 << 20, "--batch-size", "an integer from 1 to 1048576", BatchSize);
@@ -161,6 +165,7 @@ public sealed record TrainerOptions
         Optimizer = Optimizer.Trim().ToLowerInvariant(),
         Schedule = Schedule.Trim().ToLowerInvariant(),
         ChannelSlices = ChannelSlices.Trim().ToLowerInvariant(),
+        Init = ParameterInits.Parse(Init).Name(),
         Device = ParseDevice(Device).ToString().ToLowerInvariant(),
         Parallel = ParallelModes.Parse(Parallel),
         DataDir = DataDir is null ? null : Path.GetFullPath(DataDir),
