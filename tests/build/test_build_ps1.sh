@@ -106,8 +106,15 @@ check "pack: the CUDA package when the plug-in was built, FEED_DIR" '[ "$(rc)" =
 
 runps run train --epochs 3 -x "a b"
 check "run passes args through" 'grep -q "^dotnet $T/root/managed/ForwardGrad.Cli/bin/Release/net10.0/fgrad.dll train --epochs 3 -x a b FG_NATIVE_PATH=" "$LOG"'
+# With no args: the data (build.sh data on Linux) and then the main job, the same command as ./build.sh run.
+cat > "$T/root/build.sh" <<'SH'
+#!/usr/bin/env bash
+echo "build.sh $*" >> "$FAKE_LOG"
+SH
 runps run
-check "run defaults to info" 'grep -q "fgrad.dll info FG_NATIVE_PATH=" "$LOG"'
+check "run defaults to the main job" 'grep -q "^build.sh data" "$LOG" && grep -q "fgrad.dll train --lr 0.05 --last-layer-lr 1 --epochs 55 FG_NATIVE_PATH=" "$LOG" \
+  && grep -q "^MAIN_JOB=\"train --lr 0.05 --last-layer-lr 1 --epochs 55\"" "$ROOT/build.sh"'
+rm "$T/root/build.sh"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
