@@ -1,8 +1,10 @@
+using System.Text.Json.Serialization;
 using ForwardGrad.Data;
 
 namespace ForwardGrad.Model;
 
-/// <summary>How a new model's parameters are drawn.</summary>
+/// <summary>How a new model's parameters are drawn (in checkpoint configs by name: "Official", "PyTorch").</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<ParameterInit>))]
 public enum ParameterInit
 {
     /// <summary>

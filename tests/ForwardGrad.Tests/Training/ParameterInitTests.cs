@@ -65,6 +65,17 @@ public sealed class ParameterInitTests
     }
 
     [Test]
+    public void CheckpointConfigsNameTheInit_AndOlderOnesReadAsOfficial()
+    {
+        string json = System.Text.Json.JsonSerializer.Serialize(Config with { Init = ParameterInit.PyTorch });
+        Assert.That(json, Does.Contain("\"Init\":\"PyTorch\""));
+        Assert.That(System.Text.Json.JsonSerializer.Deserialize<LocalMixerConfig>(json)!.Init, Is.EqualTo(ParameterInit.PyTorch));
+        string older = json.Replace(",\"Init\":\"PyTorch\"", "", StringComparison.Ordinal);
+        Assert.That(older, Does.Not.Contain("Init"));
+        Assert.That(System.Text.Json.JsonSerializer.Deserialize<LocalMixerConfig>(older)!.Init, Is.EqualTo(ParameterInit.Official));
+    }
+
+    [Test]
     public void AnUnknownInitIsRefusedNamingTheChoices()
     {
         var options = new TrainerOptions { Init = "xavier" };
