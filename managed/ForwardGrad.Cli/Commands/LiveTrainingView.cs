@@ -18,14 +18,26 @@ internal static class LiveTrainingView
     public static TrainingResult Run(Func<Action<string>, IProgress<TrainingProgress>, TrainingResult> train)
     {
         IAnsiConsole console = AnsiConsole.Console;
-        return console.Progress()
+        Progress progress = console.Progress();
+        // Four redraws a second are enough for a bar, and its render thread shares the CPUs with training.
+        progress.RefreshRate = TimeSpan.FromMilliseconds(250);
+        return progress
             .AutoClear(true)
             .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new SpinnerColumn())
             .Start(context =>
             {
                 ProgressTask task = context.AddTask("starting", maxValue: 1);
+                long lastUpdate = long.MinValue;
                 var reporter = new Reporter(p =>
                 {
+                    // Steps come every few milliseconds; the bar shows one state per redraw, so most need no text.
+                    long now = Environment.TickCount64;
+                    if (now - lastUpdate < 100 && p.Step < p.Steps)
+                    {
+                        return;
+                    }
+
+                    lastUpdate = now;
                     task.MaxValue = p.Steps;
                     task.Value = p.Step;
                     task.Description = Describe(p);
