@@ -27,17 +27,15 @@ internal static class LiveTrainingView
             .Start(context =>
             {
                 ProgressTask task = context.AddTask("starting", maxValue: 1);
-                long lastUpdate = long.MinValue;
+                // Steps come every few milliseconds; the bar shows one state per redraw, so most need no text.
+                var gate = new ProgressGate(100);
                 var reporter = new Reporter(p =>
                 {
-                    // Steps come every few milliseconds; the bar shows one state per redraw, so most need no text.
-                    long now = Environment.TickCount64;
-                    if (now - lastUpdate < 100 && p.Step < p.Steps)
+                    if (!gate.Admit(Environment.TickCount64, last: p.Step >= p.Steps))
                     {
                         return;
                     }
 
-                    lastUpdate = now;
                     task.MaxValue = p.Steps;
                     task.Value = p.Step;
                     task.Description = Describe(p);
