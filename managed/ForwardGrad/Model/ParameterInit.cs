@@ -15,8 +15,8 @@ public enum ParameterInit
 
     /// <summary>
     /// PyTorch's <c>nn.Linear</c> default: every weight and bias, the final classifier's included, uniform in
-    /// +-1 / sqrt(fan_in). Its channel layer starts about 3.5 times smaller than <see cref="Official"/>'s, which
-    /// trains BP on the MNIST sample to a lower test error (docs/RESULTS.md).
+    /// +-1 / sqrt(fan_in). Its channel layer starts about 3.5 times smaller than <see cref="Official"/>'s; for
+    /// comparisons with implementations that use it (docs/RESULTS.md, "BP at 10 epochs").
     /// </summary>
     PyTorch = 1,
 }
@@ -24,20 +24,23 @@ public enum ParameterInit
 /// <summary>Parsing, naming and drawing of <see cref="ParameterInit"/>.</summary>
 public static class ParameterInits
 {
+    private static readonly string[] NameTable = ["official", "pytorch"];  // in enum order
+
     /// <summary>The command-line names, in enum order.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["official", "pytorch"];
+    public static IReadOnlyList<string> Names => NameTable;
 
     /// <summary>Parses "official" or "pytorch" (case-insensitive).</summary>
     /// <exception cref="ArgumentException">Another name.</exception>
-    public static ParameterInit Parse(string name) => name?.Trim().ToLowerInvariant() switch
+    public static ParameterInit Parse(string name)
     {
-        "official" => ParameterInit.Official,
-        "pytorch" => ParameterInit.PyTorch,
-        _ => throw new ArgumentException($"Unknown parameter initialisation '{name}': use {string.Join(" or ", Names)}.", nameof(name)),
-    };
+        int index = Array.IndexOf(NameTable, name?.Trim().ToLowerInvariant());
+        return index >= 0
+            ? (ParameterInit)index
+            : throw new ArgumentException($"Unknown parameter initialisation '{name}': use {string.Join(" or ", Names)}.", nameof(name));
+    }
 
     /// <summary>The command-line name of <paramref name="init"/>.</summary>
-    public static string Name(this ParameterInit init) => Names[(int)init];
+    public static string Name(this ParameterInit init) => NameTable[(int)init];
 
     /// <summary>
     /// Redraws every parameter of <paramref name="model"/> uniform in +-1 / sqrt(fan_in) of its layer (a bias takes
