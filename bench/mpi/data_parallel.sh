@@ -14,12 +14,6 @@ for method in LG-BP LG-FG-A LG-FG-W; do
     ranks=${layout%x*} threads=${layout#*x}
     args=(train --method "$method" --max-steps "$STEPS" --epochs 1 --threads "$threads" --out "$TMP/$method-$layout")
     [ "$ranks" = 1 ] || args+=(--parallel data)
-    out=$(run_fgrad "$ranks" "${args[@]}")
-    rate=$(grep -oE '[0-9]+ images/s' <<<"$out" | tail -1 | cut -d' ' -f1)
-    bytes=$(grep -oE '[0-9,]+ bytes all-reduced per step' <<<"$out" | cut -d' ' -f1 | tr -d , || true)
-    comm=$(grep -oE '[0-9.]+ s in communication' <<<"$out" | cut -d' ' -f1 || true)
-    ms=$(ms_per_step "$rate")
-    comm_ms=$(comm_ms_per_step "$comm" "$STEPS")
-    echo "| $method | $ranks rank(s) x $threads thread(s) | $rate | $ms | ${bytes:--} | $comm_ms |"
+    table_row "$method" "$ranks" "$threads" "bytes all-reduced per step" strip "${args[@]}"
   done
 done
