@@ -116,13 +116,6 @@ void philox_chunk(uint64_t first, uint32_t step, uint32_t tensor_id, uint32_t k0
         dst[n - 1] = radius[whole] * x;
     }
 }
-
-// The normals of counters [first, last) into out (count values in all; the last counter may be partial).
-void normals_of_blocks(float* out, uint64_t count, uint64_t first, uint64_t last, uint32_t k0, uint32_t k1,
-                       uint32_t step, uint32_t tensor_id) {
-    for (uint64_t chunk = first; chunk < last; chunk += kChunkBlocks)
-        chunk_normals(out + 4 * chunk, count, chunk, k0, k1, step, tensor_id);
-}
 }  // namespace
 
 namespace cpu {
@@ -149,26 +142,17 @@ void normals_range(float* dst, uint64_t begin, uint64_t n, uint64_t count, uint6
 }  // namespace cpu
 
 // Counter-based, so the counters split over the loop threads with no change to any value. The split
-// is in whole chunks of kChunkBlocks, as on one thread: a chunk's vector loops and their scalar tails
-// then cover the same elements whatever the thread count, to the last bit.
+// is in whole chunks of kChunkBlocks of the stream, as on one thread: a chunk's vector loops and their scalar
+// tails then cover the same elements whatever the thread count, to the last bit. out holds elements
+// [first, first + count) of a stream that ends there (first = 0: the whole stream).
 void CpuBackend::random_normal(float* out, uint64_t count, uint64_t seed, uint32_t step, uint32_t tensor_id,
                                uint64_t first) {
-    const int64_t grain = std::max<int64_t>(1, cpu::kElementGrain / (4 * int64_t(kChunkBlocks)));
-    if (first != 0) {
-        // A window of the stream, split over the threads at the stream's chunk boundaries.
-        constexpr uint64_t kChunkValues = 4 * kChunkBlocks;
-        const uint64_t end = first + count, c0 = first / kChunkValues, c1 = (end + kChunkValues - 1) / kChunkValues;
-        for_range(static_cast<int64_t>(c1 - c0), grain, [=](int64_t a, int64_t b) {
-            const uint64_t e0 = std::max(first, (c0 + a) * kChunkValues), e1 = std::min(end, (c0 + b) * kChunkValues);
-            if (e1 > e0) cpu::normals_range(out + (e0 - first), e0, e1 - e0, end, seed, step, tensor_id);
-        });
-        return;
-    }
-    const uint32_t k0 = static_cast<uint32_t>(seed), k1 = static_cast<uint32_t>(seed >> 32);
-    const uint64_t blocks = (count + 3) / 4, chunks = (blocks + kChunkBlocks - 1) / kChunkBlocks;
-    for_range(static_cast<int64_t>(chunks), grain, [=](int64_t first, int64_t last) {
-        normals_of_blocks(out, count, static_cast<uint64_t>(first) * kChunkBlocks,
-                          std::min(blocks, static_cast<uint64_t>(last) * kChunkBlocks), k0, k1, step, tensor_id);
+    constexpr uint64_t kChunkValues = 4 * kChunkBlocks;
+    const int64_t grain = std::max<int64_t>(1, cpu::kElementGrain / int64_t(kChunkValues));
+    const uint64_t end = first + count, c0 = first / kChunkValues, c1 = (end + kChunkValues - 1) / kChunkValues;
+    for_range(static_cast<int64_t>(c1 - c0), grain, [=](int64_t a, int64_t b) {
+        const uint64_t e0 = std::max(first, (c0 + a) * kChunkValues), e1 = std::min(end, (c0 + b) * kChunkValues);
+        if (e1 > e0) cpu::normals_range(out + (e0 - first), e0, e1 - e0, end, seed, step, tensor_id);
     });
 }
 
