@@ -1,16 +1,18 @@
 // CPU random tangents: Philox4x32-10 normals, four per counter (core/philox.h).
-// A chunk's counters go through Philox together, then Box-Muller (philox::box_muller's arithmetic) runs
-// over the whole chunk in loops the compiler vectorises (log, sqrt, cos and sin in float, from glibc's
-// vector math library; this file is built with -ffast-math for that, see CMakeLists.txt). The
-// same numbers as philox::normal4, and so as the CUDA backend, up to the last bits of the float math.
+// A chunk's counters go through Philox together, sixteen per vector, then Box-Muller runs over the whole
+// chunk in loops the compiler vectorises. The Philox words are philox::philox4x32_10's, bit for bit; the
+// float math of Box-Muller uses polynomials of its own (below) instead of the C library's logf, sinf and
+// cosf, so a normal matches philox::normal4 (and the CUDA backend) to within 1e-6, not to the last bit.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #if defined(__AVX512F__)
 #include <immintrin.h>
-// GCC 12 warns inside its own _mm512_set1_epi64 (a self-initialised placeholder register).
+// GCC 12 warns inside its own _mm512_set1_* and blends (a self-initialised placeholder register).
 #pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 
 #include "../core/philox.h"
@@ -20,64 +22,133 @@ namespace fg {
 
 namespace {
 constexpr uint64_t kChunkBlocks = 512;  // counters per chunk: 2 Box-Muller pairs each
+constexpr uint64_t kLanes = 16;         // counters per group: one 512-bit vector of 32-bit words
+
+// The Box-Muller words of a chunk, group by group ("planar"): for counters 16g .. 16g+15, pairs 2b (words
+// w0, w1) at 32g + j and pairs 2b+1 (words w2, w3) at 32g + 16 + j, j = b - 16g. Box-Muller's loops are
+// element-wise, so this order changes no value; chunk_normals interleaves the results back to stream order.
+constexpr uint64_t planar_pair(uint64_t b, uint64_t odd) { return b / kLanes * 2 * kLanes + odd * kLanes + b % kLanes; }
 
 // Philox4x32-10 of the kChunkBlocks counters from `first` (counter b = (first + b, step, tensor_id)), as
-// philox::philox4x32_10 computes it, but over arrays: the rounds run outside and the counters inside, so
-// each round vectorises across counters. The words live in 64-bit lanes with their top half zero (faster
-// than 32-bit lanes here). Box-Muller pair 2b takes words (w0, w1) of counter b,
-// pair 2b+1 words (w2, w3): radius_w gets w0 and w2, angle_w gets w1 and w3, in pair order.
+// philox::philox4x32_10 computes it, into the planar radius words (w0, w2) and angle words (w1, w3).
 void philox_chunk(uint64_t first, uint32_t step, uint32_t tensor_id, uint32_t k0, uint32_t k1, uint32_t* radius_w,
                   uint32_t* angle_w) {
-    constexpr uint64_t kLow = 0xffffffffu;
-    alignas(64) uint64_t x0[kChunkBlocks], x1[kChunkBlocks], x2[kChunkBlocks], x3[kChunkBlocks];
-    for (uint64_t b = 0; b < kChunkBlocks; ++b) {
-        x0[b] = (first + b) & kLow;
-        x1[b] = (first + b) >> 32;
-        x2[b] = step;
-        x3[b] = tensor_id;
-    }
 #if defined(__AVX512F__)
-    // The same rounds with the 32x32->64 multiply spelled out (vpmuludq): GCC would emit a full 64-bit
-    // multiply, as it cannot see that the top halves are zero.
-    for (int r = 0; r < 10; ++r) {
-        const __m512i low = _mm512_set1_epi64(kLow), m0 = _mm512_set1_epi64(philox::kMul0),
-                      m1 = _mm512_set1_epi64(philox::kMul1), key0 = _mm512_set1_epi64(k0),
-                      key1 = _mm512_set1_epi64(k1);
-        for (uint64_t b = 0; b < kChunkBlocks; b += 8) {
-            const __m512i a0 = _mm512_load_si512(x0 + b), a1 = _mm512_load_si512(x1 + b),
-                          a2 = _mm512_load_si512(x2 + b), a3 = _mm512_load_si512(x3 + b);
-            const __m512i p0 = _mm512_mul_epu32(a0, m0), p1 = _mm512_mul_epu32(a2, m1);
-            const __m512i y0 = _mm512_xor_si512(_mm512_xor_si512(_mm512_srli_epi64(p1, 32), a1), key0);
-            const __m512i y2 = _mm512_xor_si512(_mm512_xor_si512(_mm512_srli_epi64(p0, 32), a3), key1);
-            _mm512_store_si512(x0 + b, y0);
-            _mm512_store_si512(x1 + b, _mm512_and_si512(p1, low));
-            _mm512_store_si512(x2 + b, y2);
-            _mm512_store_si512(x3 + b, _mm512_and_si512(p0, low));
+    // Sixteen counters per vector, all ten rounds in registers, four vectors at a time so that their rounds
+    // overlap (one round's multiply-shift-xor chain is latency-bound). vpmuludq multiplies the even 32-bit
+    // lanes into 64-bit products; the odd lanes go through it shifted down, and blends put the high and
+    // low halves back in lane order.
+    constexpr int kInFlight = 4;
+    const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const __m512i m0 = _mm512_set1_epi32(static_cast<int>(philox::kMul0)),
+                  m1 = _mm512_set1_epi32(static_cast<int>(philox::kMul1));
+    constexpr __mmask16 kOdd = 0xAAAA;
+    for (uint64_t g0 = 0; g0 < kChunkBlocks; g0 += kInFlight * kLanes) {
+        __m512i x0[kInFlight], x1[kInFlight], x2[kInFlight], x3[kInFlight];
+        for (int v = 0; v < kInFlight; ++v) {
+            const uint64_t base = first + g0 + v * kLanes;  // a 64-bit counter: the low word may carry into the high one
+            const __m512i lo = _mm512_set1_epi32(static_cast<int>(static_cast<uint32_t>(base)));
+            const __m512i hi = _mm512_set1_epi32(static_cast<int>(static_cast<uint32_t>(base >> 32)));
+            x0[v] = _mm512_add_epi32(lo, iota);
+            x1[v] = _mm512_mask_add_epi32(hi, _mm512_cmplt_epu32_mask(x0[v], lo), hi, _mm512_set1_epi32(1));
+            x2[v] = _mm512_set1_epi32(static_cast<int>(step));
+            x3[v] = _mm512_set1_epi32(static_cast<int>(tensor_id));
         }
-        k0 += philox::kWeyl0;
-        k1 += philox::kWeyl1;
+        uint32_t r0 = k0, r1 = k1;
+        for (int r = 0; r < 10; ++r) {
+            const __m512i key0 = _mm512_set1_epi32(static_cast<int>(r0)), key1 = _mm512_set1_epi32(static_cast<int>(r1));
+            for (int v = 0; v < kInFlight; ++v) {
+                const __m512i e0 = _mm512_mul_epu32(x0[v], m0), o0 = _mm512_mul_epu32(_mm512_srli_epi64(x0[v], 32), m0);
+                const __m512i e1 = _mm512_mul_epu32(x2[v], m1), o1 = _mm512_mul_epu32(_mm512_srli_epi64(x2[v], 32), m1);
+                const __m512i hi0 = _mm512_mask_blend_epi32(kOdd, _mm512_srli_epi64(e0, 32), o0);
+                const __m512i lo0 = _mm512_mask_blend_epi32(kOdd, e0, _mm512_slli_epi64(o0, 32));
+                const __m512i hi1 = _mm512_mask_blend_epi32(kOdd, _mm512_srli_epi64(e1, 32), o1);
+                const __m512i lo1 = _mm512_mask_blend_epi32(kOdd, e1, _mm512_slli_epi64(o1, 32));
+                x0[v] = _mm512_ternarylogic_epi32(hi1, x1[v], key0, 0x96);  // 0x96: three-way xor
+                x2[v] = _mm512_ternarylogic_epi32(hi0, x3[v], key1, 0x96);
+                x1[v] = lo1;
+                x3[v] = lo0;
+            }
+            r0 += philox::kWeyl0;
+            r1 += philox::kWeyl1;
+        }
+        for (int v = 0; v < kInFlight; ++v) {
+            const uint64_t at = planar_pair(g0 + v * kLanes, 0);
+            _mm512_store_si512(radius_w + at, x0[v]);
+            _mm512_store_si512(radius_w + at + kLanes, x2[v]);
+            _mm512_store_si512(angle_w + at, x1[v]);
+            _mm512_store_si512(angle_w + at + kLanes, x3[v]);
+        }
     }
 #else
-    for (int r = 0; r < 10; ++r) {
-        for (uint64_t b = 0; b < kChunkBlocks; ++b) {
-            const uint64_t p0 = (x0[b] & kLow) * philox::kMul0, p1 = (x2[b] & kLow) * philox::kMul1;
-            const uint64_t y0 = ((p1 >> 32) ^ x1[b] ^ k0) & kLow;
-            const uint64_t y2 = ((p0 >> 32) ^ x3[b] ^ k1) & kLow;
-            x0[b] = y0;
-            x1[b] = p1 & kLow;
-            x2[b] = y2;
-            x3[b] = p0 & kLow;
-        }
-        k0 += philox::kWeyl0;
-        k1 += philox::kWeyl1;
+    for (uint64_t b = 0; b < kChunkBlocks; ++b) {
+        const uint64_t counter = first + b;
+        const philox::Block w = philox::philox4x32_10(
+            philox::Block{{static_cast<uint32_t>(counter), static_cast<uint32_t>(counter >> 32), step, tensor_id}}, k0, k1);
+        radius_w[planar_pair(b, 0)] = w.v[0];
+        angle_w[planar_pair(b, 0)] = w.v[1];
+        radius_w[planar_pair(b, 1)] = w.v[2];
+        angle_w[planar_pair(b, 1)] = w.v[3];
     }
 #endif
-    for (uint64_t b = 0; b < kChunkBlocks; ++b) {
-        radius_w[2 * b] = static_cast<uint32_t>(x0[b]);
-        angle_w[2 * b] = static_cast<uint32_t>(x1[b]);
-        radius_w[2 * b + 1] = static_cast<uint32_t>(x2[b]);
-        angle_w[2 * b + 1] = static_cast<uint32_t>(x3[b]);
-    }
+}
+
+// Box-Muller's float math in forms that vectorise to a few FMAs: polynomials fitted (least squares on
+// Chebyshev nodes, near-minimax) to ln(1+x) on [sqrt(1/2) - 1, sqrt(2) - 1] and to sin and cos on
+// [0, pi/4]. Measured in float against double: ln(1+x) within 7.3e-8 relative, sin within 4.3e-8 and cos
+// within 7.4e-8 absolute, so a normal (radius below 6.8) stays within 1e-6 of the all-double formula.
+constexpr float kLnPoly[] = {3.333333135e-01f,  -2.499998957e-01f, 2.000070810e-01f,
+                             -1.666848063e-01f, 1.424993575e-01f,  -1.241105050e-01f,
+                             1.166151240e-01f,  -1.157120168e-01f, 7.149751484e-02f};  // (ln(1+x) - x + x^2/2) / x^3
+constexpr float kSinPoly[] = {-1.666666716e-01f, 8.333331905e-03f, -1.984008704e-04f, 2.724996421e-06f};  // (sin x - x) / x^3
+constexpr float kCosPoly[] = {4.166666791e-02f, -1.388888806e-03f, 2.480059993e-05f, -2.730098743e-07f};  // (cos x - 1 + x^2/2) / x^4
+
+template <size_t N>
+inline float horner(const float (&c)[N], float x) {
+    float r = c[N - 1];
+    for (size_t i = N - 1; i-- > 0;) r = r * x + c[i];
+    return r;
+}
+
+// ln u of u = (w + 0.5) 2^-32 as philox::log_uniform: the series near 1, else u = 2^e m with m in
+// [sqrt(1/2), sqrt(2)) and ln u = e ln 2 + ln(1 + x), x = m - 1 exact.
+inline float log_uniform(uint32_t w) {
+    constexpr float k2pow32 = 2.3283064365386962890625e-10f;  // 2^-32
+    const float e1 = (static_cast<float>(~w) + 0.5f) * k2pow32;
+    const float series = -e1 * (1.0f + e1 * (0.5f + e1 * (1.0f / 3.0f + e1 * (0.25f + e1 * 0.2f))));
+    const float u = (static_cast<float>(w) + 0.5f) * k2pow32;
+    uint32_t bits;
+    std::memcpy(&bits, &u, sizeof bits);
+    const uint32_t mantissa = (bits & 0x007fffffu) | 0x3f800000u;  // m in [1, 2)
+    float m;
+    std::memcpy(&m, &mantissa, sizeof m);
+    const bool high = m > 1.41421356f;
+    const float x = (high ? m * 0.5f : m) - 1.0f;
+    const float e = static_cast<float>(static_cast<int32_t>(bits >> 23) - 127 + (high ? 1 : 0));
+    const float ln = e * 0.693147180559945f + (x + x * x * (-0.5f + x * horner(kLnPoly, x)));
+    return w >= philox::kNearOne ? series : ln;
+}
+
+// cos and sin of philox::quarter_turn_angle(w), in (0, pi/2): on [0, pi/4] directly, above it as sin and cos
+// of pi/2 - phi, which the same integer gives exactly: (2^30 - 1 - (w & 0x3fffffff) + 0.5) pi/2 2^-30.
+inline void quarter_cos_sin(uint32_t w, float& c, float& s) {
+    const uint32_t low = w & 0x3fffffffu;
+    const bool upper = low >= 0x20000000u;
+    const float x = philox::quarter_turn_angle(upper ? 0x3fffffffu - low : low);
+    const float y = x * x;
+    const float sin_x = x + x * y * horner(kSinPoly, y);
+    const float cos_x = 1.0f - 0.5f * y + y * y * horner(kCosPoly, y);
+    c = upper ? sin_x : cos_x;
+    s = upper ? cos_x : sin_x;
+}
+
+// Normal number `pair` (planar) turned by its quadrant: element 0 or 1 (cos or sin side) of its pair.
+inline void pair_normals(const float* radius, const float* cosines, const float* sines, const uint32_t* angle_w,
+                         uint64_t pair, float& x, float& y) {
+    float c, s;
+    philox::turn(angle_w[pair] >> 30, cosines[pair], sines[pair], c, s);
+    x = radius[pair] * c;
+    y = radius[pair] * s;
 }
 
 // The normals of the kChunkBlocks counters from `chunk` (a multiple of kChunkBlocks) of a stream of `count`
@@ -87,33 +158,59 @@ void philox_chunk(uint64_t first, uint32_t step, uint32_t tensor_id, uint32_t k0
 [[gnu::noinline]] void chunk_normals(float* dst, uint64_t count, uint64_t chunk, uint32_t k0, uint32_t k1,
                                      uint32_t step, uint32_t tensor_id) {
     alignas(64) uint32_t radius_w[2 * kChunkBlocks], angle_w[2 * kChunkBlocks];
-    alignas(64) float log_u[2 * kChunkBlocks], radius[2 * kChunkBlocks], phi[2 * kChunkBlocks], cosines[2 * kChunkBlocks],
-        sines[2 * kChunkBlocks];
+    alignas(64) float radius[2 * kChunkBlocks], cosines[2 * kChunkBlocks], sines[2 * kChunkBlocks];
     // Every chunk computes all kChunkBlocks counters, also past the stream's end: with a constant trip
     // count each value comes out of the same vector code, so an element never depends on `count`
-    // (a scalar tail's sinf would differ from the vector one in the last bit).
+    // (a scalar tail could round differently from the vector code in the last bit).
     philox_chunk(chunk, step, tensor_id, k0, k1, radius_w, angle_w);
-    // Separate loops: GCC fuses sin and cos of one angle into sincos, which has no vector form.
     constexpr uint64_t pairs = 2 * kChunkBlocks;
-    for (uint64_t i = 0; i < pairs; ++i) log_u[i] = philox::log_uniform(radius_w[i]);
-    for (uint64_t i = 0; i < pairs; ++i) radius[i] = std::sqrt(-2.0f * log_u[i]);
-    for (uint64_t i = 0; i < pairs; ++i) phi[i] = philox::quarter_turn_angle(angle_w[i]);
-    for (uint64_t i = 0; i < pairs; ++i) cosines[i] = std::cos(phi[i]);
-    for (uint64_t i = 0; i < pairs; ++i) sines[i] = std::sin(phi[i]);
-    // Lanes of counter b: cos, sin of pair 2b, then cos, sin of pair 2b+1, each turned by its quadrant.
-    // Whole chunks interleave in a loop that vectorises; only the stream's last counter may be partial.
+    for (uint64_t i = 0; i < pairs; ++i) radius[i] = std::sqrt(-2.0f * log_uniform(radius_w[i]));
+    for (uint64_t i = 0; i < pairs; ++i) quarter_cos_sin(angle_w[i], cosines[i], sines[i]);
+    // Counter b's four lanes: cos, sin of pair 2b, then cos, sin of pair 2b+1, each turned by its quadrant.
     const uint64_t n = std::min<uint64_t>(4 * kChunkBlocks, count - 4 * chunk);
-    const uint64_t whole = n / 2;
-    for (uint64_t pair = 0; pair < whole; ++pair) {
-        float x, y;
-        philox::turn(angle_w[pair] >> 30, cosines[pair], sines[pair], x, y);
-        dst[2 * pair] = radius[pair] * x;
-        dst[2 * pair + 1] = radius[pair] * y;
+    uint64_t b = 0;
+#if defined(__AVX512F__)
+    // Whole groups: the four planar vectors (x, y of the even pairs, x, y of the odd ones) transposed into
+    // stream order. The same products and sign flips as philox::turn, lane by lane.
+    const __m512i sign = _mm512_set1_epi32(static_cast<int>(0x80000000u));
+    const auto turned = [&](uint64_t at, __m512& x, __m512& y) {
+        const __m512i q = _mm512_srli_epi32(_mm512_load_si512(angle_w + at), 30);
+        const __mmask16 swap = _mm512_test_epi32_mask(q, _mm512_set1_epi32(1));
+        const __mmask16 flip = _mm512_test_epi32_mask(q, _mm512_set1_epi32(2));
+        const __m512 c = _mm512_load_ps(cosines + at), s = _mm512_load_ps(sines + at);
+        const __m512 neg_s = _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(s), sign));
+        __m512 cx = _mm512_mask_blend_ps(swap, c, neg_s), cy = _mm512_mask_blend_ps(swap, s, c);
+        cx = _mm512_castsi512_ps(_mm512_mask_xor_epi32(_mm512_castps_si512(cx), flip, _mm512_castps_si512(cx), sign));
+        cy = _mm512_castsi512_ps(_mm512_mask_xor_epi32(_mm512_castps_si512(cy), flip, _mm512_castps_si512(cy), sign));
+        const __m512 r = _mm512_load_ps(radius + at);
+        x = _mm512_mul_ps(r, cx);
+        y = _mm512_mul_ps(r, cy);
+    };
+    for (; 4 * (b + kLanes) <= n; b += kLanes) {
+        __m512 p, q, s, t;  // lane j: the normals 4(b+j) + 0, 1, 2, 3
+        turned(planar_pair(b, 0), p, q);
+        turned(planar_pair(b, 1), s, t);
+        const __m512 u0 = _mm512_unpacklo_ps(p, q), u1 = _mm512_unpackhi_ps(p, q);
+        const __m512 v0 = _mm512_unpacklo_ps(s, t), v1 = _mm512_unpackhi_ps(s, t);
+        const auto pd = [](__m512 v) { return _mm512_castps_pd(v); };
+        const auto ps = [](__m512d v) { return _mm512_castpd_ps(v); };
+        const __m512 w0 = ps(_mm512_unpacklo_pd(pd(u0), pd(v0))), w1 = ps(_mm512_unpackhi_pd(pd(u0), pd(v0)));
+        const __m512 w2 = ps(_mm512_unpacklo_pd(pd(u1), pd(v1))), w3 = ps(_mm512_unpackhi_pd(pd(u1), pd(v1)));
+        // w_i's 128-bit lane l holds counter b + 4l + i: transpose the 4x4 lanes.
+        const __m512 t0 = _mm512_shuffle_f32x4(w0, w1, 0x44), t1 = _mm512_shuffle_f32x4(w2, w3, 0x44);
+        const __m512 t2 = _mm512_shuffle_f32x4(w0, w1, 0xEE), t3 = _mm512_shuffle_f32x4(w2, w3, 0xEE);
+        float* out = dst + 4 * b;
+        _mm512_storeu_ps(out, _mm512_shuffle_f32x4(t0, t1, 0x88));
+        _mm512_storeu_ps(out + 16, _mm512_shuffle_f32x4(t0, t1, 0xDD));
+        _mm512_storeu_ps(out + 32, _mm512_shuffle_f32x4(t2, t3, 0x88));
+        _mm512_storeu_ps(out + 48, _mm512_shuffle_f32x4(t2, t3, 0xDD));
     }
-    if (n % 2 == 1) {
-        float x, y;
-        philox::turn(angle_w[whole] >> 30, cosines[whole], sines[whole], x, y);
-        dst[n - 1] = radius[whole] * x;
+#endif
+    for (; 4 * b < n; ++b) {
+        float v[4];
+        pair_normals(radius, cosines, sines, angle_w, planar_pair(b, 0), v[0], v[1]);
+        pair_normals(radius, cosines, sines, angle_w, planar_pair(b, 1), v[2], v[3]);
+        for (uint64_t i = 0; i < 4 && 4 * b + i < n; ++i) dst[4 * b + i] = v[i];
     }
 }
 }  // namespace
