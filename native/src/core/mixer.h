@@ -85,7 +85,7 @@ struct Workspace {
     float* noise = nullptr;        // (K, R, C) one layer's activity noise, for backends that do not draw it as
                                    // they go (Backend::fuses_noise); drawn again for the estimate
     // (K, R, C) each: the current block's noise per layer, kept for its estimate by the local activity method
-    // when it fits fg_context::keep_noise_max_bytes (then never drawn twice); else null.
+    // for as many layers as fit fg_context::keep_noise_max_bytes (those are never drawn twice); else null.
     float* kept_noise[3] = {};
     float* grad_z = nullptr;       // (R, C) a layer's gradient estimate w.r.t. its pre-LN output [activity]
     // Backprop's gradients w.r.t. activations (R, C) each: the block output's, and three scratch buffers.

@@ -2,9 +2,9 @@
 // every block's primal activations until the end of the step; local methods (and FG-W, which keeps
 // none) run one block at a time in two alternating slots, so their size does not depend on the depth.
 // K stacked tangents never stay per layer: each layer's pass through a few rotating (K, R, C) buffers,
-// and the activity noise is drawn again for the estimate instead of being kept (LG-FG-A keeps one
-// block's noise when it fits fg_context::keep_noise_max_bytes), so K adds the same few buffers
-// whatever the depth.
+// and the activity noise is drawn again for the estimate instead of being kept (LG-FG-A keeps the
+// noise of as many of one block's layers as fit fg_context::keep_noise_max_bytes), so K adds the same
+// few buffers whatever the depth.
 #include <algorithm>
 
 #include "mixer.h"
@@ -97,14 +97,17 @@ size_t plan_workspace(const fg_mixer& m, int32_t method, int64_t K, int64_t B, c
         for (int i = 0; i < ntan; ++i) w.tan[i] = cv.take(KRC);
     }
     if (act) {
-        // LG-FG-A keeps one block's noise when it is small enough; FG-A would keep every block's, so never does.
+        // LG-FG-A keeps as many of a block's layers' noise as fit the budget (channel layer first, then group,
+        // then token): each kept layer's noise is drawn once instead of twice. FG-A would keep every block's,
+        // so never does.
         const int layers = d.blocks > 1 ? 3 : 2;
-        const bool keep = method == FG_METHOD_LGFGA &&
-                          layers * KRC * sizeof(float) <= m.context->keep_noise_max_bytes;
-        if (keep)
-            for (int i = 0; i < 3; ++i) w.kept_noise[i] = i == kTokenLayer && d.blocks == 1 ? nullptr : cv.take(KRC);
-        else if (!m.context->be().fuses_noise())
-            w.noise = cv.take(KRC);
+        const uint64_t per_layer = KRC * sizeof(float);
+        const int kept = method == FG_METHOD_LGFGA && per_layer > 0
+                             ? static_cast<int>(std::min<uint64_t>(layers, m.context->keep_noise_max_bytes / per_layer))
+                             : 0;
+        const int order[3] = {kChannelLayer, kGroupLayer, kTokenLayer};
+        for (int i = 0; i < kept; ++i) w.kept_noise[order[i]] = cv.take(KRC);
+        if (kept < layers && !m.context->be().fuses_noise()) w.noise = cv.take(KRC);
         w.grad_z = cv.take(RC);
     }
     if (bp) {
