@@ -1,7 +1,6 @@
 // Philox4x32-10 (Salmon et al., SC'11, as in Random123) and the normal numbers of
 // fg_random_normal. Header-only so the CPU backend and the CUDA kernels compile the very same
-// arithmetic: element i of a stream is a pure function of (seed, step, tensor_id, i). The CPU backend
-// vectorises these steps (cpu/random.cpp): the same Philox words, Box-Muller within 1e-6.
+// arithmetic: element i of a stream is a pure function of (seed, step, tensor_id, i).
 #pragma once
 #include <cmath>
 #include <cstdint>

@@ -1,11 +1,10 @@
 // CPU random tangents: Philox4x32-10 normals, four per counter (core/philox.h).
-// A chunk's counters go through Philox together, sixteen per vector, then Box-Muller runs over the whole
-// chunk in loops the compiler vectorises. The Philox words are philox::philox4x32_10's, bit for bit; the
-// float math of Box-Muller uses polynomials of its own (below) instead of the C library's logf, sinf and
-// cosf, so a normal matches philox::normal4 (and the CUDA backend) to within 1e-6, not to the last bit.
+// A chunk's counters go through Philox together, sixteen per vector, then Box-Muller (philox::box_muller's
+// arithmetic) runs over the whole chunk in loops the compiler vectorises (log, sqrt, cos and sin in float,
+// from glibc's vector math library; this file is built with -ffast-math for that, see CMakeLists.txt). The
+// same numbers as philox::normal4, and so as the CUDA backend, up to the last bits of the float math.
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <vector>
 
 #if defined(__AVX512F__)
@@ -93,55 +92,6 @@ void philox_chunk(uint64_t first, uint32_t step, uint32_t tensor_id, uint32_t k0
 #endif
 }
 
-// Box-Muller's float math in forms that vectorise to a few FMAs: polynomials fitted (least squares on
-// Chebyshev nodes, near-minimax) to ln(1+x) on [sqrt(1/2) - 1, sqrt(2) - 1] and to sin and cos on
-// [0, pi/4]. Measured in float against double: ln(1+x) within 7.3e-8 relative, sin within 4.3e-8 and cos
-// within 7.4e-8 absolute, so a normal (radius below 6.8) stays within 1e-6 of the all-double formula.
-constexpr float kLnPoly[] = {3.333333135e-01f,  -2.499998957e-01f, 2.000070810e-01f,
-                             -1.666848063e-01f, 1.424993575e-01f,  -1.241105050e-01f,
-                             1.166151240e-01f,  -1.157120168e-01f, 7.149751484e-02f};  // (ln(1+x) - x + x^2/2) / x^3
-constexpr float kSinPoly[] = {-1.666666716e-01f, 8.333331905e-03f, -1.984008704e-04f, 2.724996421e-06f};  // (sin x - x) / x^3
-constexpr float kCosPoly[] = {4.166666791e-02f, -1.388888806e-03f, 2.480059993e-05f, -2.730098743e-07f};  // (cos x - 1 + x^2/2) / x^4
-
-template <size_t N>
-inline float horner(const float (&c)[N], float x) {
-    float r = c[N - 1];
-    for (size_t i = N - 1; i-- > 0;) r = r * x + c[i];
-    return r;
-}
-
-// ln u of u = (w + 0.5) 2^-32 as philox::log_uniform: the series near 1, else u = 2^e m with m in
-// [sqrt(1/2), sqrt(2)) and ln u = e ln 2 + ln(1 + x), x = m - 1 exact.
-inline float log_uniform(uint32_t w) {
-    constexpr float k2pow32 = 2.3283064365386962890625e-10f;  // 2^-32
-    const float e1 = (static_cast<float>(~w) + 0.5f) * k2pow32;
-    const float series = -e1 * (1.0f + e1 * (0.5f + e1 * (1.0f / 3.0f + e1 * (0.25f + e1 * 0.2f))));
-    const float u = (static_cast<float>(w) + 0.5f) * k2pow32;
-    uint32_t bits;
-    std::memcpy(&bits, &u, sizeof bits);
-    const uint32_t mantissa = (bits & 0x007fffffu) | 0x3f800000u;  // m in [1, 2)
-    float m;
-    std::memcpy(&m, &mantissa, sizeof m);
-    const bool high = m > 1.41421356f;
-    const float x = (high ? m * 0.5f : m) - 1.0f;
-    const float e = static_cast<float>(static_cast<int32_t>(bits >> 23) - 127 + (high ? 1 : 0));
-    const float ln = e * 0.693147180559945f + (x + x * x * (-0.5f + x * horner(kLnPoly, x)));
-    return w >= philox::kNearOne ? series : ln;
-}
-
-// cos and sin of philox::quarter_turn_angle(w), in (0, pi/2): on [0, pi/4] directly, above it as sin and cos
-// of pi/2 - phi, which the same integer gives exactly: (2^30 - 1 - (w & 0x3fffffff) + 0.5) pi/2 2^-30.
-inline void quarter_cos_sin(uint32_t w, float& c, float& s) {
-    const uint32_t low = w & 0x3fffffffu;
-    const bool upper = low >= 0x20000000u;
-    const float x = philox::quarter_turn_angle(upper ? 0x3fffffffu - low : low);
-    const float y = x * x;
-    const float sin_x = x + x * y * horner(kSinPoly, y);
-    const float cos_x = 1.0f - 0.5f * y + y * y * horner(kCosPoly, y);
-    c = upper ? sin_x : cos_x;
-    s = upper ? cos_x : sin_x;
-}
-
 // Normal number `pair` (planar) turned by its quadrant: element 0 or 1 (cos or sin side) of its pair.
 inline void pair_normals(const float* radius, const float* cosines, const float* sines, const uint32_t* angle_w,
                          uint64_t pair, float& x, float& y) {
@@ -158,14 +108,19 @@ inline void pair_normals(const float* radius, const float* cosines, const float*
 [[gnu::noinline]] void chunk_normals(float* dst, uint64_t count, uint64_t chunk, uint32_t k0, uint32_t k1,
                                      uint32_t step, uint32_t tensor_id) {
     alignas(64) uint32_t radius_w[2 * kChunkBlocks], angle_w[2 * kChunkBlocks];
-    alignas(64) float radius[2 * kChunkBlocks], cosines[2 * kChunkBlocks], sines[2 * kChunkBlocks];
+    alignas(64) float log_u[2 * kChunkBlocks], radius[2 * kChunkBlocks], phi[2 * kChunkBlocks], cosines[2 * kChunkBlocks],
+        sines[2 * kChunkBlocks];
     // Every chunk computes all kChunkBlocks counters, also past the stream's end: with a constant trip
     // count each value comes out of the same vector code, so an element never depends on `count`
-    // (a scalar tail could round differently from the vector code in the last bit).
+    // (a scalar tail's sinf would differ from the vector one in the last bit).
     philox_chunk(chunk, step, tensor_id, k0, k1, radius_w, angle_w);
+    // Separate loops: GCC fuses sin and cos of one angle into sincos, which has no vector form.
     constexpr uint64_t pairs = 2 * kChunkBlocks;
-    for (uint64_t i = 0; i < pairs; ++i) radius[i] = std::sqrt(-2.0f * log_uniform(radius_w[i]));
-    for (uint64_t i = 0; i < pairs; ++i) quarter_cos_sin(angle_w[i], cosines[i], sines[i]);
+    for (uint64_t i = 0; i < pairs; ++i) log_u[i] = philox::log_uniform(radius_w[i]);
+    for (uint64_t i = 0; i < pairs; ++i) radius[i] = std::sqrt(-2.0f * log_u[i]);
+    for (uint64_t i = 0; i < pairs; ++i) phi[i] = philox::quarter_turn_angle(angle_w[i]);
+    for (uint64_t i = 0; i < pairs; ++i) cosines[i] = std::cos(phi[i]);
+    for (uint64_t i = 0; i < pairs; ++i) sines[i] = std::sin(phi[i]);
     // Counter b's four lanes: cos, sin of pair 2b, then cos, sin of pair 2b+1, each turned by its quadrant.
     const uint64_t n = std::min<uint64_t>(4 * kChunkBlocks, count - 4 * chunk);
     uint64_t b = 0;
