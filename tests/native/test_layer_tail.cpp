@@ -27,7 +27,8 @@ TEST(FusedLayerTails, EveryForwardGradientMethodMatchesTheSeparatePrimitives) {
         {"C=40, G=8, 3 blocks, 7 images", mixer_config(12, 12, 1, 5, 3, 3, 40, 8), 7},
     };
     // The reference: separate primitives, noise drawn again. Against it: fused tails drawing again, fused tails
-    // keeping LG-FG-A's noise, separate primitives keeping it.
+    // keeping LG-FG-A's noise, fused tails keeping one layer's and drawing the others' again (1 MB holds one
+    // layer's noise of the first case at K = 3, every layer's at K = 1), separate primitives keeping it.
     auto reference = cpu_context_with_env({{"FG_CPU_FUSED", "0"}, {"FG_KEEP_NOISE_MB", "0"}});
     ASSERT_NE(reference->ctx, nullptr) << fg_last_error();
     struct Variant {
@@ -37,6 +38,7 @@ TEST(FusedLayerTails, EveryForwardGradientMethodMatchesTheSeparatePrimitives) {
     Variant variants[] = {
         {"fused, drawn again", cpu_context_with_env({{"FG_CPU_FUSED", "1"}, {"FG_KEEP_NOISE_MB", "0"}})},
         {"fused, kept", cpu_context_with_env({{"FG_CPU_FUSED", "1"}, {"FG_KEEP_NOISE_MB", "64"}})},
+        {"fused, partly kept", cpu_context_with_env({{"FG_CPU_FUSED", "1"}, {"FG_KEEP_NOISE_MB", "1"}})},
         {"separate, kept", cpu_context_with_env({{"FG_CPU_FUSED", "0"}, {"FG_KEEP_NOISE_MB", "64"}})},
     };
     for (const TailCase& tc : cases) {
@@ -66,7 +68,8 @@ TEST(FusedLayerTails, EveryForwardGradientMethodMatchesTheSeparatePrimitives) {
 }
 
 // Drawing the noise again, the fused path needs no noise buffer: the same step needs less workspace than the
-// separate primitives. Keeping LG-FG-A's noise costs one (K, R, C) buffer per layer of a block.
+// separate primitives. Keeping LG-FG-A's noise costs one (K, R, C) buffer per kept layer of a block: as many
+// layers as the budget holds.
 TEST(FusedLayerTails, DrawTheNoiseWithoutABuffer) {
     const fg_mixer_config cfg = mixer_config(16, 16, 3, 10, 2, 4, 128, 4);
     auto fused = cpu_context_with_env({{"FG_CPU_FUSED", "1"}, {"FG_KEEP_NOISE_MB", "0"}});
@@ -84,6 +87,13 @@ TEST(FusedLayerTails, DrawTheNoiseWithoutABuffer) {
     FG_ASSERT_OK(fg_mixer_workspace_bytes(ms, FG_METHOD_LGFGA, 4, 32, &bs));
     EXPECT_EQ(bs - bf, 4u * 32 * 16 * 128 * sizeof(float));      // K x R x C floats
     EXPECT_EQ(bk - bf, 3u * 4 * 32 * 16 * 128 * sizeof(float));  // one per layer of the block
+    // A budget of 1 MB holds exactly one layer's 4 x 512 x 128 floats.
+    auto one_layer = cpu_context_with_env({{"FG_CPU_FUSED", "1"}, {"FG_KEEP_NOISE_MB", "1"}});
+    Mixer m1(*one_layer, cfg);
+    ASSERT_NE(m1.m, nullptr) << fg_last_error();
+    uint64_t b1 = 0;
+    FG_ASSERT_OK(fg_mixer_workspace_bytes(m1, FG_METHOD_LGFGA, 4, 32, &b1));
+    EXPECT_EQ(b1 - bf, 1u * 4 * 32 * 16 * 128 * sizeof(float));
     // FG-A would keep every block's noise: it always draws again.
     uint64_t gk = 0, gf = 0;
     FG_ASSERT_OK(fg_mixer_workspace_bytes(mk, FG_METHOD_FGA, 4, 32, &gk));
