@@ -190,7 +190,7 @@ public:
         uint32_t step = 0, noise_id = 0;
         NoiseRows noise_rows;
         const float* noise_in = nullptr;  // (K, R, m) the noise norm_relu_jvp kept, or null
-        const float* a = nullptr;
+        const float* a = nullptr;         // (R, m) only its sign is read: the ReLU output, or z where a = ReLU(z)
         const float* d = nullptr;
         const float* z = nullptr;
         const float* rstd = nullptr;
