@@ -1,10 +1,12 @@
 // The CPU's fused layer tails (native/src/cpu/layer_tail.cpp: LN, its JVP, the activity noise drawn where it
-// is used, the perturbed ReLU; and the noise drawn again, the FG-A scaling, the LN VJP) against the same
-// steps run as separate primitives (FG_CPU_FUSED=0, the composition every other backend runs): every
-// forward-gradient method's gradients and losses must agree bit for bit. Widths that do not divide the
+// is used, the perturbed ReLU; the noise drawn again, the FG-A scaling, the LN VJP; the ReLU's and the LN's
+// backward) against the same steps run as separate primitives (FG_CPU_FUSED=0, the composition every other
+// backend runs): every method's gradients and losses must agree bit for bit. Widths that do not divide the
 // noise stream's 2048-value chunks, and per-group LNs, take the kernels' block edges.
 #include <cstring>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "test_mixer_util.h"
 
@@ -17,7 +19,7 @@ struct TailCase {
     int64_t batch;
 };
 
-TEST(FusedLayerTails, EveryForwardGradientMethodMatchesTheSeparatePrimitives) {
+TEST(FusedLayerTails, EveryMethodMatchesTheSeparatePrimitives) {
     fg_mixer_config ln = mixer_config(16, 16, 3, 10, 2, 4, 96, 4);
     ln.pre_linear_ln = 1;
     ln.inter_ln = 1;
@@ -50,19 +52,26 @@ TEST(FusedLayerTails, EveryForwardGradientMethodMatchesTheSeparatePrimitives) {
             Mixer mf(*v.ctx, tc.cfg);
             ASSERT_NE(mf.m, nullptr) << fg_last_error();
             Batch bf(*v.ctx, tc.cfg, tc.batch, 5);
+            // Every forward-gradient method at K = 1 and 3; every backprop-structured method (the backward
+            // tail: the ReLU's and the LN's VJP in one pass), where K does not apply.
+            std::vector<std::pair<int32_t, int32_t>> runs;
             for (int32_t method : {FG_METHOD_FGW, FG_METHOD_FGA, FG_METHOD_LGFGW, FG_METHOD_LGFGA})
-                for (int32_t tangents : {1, 3}) {
-                    const fg_step_options o = step_options(method, tangents, 2);
-                    fg_step_stats sf{}, ss{};
-                    sf.size = ss.size = sizeof(fg_step_stats);
-                    FG_ASSERT_OK(fg_mixer_gradients(mf, tc.batch, bf.img, bf.lab, &o, &sf));
-                    FG_ASSERT_OK(fg_mixer_gradients(ms, tc.batch, bs.img, bs.lab, &o, &ss));
-                    const std::string label = std::string(tc.name) + ", " + v.name + ", method " +
-                                              std::to_string(method) + ", K=" + std::to_string(tangents);
-                    EXPECT_EQ(std::memcmp(&sf.loss, &ss.loss, sizeof(float)), 0) << label;
-                    for (int32_t i = 0; i < mf.count(); ++i)
-                        EXPECT_TRUE(bit_identical(mf.get(i, true), ms.get(i, true), label + ", " + mf.info(i).name));
-                }
+                for (int32_t tangents : {1, 3}) runs.emplace_back(method, tangents);
+            for (int32_t method : {FG_METHOD_BP, FG_METHOD_LBP, FG_METHOD_LGBP, FG_METHOD_FA, FG_METHOD_LFA,
+                                   FG_METHOD_LGFA, FG_METHOD_DFA})
+                runs.emplace_back(method, 1);
+            for (const auto& [method, tangents] : runs) {
+                const fg_step_options o = step_options(method, tangents, 2);
+                fg_step_stats sf{}, ss{};
+                sf.size = ss.size = sizeof(fg_step_stats);
+                FG_ASSERT_OK(fg_mixer_gradients(mf, tc.batch, bf.img, bf.lab, &o, &sf));
+                FG_ASSERT_OK(fg_mixer_gradients(ms, tc.batch, bs.img, bs.lab, &o, &ss));
+                const std::string label = std::string(tc.name) + ", " + v.name + ", method " +
+                                          std::to_string(method) + ", K=" + std::to_string(tangents);
+                EXPECT_EQ(std::memcmp(&sf.loss, &ss.loss, sizeof(float)), 0) << label;
+                for (int32_t i = 0; i < mf.count(); ++i)
+                    EXPECT_TRUE(bit_identical(mf.get(i, true), ms.get(i, true), label + ", " + mf.info(i).name));
+            }
         }
     }
 }

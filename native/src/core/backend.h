@@ -208,6 +208,26 @@ public:
     // Whether the two above need no noise_scratch when the noise is not kept (they draw it as they go).
     virtual bool fuses_noise() const { return false; }
 
+    // Backprop through a layer's ReLU and its post-linear LN: dh = LN_vjp(z, rstd, [mask > 0] dy), (rows, width)
+    // each, the LN over (ln_rows, ln_dim). mask is the ReLU output, or z where no residual is added (the same
+    // sign). masked, if not null, also receives [mask > 0] dy (the residual's gradient; may alias dy); dh may
+    // alias dy when masked does not.
+    struct ReluNormVjp {
+        int64_t rows = 0, width = 0;
+        int64_t ln_rows = 0, ln_dim = 0;
+        const float* mask = nullptr;
+        const float* dy = nullptr;
+        float* masked = nullptr;
+        const float* z = nullptr;
+        const float* rstd = nullptr;
+        float* dh = nullptr;
+    };
+    virtual void relu_norm_vjp(const ReluNormVjp& p) {
+        float* dz = p.masked ? p.masked : p.dh;
+        relu_backward(p.rows * p.width, p.mask, p.dy, dz);
+        layernorm_vjp(p.ln_rows, p.ln_dim, p.z, p.rstd, dz, p.dh);
+    }
+
     // ---- optimizers (src/*/optim.*), one parameter tensor per call; see fg_optimizer_params.
     // state2 is null for SGD. apply_decay selects weights (true) or biases (false).
     virtual void optimizer_update(const fg_optimizer_params& hp, int64_t count, float* param, const float* grad,

@@ -99,6 +99,12 @@ struct Workspace {
 // The three linear units of a block (block 0 has no token layer).
 enum LayerIndex : int32_t { kTokenLayer, kChannelLayer, kGroupLayer };
 
+// Where the sign of a layer's ReLU output can be read: a itself where a residual is added before the ReLU
+// (block k >= 1's group layer), else z, as a = ReLU(z). Readers that need z anyway then skip a.
+inline const float* relu_sign(const LayerActs& L, int64_t block, int32_t layer) {
+    return layer == kGroupLayer && block >= 1 ? L.a : L.z;
+}
+
 struct LayerSpec {
     int32_t kind;             // FG_LAYER_*
     int64_t n, m, groups;     // fg::ops::linear_* arguments

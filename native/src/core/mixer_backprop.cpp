@@ -11,17 +11,23 @@ namespace fg::mixer {
 
 namespace {
 
-// dz (R, m): gradient w.r.t. the post-linear LN output, overwritten. Writes the layer's dW, db and,
-// if dx, the gradient w.r.t. the layer input (R, n), through the weight or, in FA, its feedback matrix.
-void layer_backward(fg_mixer& m, const Run& run, const LayerSpec& sp, const float* x, const LayerActs& L, float* dz,
-                    float* dx) {
+// dy (R, m): gradient w.r.t. the layer's ReLU output. Runs it back through the ReLU and the post-linear LN
+// into dh (R, m) (masked, if not null, also gets the ReLU's masked gradient: the residual's), then writes
+// the layer's dW, db and, if dx, the gradient w.r.t. the layer input (R, n), through the weight or, in FA,
+// its feedback matrix.
+void layer_backward(fg_mixer& m, const Run& run, int64_t k, int32_t layer, const float* x, const LayerActs& L,
+                    const float* dy, float* masked, float* dh, float* dx) {
     fg_context& c = *m.context;
     Backend& be = c.be();
+    const LayerSpec sp = layer_spec(m, run.R, k, layer);
     const Param& W = m.params[static_cast<size_t>(sp.param)];
     const Param& b = m.params[static_cast<size_t>(sp.param) + 1];
-    be.layernorm_vjp(sp.ln_rows, sp.ln_dim, L.z, L.z_rstd, dz, dz);
+    Backend::ReluNormVjp p;
+    p.rows = run.R, p.width = sp.m, p.ln_rows = sp.ln_rows, p.ln_dim = sp.ln_dim;
+    p.mask = relu_sign(L, k, layer), p.dy = dy, p.masked = masked, p.z = L.z, p.rstd = L.z_rstd, p.dh = dh;
+    be.relu_norm_vjp(p);
     const float* back = dx && run.feedback ? transposed_feedback(m, sp.param) : W.w();
-    ops::linear_backward(c, sp.kind, run.R, sp.n, sp.m, sp.groups, m.dims.pre_ln ? L.xn : x, back, dz, dx, W.g(),
+    ops::linear_backward(c, sp.kind, run.R, sp.n, sp.m, sp.groups, m.dims.pre_ln ? L.xn : x, back, dh, dx, W.g(),
                          b.g(), false);
     if (dx && m.dims.pre_ln) be.layernorm_vjp(sp.pre_rows, sp.pre_dim, L.xn, L.xn_rstd, dx, dx);
 }
@@ -29,20 +35,15 @@ void layer_backward(fg_mixer& m, const Run& run, const LayerSpec& sp, const floa
 // ws.grad_out (R, C): gradient w.r.t. block k's output. Writes the block's backbone gradients; with
 // want_dx, ws.grad_out becomes the gradient w.r.t. the block input x.
 void block_backward(fg_mixer& m, const Run& run, int64_t k, const float* x, const BlockActs& a, bool want_dx) {
-    Backend& be = m.context->be();
     Workspace& ws = m.ws;
     const int64_t RC = run.R * m.dims.C;
     // out = ReLU(z + x): grad_out becomes the gradient w.r.t. z (and, for k >= 1, w.r.t. the residual x).
-    be.relu_backward(RC, a.group.a, ws.grad_out, ws.grad_out);
-    be.copy(ws.grad_a, ws.grad_out, static_cast<size_t>(RC) * sizeof(float));
-    layer_backward(m, run, layer_spec(m, run.R, k, kGroupLayer), a.channel.a, a.group, ws.grad_a, ws.grad_b);
-    be.relu_backward(RC, a.channel.a, ws.grad_b, ws.grad_b);
+    layer_backward(m, run, k, kGroupLayer, a.channel.a, a.group, ws.grad_out, ws.grad_out, ws.grad_a, ws.grad_b);
     float* dx_channel = k >= 1 ? ws.grad_c : nullptr;
-    layer_backward(m, run, layer_spec(m, run.R, k, kChannelLayer), layer_input(m, k, kChannelLayer, x, a), a.channel,
+    layer_backward(m, run, k, kChannelLayer, layer_input(m, k, kChannelLayer, x, a), a.channel, ws.grad_b, nullptr,
                    ws.grad_b, dx_channel);
     if (k == 0) return;
-    be.relu_backward(RC, a.token.a, ws.grad_c, ws.grad_c);
-    layer_backward(m, run, layer_spec(m, run.R, k, kTokenLayer), x, a.token, ws.grad_c, want_dx ? ws.grad_b : nullptr);
+    layer_backward(m, run, k, kTokenLayer, x, a.token, ws.grad_c, nullptr, ws.grad_c, want_dx ? ws.grad_b : nullptr);
     if (want_dx) ops::add(*m.context, RC, ws.grad_b, ws.grad_out);  // residual + token path
 }
 
@@ -86,9 +87,8 @@ void direct_signal(fg_mixer& m, const Run& run, const float* x_last, const float
 // DFA: every block's forward pass is kept; the final classifier (reading detached features) gives the output
 // error, and each layer's weights get X^T LN_vjp([A > 0] * delta) with its own delta. Heads as usual.
 void direct_feedback_gradients(fg_mixer& m, const Run& run) {
-    Backend& be = m.context->be();
     Workspace& ws = m.ws;
-    const int64_t blocks = m.dims.blocks, RC = run.R * m.dims.C;
+    const int64_t blocks = m.dims.blocks;
     const float* x = nullptr;
     for (int64_t k = 0; k < blocks; ++k) {
         BlockActs& a = ws.slots[static_cast<size_t>(k)];
@@ -103,8 +103,7 @@ void direct_feedback_gradients(fg_mixer& m, const Run& run) {
         for (int32_t layer = k == 0 ? kChannelLayer : kTokenLayer; layer <= kGroupLayer; ++layer) {
             const LayerActs& L = layer == kTokenLayer ? a.token : layer == kChannelLayer ? a.channel : a.group;
             direct_signal(m, run, x, direct_feedback(m, k, layer), ws.grad_a);
-            be.relu_backward(RC, L.a, ws.grad_a, ws.grad_a);
-            layer_backward(m, run, layer_spec(m, run.R, k, layer), layer_input(m, k, layer, xk, a), L, ws.grad_a,
+            layer_backward(m, run, k, layer, layer_input(m, k, layer, xk, a), L, ws.grad_a, nullptr, ws.grad_a,
                            nullptr);
         }
     }

@@ -28,10 +28,8 @@ void fga_layer(fg_mixer& m, const Run& run, int64_t k, int32_t layer, int32_t mo
     p.ln_rows = sp.ln_rows / run.R * (p.batch * m.dims.P), p.ln_dim = sp.ln_dim;
     p.seed = run.seed, p.step = run.step, p.noise_id = noise_id(k, layer), p.noise_in = m.ws.kept_noise[layer];
     p.noise_rows = run.noise;
-    // The estimate reads only a > 0. Without a residual a = ReLU(z), so z > 0 is the same mask, and z is read
-    // for the LN VJP anyway: one pass over the activations fewer. Only block k >= 1's group layer has one.
-    const bool residual = layer == kGroupLayer && k >= 1;
-    p.a = residual ? L.a : L.z, p.d = d, p.z = L.z, p.rstd = L.z_rstd, p.gz = m.ws.grad_z;
+    // The estimate reads only the sign of a; from z (read for the LN VJP anyway) where it gives it.
+    p.a = relu_sign(L, k, layer), p.d = d, p.z = L.z, p.rstd = L.z_rstd, p.gz = m.ws.grad_z;
     const float* xin = m.dims.pre_ln ? L.xn : layer_input(m, k, layer, x, a);
     ops::fga_weight_grad(c, p, m.ws.noise, sp.kind, sp.n, sp.groups, xin, W.g(), b.g(), false);
 }

@@ -1,7 +1,7 @@
-// The fused layer tails on the CPU (Backend::norm_relu_jvp, Backend::fga_norm_vjp): a layer's LN, its
-// JVP, the activity noise, the perturbed ReLU (forward), or the noise, the FG-A scaling and the LN VJP
-// (estimate), run over a few rows at a time while they sit in cache, instead of one pass over all of
-// memory per primitive. The noise is drawn where it is used: kept for the estimate when the mixer gives
+// The fused layer tails on the CPU (Backend::norm_relu_jvp, Backend::fga_norm_vjp, Backend::relu_norm_vjp): a
+// layer's LN, its JVP, the activity noise, the perturbed ReLU (forward), or the noise, the FG-A scaling and
+// the LN VJP (estimate), or the ReLU's and the LN's backward (backprop), run over a few rows at a time while
+// they sit in cache, instead of one pass over all of memory per primitive. The noise is drawn where it is used: kept for the estimate when the mixer gives
 // it room (NormReluJvp::noise_out), else drawn again there. Every value is the one
 // the primitives give (same row kernels, row_kernels.h, and the same normals, bit for bit).
 #include <algorithm>
@@ -84,6 +84,28 @@ void CpuBackend::fga_norm_vjp(const FgaNormVjp& p, float* noise_scratch) {
                                    q.d, q.gz + r * m);
             for (int64_t lr = r0 * per_row; lr < r1 * per_row; ++lr)
                 cpu::ln_project_row(dim, q.z + lr * dim, q.rstd[lr], q.gz + lr * dim, q.gz + lr * dim);
+        }
+    });
+}
+
+void CpuBackend::relu_norm_vjp(const ReluNormVjp& p) {
+    if (!fused_tails_) return Backend::relu_norm_vjp(p);
+    const int64_t R = p.rows, m = p.width, dim = p.ln_dim, per_row = p.ln_rows / p.rows;
+    const int64_t rb = block_rows(m);
+    const ReluNormVjp q = p;
+    for_range((R + rb - 1) / rb, std::max<int64_t>(1, cpu::row_grain(m) / rb), [=](int64_t b0, int64_t b1) {
+        for (int64_t blk = b0; blk < b1; ++blk) {
+            const int64_t r0 = blk * rb, r1 = std::min(R, r0 + rb), e0 = r0 * m, n = (r1 - r0) * m;
+            float* dz = (q.masked ? q.masked : q.dh) + e0;
+            const float* mask = q.mask + e0;
+            const float* dy = q.dy + e0;
+            for (int64_t i = 0; i < n; ++i) {
+                const float g = dy[i];  // as relu_backward: loaded unconditionally, so the select vectorises
+                dz[i] = mask[i] > 0.0f ? g : 0.0f;
+            }
+            for (int64_t lr = r0 * per_row; lr < r1 * per_row; ++lr)
+                cpu::ln_project_row(dim, q.z + lr * dim, q.rstd[lr], dz + (lr - r0 * per_row) * dim,
+                                    q.dh + lr * dim);
         }
     });
 }
