@@ -3,6 +3,7 @@
 // backward) against the same steps run as separate primitives (FG_CPU_FUSED=0, the composition every other
 // backend runs): every method's gradients and losses must agree bit for bit. Widths that do not divide the
 // noise stream's 2048-value chunks, and per-group LNs, take the kernels' block edges.
+#include <cmath>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -51,6 +52,14 @@ TEST(FusedLayerTails, EveryMethodMatchesTheSeparatePrimitives) {
             ASSERT_NE(v.ctx->ctx, nullptr) << fg_last_error();
             Mixer mf(*v.ctx, tc.cfg);
             ASSERT_NE(mf.m, nullptr) << fg_last_error();
+            // Both models take the same parameters, every one moved off its initial value: the biases start
+            // at zero, and the fused tails add them themselves.
+            for (int32_t i = 0; i < ms.count(); ++i) {
+                std::vector<float> p = ms.get(i);
+                for (size_t j = 0; j < p.size(); ++j) p[j] += 0.05f * std::sin(0.7f * float(j) + 1.3f * float(i));
+                ms.set(i, p);
+                mf.set(i, p);
+            }
             Batch bf(*v.ctx, tc.cfg, tc.batch, 5);
             // Every forward-gradient method at K = 1 and 3; every backprop-structured method (the backward
             // tail: the ReLU's and the LN's VJP in one pass), where K does not apply.

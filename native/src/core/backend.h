@@ -9,6 +9,7 @@
 // asynchronously on the backend's stream; none synchronises. Errors are thrown as fg::Error.
 // Shapes are in elements; row-major throughout.
 #pragma once
+#include <stdexcept>
 #include <cstddef>
 #include <cstdint>
 
@@ -161,12 +162,17 @@ public:
         uint32_t step = 0, noise_id = 0;
         NoiseRows noise_rows;
         float* noise_out = nullptr;  // (K, R, m) or null: where to keep the noise for the estimate
+        // The linear layer's bias, added to h here instead of in a pass of its own (only where fuses_bias()):
+        // h[r, c] + bias[c], or + bias[r % bias_period] with bias_period > 0 (the token layer's, per patch).
+        const float* bias = nullptr;
+        int64_t bias_period = 0;
         float* z = nullptr;
         float* mean = nullptr;  // (ln_rows)
         float* rstd = nullptr;  // (ln_rows)
         float* a = nullptr;
     };
     virtual void norm_relu_jvp(const NormReluJvp& p, float* noise_scratch) {
+        if (p.bias) throw std::logic_error("norm_relu_jvp: a bias reached a backend that does not fuse it");
         layernorm_forward(p.ln_rows, p.ln_dim, p.h, p.z, p.mean, p.rstd);
         if (p.tangents > 0 && p.h_tangents) layernorm_jvp(p.ln_rows, p.ln_dim, p.tangents, p.z, p.rstd, p.t, p.t);
         float* u = nullptr;
@@ -207,6 +213,8 @@ public:
     }
     // Whether the two above need no noise_scratch when the noise is not kept (they draw it as they go).
     virtual bool fuses_noise() const { return false; }
+    // Whether norm_relu_jvp takes the layer's bias (NormReluJvp::bias); else the caller adds it first.
+    virtual bool fuses_bias() const { return false; }
 
     // Backprop through a layer's ReLU and its post-linear LN: dh = LN_vjp(z, rstd, [mask > 0] dy), (rows, width)
     // each, the LN over (ln_rows, ln_dim). mask is the ReLU output, or z where no residual is added (the same

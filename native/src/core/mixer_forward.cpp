@@ -59,7 +59,11 @@ void layer_forward(fg_mixer& m, const Run& run, int64_t block, int32_t layer, co
     const float* vw = ws.vw ? ws.vw + tangent_offset(m, K, sp.param) : nullptr;
     const float* vb = ws.vw ? ws.vw + tangent_offset(m, K, sp.param + 1) : nullptr;
     float* h = ws.h;  // (R, m)
-    ops::linear_jvp(c, sp.kind, R, n, mo, sp.groups, 0, xin, W.w(), b.w(), nullptr, h);
+    // The bias goes into the layer tail where the backend fuses it: one pass over h fewer.
+    const bool fuse_bias = be.fuses_bias();
+    ops::linear_jvp(c, sp.kind, R, n, mo, sp.groups, 0, xin, W.w(), fuse_bias ? nullptr : b.w(), nullptr, h);
+    const float* bias = fuse_bias ? b.w() : nullptr;
+    const int64_t bias_period = sp.kind == FG_LAYER_TOKEN ? sp.groups : 0;  // the token layer's bias is per patch
     // Tangents: the same layer over the K*Rt tangent rows (whole samples for TOKEN), no bias; plus X Wdot_k.
     if (x_tan) ops::linear_jvp(c, sp.kind, K * Rt, n, mo, sp.groups, 0, x_tan, W.w(), nullptr, nullptr, t.out);
     if (vw) ops::linear_weight_jvp(c, sp.kind, Rt, n, mo, sp.groups, K, xin, vw, t.out, x_tan != nullptr);
@@ -78,6 +82,7 @@ void layer_forward(fg_mixer& m, const Run& run, int64_t block, int32_t layer, co
     p.noise = is_activity(run.method), p.seed = run.seed, p.step = run.step, p.noise_id = noise_id(block, layer);
     p.noise_rows = run.noise;
     p.noise_out = ws.kept_noise[layer];
+    p.bias = bias, p.bias_period = bias_period;
     p.z = L.z, p.mean = ws.ln_mean, p.rstd = L.z_rstd, p.a = L.a;
     be.norm_relu_jvp(p, ws.noise);
     if (Rt == R) return;
@@ -87,6 +92,7 @@ void layer_forward(fg_mixer& m, const Run& run, int64_t block, int32_t layer, co
     Backend::NormReluJvp q;
     q.rows = R - Rt, q.width = mo, q.ln_rows = sp.ln_rows - ln_rows_t, q.ln_dim = sp.ln_dim;
     q.h = h + done, q.residual = residual ? residual + done : nullptr;
+    q.bias = bias, q.bias_period = bias_period;  // Rt is whole samples: row r + Rt is at patch r % P as well
     q.z = L.z + done, q.mean = ws.ln_mean + ln_rows_t, q.rstd = L.z_rstd + ln_rows_t, q.a = L.a + done;
     be.norm_relu_jvp(q, ws.noise);
 }

@@ -58,6 +58,7 @@ public:
     void fga_norm_vjp(const FgaNormVjp& p, float* noise_scratch) override;
     void relu_norm_vjp(const ReluNormVjp& p) override;
     bool fuses_noise() const override { return fused_tails_; }
+    bool fuses_bias() const override { return fused_tails_; }
 
     void optimizer_update(const fg_optimizer_params& hp, int64_t count, float* param, const float* grad,
                           float* state1, float* state2, bool apply_decay) override;

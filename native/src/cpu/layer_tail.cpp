@@ -20,6 +20,7 @@ namespace {
 int64_t block_rows(int64_t width) { return std::max<int64_t>(1, 2048 / std::max<int64_t>(width, 1)); }
 
 struct BlockNoiseTag;  // a block's noise (cpu::thread_scratch)
+struct BlockBiasTag;   // a block of h with its bias added
 float* thread_buffer(size_t floats) { return cpu::thread_scratch<BlockNoiseTag>(floats); }
 
 }  // namespace
@@ -32,10 +33,26 @@ void CpuBackend::norm_relu_jvp(const NormReluJvp& p, float* noise_scratch) {
     const NormReluJvp q = p;
     for_range((R + rb - 1) / rb, std::max<int64_t>(1, cpu::row_grain(m) / rb), [=](int64_t b0, int64_t b1) {
         float* block_noise = q.noise && K > 0 && !q.noise_out ? thread_buffer(static_cast<size_t>(rb * m)) : nullptr;
+        float* biased = q.bias ? cpu::thread_scratch<BlockBiasTag>(static_cast<size_t>(rb * m)) : nullptr;
         for (int64_t blk = b0; blk < b1; ++blk) {
             const int64_t r0 = blk * rb, r1 = std::min(R, r0 + rb), n = (r1 - r0) * m, e0 = r0 * m;
+            // h + bias for the block (the very add add_bias would make), in cache for the LN's passes
+            const float* h = q.h + e0;
+            if (biased) {
+                for (int64_t r = r0; r < r1; ++r) {
+                    const float* hr = q.h + r * m;
+                    float* out = biased + (r - r0) * m;
+                    if (q.bias_period > 0) {
+                        const float b = q.bias[r % q.bias_period];
+                        for (int64_t c = 0; c < m; ++c) out[c] = hr[c] + b;
+                    } else {
+                        for (int64_t c = 0; c < m; ++c) out[c] = hr[c] + q.bias[c];
+                    }
+                }
+                h = biased;
+            }
             for (int64_t lr = r0 * per_row; lr < r1 * per_row; ++lr)
-                cpu::ln_forward_row(dim, q.h + lr * dim, q.z + lr * dim, q.mean[lr], q.rstd[lr]);
+                cpu::ln_forward_row(dim, h + (lr - r0 * per_row) * dim, q.z + lr * dim, q.mean[lr], q.rstd[lr]);
             const float* z = q.z + e0;
             const float* res = q.residual ? q.residual + e0 : nullptr;
             float* a = q.a + e0;
