@@ -92,7 +92,7 @@ void philox_chunk(uint64_t first, uint32_t step, uint32_t tensor_id, uint32_t k0
 #endif
 }
 
-// Normal number `pair` (planar) turned by its quadrant: element 0 or 1 (cos or sin side) of its pair.
+// The two normals of Box-Muller pair `pair` (a planar index): r cos and r sin of its angle, turned by its quadrant.
 inline void pair_normals(const float* radius, const float* cosines, const float* sines, const uint32_t* angle_w,
                          uint64_t pair, float& x, float& y) {
     float c, s;
