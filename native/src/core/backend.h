@@ -9,10 +9,10 @@
 // asynchronously on the backend's stream; none synchronises. Errors are thrown as fg::Error.
 // Shapes are in elements; row-major throughout.
 #pragma once
-#include <stdexcept>
 #include <cstddef>
 #include <cstdint>
 
+#include "error.h"
 #include "forwardgrad.h"
 
 namespace fg {
@@ -172,7 +172,7 @@ public:
         float* a = nullptr;
     };
     virtual void norm_relu_jvp(const NormReluJvp& p, float* noise_scratch) {
-        if (p.bias) throw std::logic_error("norm_relu_jvp: a bias reached a backend that does not fuse it");
+        if (p.bias) fail(FG_ERR_INTERNAL, "norm_relu_jvp: a bias reached a backend that does not fuse it");
         layernorm_forward(p.ln_rows, p.ln_dim, p.h, p.z, p.mean, p.rstd);
         if (p.tangents > 0 && p.h_tangents) layernorm_jvp(p.ln_rows, p.ln_dim, p.tangents, p.z, p.rstd, p.t, p.t);
         float* u = nullptr;

@@ -1,9 +1,10 @@
 // The fused layer tails on the CPU (Backend::norm_relu_jvp, Backend::fga_norm_vjp, Backend::relu_norm_vjp): a
-// layer's LN, its JVP, the activity noise, the perturbed ReLU (forward), or the noise, the FG-A scaling and
-// the LN VJP (estimate), or the ReLU's and the LN's backward (backprop), run over a few rows at a time while
-// they sit in cache, instead of one pass over all of memory per primitive. The noise is drawn where it is used: kept for the estimate when the mixer gives
-// it room (NormReluJvp::noise_out), else drawn again there. Every value is the one
-// the primitives give (same row kernels, row_kernels.h, and the same normals, bit for bit).
+// layer's bias, LN, its JVP, the activity noise, the perturbed ReLU (forward), or the noise, the FG-A scaling
+// and the LN VJP (estimate), or the ReLU's and the LN's backward (backprop), run over a few rows at a time
+// while they sit in cache, instead of one pass over all of memory per primitive. The noise is drawn where it
+// is used: kept for the estimate when the mixer gives it room (NormReluJvp::noise_out), else drawn again
+// there. Every value is the one the primitives give (same row kernels, row_kernels.h, the same adds, and the
+// same normals, bit for bit).
 #include <algorithm>
 #include <vector>
 
