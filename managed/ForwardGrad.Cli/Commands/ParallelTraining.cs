@@ -41,7 +41,9 @@ internal static class ParallelTraining
         }
         catch (OtherRankFailedException)
         {
-            return ExitCodes.Failure;  // the failing rank reports why
+            // The failing rank reports why and exits with the failure, which becomes mpirun's. This rank exits 0: a
+            // non-zero exit here makes mpirun abort the job, and could kill the failing rank before it has printed.
+            return ExitCodes.Success;
         }
         catch (Exception exception) when (MustEndTheJob(communicator, exception, trainingStarted))
         {
