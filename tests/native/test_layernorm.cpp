@@ -3,6 +3,8 @@
 // finite differences of a float64 LayerNorm, the adjoint identity <JVP v, w> = <v, VJP w>,
 // in-place tangents, and argument errors.
 #include <algorithm>
+#include <cmath>
+#include <cstring>
 
 #include "op_table.h"
 #include "test_util.h"
@@ -214,3 +216,92 @@ TEST_P(LayerNormTest, RejectsBadArgumentsWithAMessage) {
 
 INSTANTIATE_TEST_SUITE_P(Backends, LayerNormTest, ::testing::ValuesIn(all_backends()),
                          [](const auto& info) { return std::string(backend_name(info.param)); });
+
+namespace {
+
+// The CPU backend's LayerNorm arithmetic, written out element by element: sums in double over eight lanes
+// (element i in lane i mod 8; the elements past the last whole eight first, then lanes 0..7, into s = 0), the
+// squares and y * b taken with fused multiply-adds. The backend takes several rows at a time; every value must
+// still be this one, bit for bit.
+template <class Step>
+double eight_lane_fold(int64_t n, Step step) {
+    double lanes[8] = {};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int64_t l = 0; l < 8; ++l) lanes[l] = step(lanes[l], i + l);
+    double s = 0;
+    for (; i < n; ++i) s = step(s, i);
+    for (double lane : lanes) s += lane;
+    return s;
+}
+
+void exact_forward_row(int64_t n, const float* x, float* y, float& mean, float& rstd) {
+    const double mu = eight_lane_fold(n, [&](double s, int64_t i) { return s + double(x[i]); }) / double(n);
+    const double var = eight_lane_fold(n, [&](double s, int64_t i) {
+                           const double c = double(x[i]) - mu;
+                           return std::fma(c, c, s);
+                       }) / double(n);
+    const double rs = 1.0 / std::sqrt(var + double(FG_LN_EPS));
+    for (int64_t i = 0; i < n; ++i) y[i] = float((double(x[i]) - mu) * rs);
+    mean = float(mu);
+    rstd = float(rs);
+}
+
+void exact_project_row(int64_t n, const float* y, float rstd, const float* dy, float* dx) {
+    const float a = float(eight_lane_fold(n, [&](double s, int64_t i) { return s + double(dy[i]); }) / double(n));
+    const float b = float(eight_lane_fold(n, [&](double s, int64_t i) { return s + double(y[i]) * double(dy[i]); }) /
+                          double(n));
+    for (int64_t i = 0; i < n; ++i) dx[i] = rstd * std::fma(-y[i], b, dy[i] - a);
+}
+
+// Magnitudes from 1e-6 to 1e6: the double sums round, so the order of the adds shows in the results.
+std::vector<float> wide_range(size_t n, uint32_t seed) {
+    std::vector<float> v = random_vector(n, seed);
+    const std::vector<float> e = random_vector(n, seed + 100, 6.0f);
+    for (size_t i = 0; i < n; ++i) v[i] *= std::pow(10.0f, std::round(e[i]));
+    return v;
+}
+
+// Bit-level equality, naming the first element that differs.
+void expect_same_bits(const std::vector<float>& got, const std::vector<float>& want, const std::string& what) {
+    ASSERT_EQ(got.size(), want.size()) << what;
+    for (size_t i = 0; i < got.size(); ++i)
+        if (std::memcmp(&got[i], &want[i], sizeof(float)) != 0) {
+            ADD_FAILURE() << what << ": element " << i << " is " << got[i] << ", the exact arithmetic gives " << want[i];
+            return;
+        }
+}
+
+}  // namespace
+
+// Widths that are whole vectors of lanes (8, 32: a group LN's, 512) and ones that are not; row counts that leave
+// every remainder of the backend's groups of eight and four rows; values over twelve decades and an offset mean.
+TEST(LayerNormCpu, EveryRowIsTheDocumentedArithmeticBitForBit) {
+    Context c(FG_BACKEND_CPU);
+    constexpr int64_t K = 3;
+    for (int64_t dim : {1, 8, 13, 32, 40, 100, 512}) {
+        for (int64_t rows : {1, 3, 4, 7, 8, 9, 12, 19, 45}) {
+            const std::string where = "rows=" + std::to_string(rows) + " dim=" + std::to_string(dim);
+            std::vector<float> x = wide_range(static_cast<size_t>(rows * dim), 11);
+            for (size_t i = 0; i < x.size(); ++i) x[i] += 40.0f;
+            const std::vector<float> xdot = wide_range(static_cast<size_t>(K * rows * dim), 12);
+            const std::vector<float> dy = wide_range(static_cast<size_t>(rows * dim), 13);
+            std::vector<float> y(x.size()), mean(rows), rstd(rows), ydot(xdot.size()), dx(dy.size());
+            for (int64_t r = 0; r < rows; ++r) exact_forward_row(dim, &x[r * dim], &y[r * dim], mean[r], rstd[r]);
+            for (int64_t j = 0; j < K * rows; ++j)
+                exact_project_row(dim, &y[(j % rows) * dim], rstd[j % rows], &xdot[j * dim], &ydot[j * dim]);
+            for (int64_t r = 0; r < rows; ++r) exact_project_row(dim, &y[r * dim], rstd[r], &dy[r * dim], &dx[r * dim]);
+
+            Buffer X(c, x), Y(c, y.size() * 4), M(c, rows * 4), R(c, rows * 4), XD(c, xdot), YD(c, xdot.size() * 4);
+            Buffer DY(c, dy), DX(c, dy.size() * 4);
+            FG_ASSERT_OK(fg_layernorm_forward(c, rows, dim, X, Y, M, R));
+            expect_same_bits(Y.get(), y, "forward y, " + where);
+            expect_same_bits(M.get(), mean, "forward mean, " + where);
+            expect_same_bits(R.get(), rstd, "forward rstd, " + where);
+            FG_ASSERT_OK(fg_layernorm_jvp(c, rows, dim, K, Y, R, XD, YD));
+            expect_same_bits(YD.get(), ydot, "jvp, " + where);
+            FG_ASSERT_OK(fg_layernorm_vjp(c, rows, dim, Y, R, DY, DX));
+            expect_same_bits(DX.get(), dx, "vjp, " + where);
+        }
+    }
+}

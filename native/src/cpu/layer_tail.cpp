@@ -52,8 +52,8 @@ void CpuBackend::norm_relu_jvp(const NormReluJvp& p, float* noise_scratch) {
                 }
                 h = biased;
             }
-            for (int64_t lr = r0 * per_row; lr < r1 * per_row; ++lr)
-                cpu::ln_forward_row(dim, h + (lr - r0 * per_row) * dim, q.z + lr * dim, q.mean[lr], q.rstd[lr]);
+            const int64_t l0 = r0 * per_row, nl = (r1 - r0) * per_row;  // the block's LN rows
+            cpu::ln_forward_rows(nl, dim, h, q.z + l0 * dim, q.mean + l0, q.rstd + l0);
             const float* z = q.z + e0;
             const float* res = q.residual ? q.residual + e0 : nullptr;
             float* a = q.a + e0;
@@ -61,10 +61,7 @@ void CpuBackend::norm_relu_jvp(const NormReluJvp& p, float* noise_scratch) {
             for (int64_t k = 0; k < K; ++k) {
                 float* t = q.t + k * count + e0;
                 const float* rd = q.residual_dot ? q.residual_dot + k * count + e0 : nullptr;
-                if (q.h_tangents)
-                    for (int64_t lr = r0 * per_row; lr < r1 * per_row; ++lr)
-                        cpu::ln_project_row(dim, q.z + lr * dim, q.rstd[lr], t + (lr - r0 * per_row) * dim,
-                                            t + (lr - r0 * per_row) * dim);
+                if (q.h_tangents) cpu::ln_project_rows(nl, dim, q.z + l0 * dim, q.rstd + l0, t, t);
                 // the noise where it is kept, else in a block-sized buffer that is used at once
                 float* u = q.noise && K > 0 ? (q.noise_out ? q.noise_out + k * count + e0 : block_noise) : nullptr;
                 if (u)
@@ -100,8 +97,8 @@ void CpuBackend::fga_norm_vjp(const FgaNormVjp& p, float* noise_scratch) {
             for (int64_t r = r0; r < r1; ++r)
                 cpu::fga_scale_row(q.mode, K, r, R, q.patches, m, q.groups, u + (r - r0) * m, u_stride, q.a + r * m,
                                    q.d, q.gz + r * m);
-            for (int64_t lr = r0 * per_row; lr < r1 * per_row; ++lr)
-                cpu::ln_project_row(dim, q.z + lr * dim, q.rstd[lr], q.gz + lr * dim, q.gz + lr * dim);
+            const int64_t l0 = r0 * per_row, nl = (r1 - r0) * per_row;
+            cpu::ln_project_rows(nl, dim, q.z + l0 * dim, q.rstd + l0, q.gz + l0 * dim, q.gz + l0 * dim);
         }
     });
 }
@@ -121,9 +118,8 @@ void CpuBackend::relu_norm_vjp(const ReluNormVjp& p) {
                 const float g = dy[i];  // as relu_backward: loaded unconditionally, so the select vectorises
                 dz[i] = mask[i] > 0.0f ? g : 0.0f;
             }
-            for (int64_t lr = r0 * per_row; lr < r1 * per_row; ++lr)
-                cpu::ln_project_row(dim, q.z + lr * dim, q.rstd[lr], dz + (lr - r0 * per_row) * dim,
-                                    q.dh + lr * dim);
+            const int64_t l0 = r0 * per_row, nl = (r1 - r0) * per_row;
+            cpu::ln_project_rows(nl, dim, q.z + l0 * dim, q.rstd + l0, dz, q.dh + l0 * dim);
         }
     });
 }

@@ -12,30 +12,49 @@ namespace fg::cpu {
 // would not, without -ffast-math), and double keeps the reference accurate for wide rows with a large mean.
 constexpr int64_t kSumLanes = 8;
 
-// sum_i f(i) for i < n.
-template <class F>
-inline double lane_sum(int64_t n, F f) {
+// Folds step(acc, i) over i < n into eight lanes (element i to lane i mod 8), the elements past the last whole
+// eight into a running s, then adds the lanes to s in order.
+template <class Step>
+inline double lane_fold(int64_t n, Step step) {
     double acc[kSumLanes] = {};
     int64_t i = 0;
     for (; i + kSumLanes <= n; i += kSumLanes)
-        for (int64_t l = 0; l < kSumLanes; ++l) acc[l] += f(i + l);
+        for (int64_t l = 0; l < kSumLanes; ++l) acc[l] = step(acc[l], i + l);
     double s = 0;
-    for (; i < n; ++i) s += f(i);
+    for (; i < n; ++i) s = step(s, i);
     for (int64_t l = 0; l < kSumLanes; ++l) s += acc[l];
     return s;
 }
 
-// y = (x - mean) * rstd over one row of width n (eps = FG_LN_EPS): two passes, mean then variance around it.
+// sum_i f(i) for i < n.
+template <class F>
+inline double lane_sum(int64_t n, F f) {
+    return lane_fold(n, [&](double s, int64_t i) { return s + f(i); });
+}
+
+// y = (x - mu) * rs over one row of width n.
+inline void ln_normalize_row(int64_t n, const float* x, float* y, double mu, double rs) {
+    for (int64_t i = 0; i < n; ++i) y[i] = float((double(x[i]) - mu) * rs);
+}
+
+// y = (x - mean) * rstd over one row of width n (eps = FG_LN_EPS): two passes, mean then variance around it,
+// the squares accumulated with fused multiply-adds.
 inline void ln_forward_row(int64_t n, const float* x, float* y, float& mean, float& rstd) {
     const double mu = lane_sum(n, [&](int64_t i) { return double(x[i]); }) / double(n);
-    const double var = lane_sum(n, [&](int64_t i) {
+    const double var = lane_fold(n, [&](double s, int64_t i) {
                            const double c = double(x[i]) - mu;
-                           return c * c;
+                           return std::fma(c, c, s);
                        }) / double(n);
     const double rs = 1.0 / std::sqrt(var + double(FG_LN_EPS));
-    for (int64_t i = 0; i < n; ++i) y[i] = float((double(x[i]) - mu) * rs);
+    ln_normalize_row(n, x, y, mu, rs);
     mean = float(mu);
     rstd = float(rs);
+}
+
+// dx = rstd * (dy - a - y * b) for one row of width n, a = mean(dy), b = mean(y * dy), with y * b taken off by a
+// fused multiply-add; dx may alias dy.
+inline void ln_project_apply(int64_t n, const float* y, float rstd, const float* dy, float* dx, float a, float b) {
+    for (int64_t i = 0; i < n; ++i) dx[i] = rstd * std::fma(-y[i], b, dy[i] - a);
 }
 
 // dx = rstd * (dy - mean(dy) - y * mean(y * dy)) for one row of width n; dx may alias dy.
@@ -43,9 +62,13 @@ inline void ln_forward_row(int64_t n, const float* x, float* y, float& mean, flo
 inline void ln_project_row(int64_t n, const float* y, float rstd, const float* dy, float* dx) {
     const double mean_dy = lane_sum(n, [&](int64_t i) { return double(dy[i]); }) / double(n);
     const double mean_ydy = lane_sum(n, [&](int64_t i) { return double(y[i]) * double(dy[i]); }) / double(n);
-    const float a = float(mean_dy), b = float(mean_ydy);
-    for (int64_t i = 0; i < n; ++i) dx[i] = rstd * (dy[i] - a - y[i] * b);
+    ln_project_apply(n, y, rstd, dy, dx, float(mean_dy), float(mean_ydy));
 }
+
+// The two above over `rows` consecutive rows (every pointer but rstd at stride n), the same values bit for bit;
+// with AVX-512 several rows at a time (row_kernels.cpp).
+void ln_forward_rows(int64_t rows, int64_t n, const float* x, float* y, float* mean, float* rstd);
+void ln_project_rows(int64_t rows, int64_t n, const float* y, const float* rstd, const float* dy, float* dx);
 
 // One row r = (n, p) of the FG-A estimate: out[c] = (1/K) sum_k scale_k(c) u_k[c] [act[c] > 0], tangent k's
 // noise row at u + k * u_stride; d (K, rows, G) as fg_fga_scale. See CpuBackend::fga_scale.
