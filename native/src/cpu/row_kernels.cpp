@@ -1,9 +1,8 @@
-// Several LayerNorm rows at once (row_kernels.h): the values of ln_forward_row and ln_project_row, bit for bit.
+// LayerNorm over many rows (row_kernels.h): the values of ln_forward_row and ln_project_row, bit for bit.
 // One row's lane sums are chains of dependent adds, so a row alone waits on add latency, and a short row (a
-// group LN's 32 units) spends most of its time in the final sum of the eight lanes. Here a few rows run side by
-// side, each with its own eight lanes in one vector, and the lanes are summed per row in lane_sum's order.
-#include <algorithm>
-
+// group LN's 32 units) spends most of its time in the final sum of the eight lanes. The forward pass runs a few
+// rows side by side, each with its own eight lanes in one vector, and sums each row's lanes in lane_sum's order;
+// the projection takes a row's two sums in one pass.
 #if defined(__AVX512F__)
 #include <immintrin.h>
 #endif
