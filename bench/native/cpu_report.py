@@ -48,7 +48,8 @@ def table(header, rows):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--bench", default="build/bench/native/fg_bench")
-    ap.add_argument("--baseline", help="an fg_bench built from another tree, for the S/1/1 and M/1/16 step ratio")
+    ap.add_argument("--baseline", help="an fg_bench built from another tree, or this one with --baseline-env, for the "
+                                       "S/1/1 and M/1/16 step ratio")
     ap.add_argument("--baseline-env", action="append", default=[], metavar="NAME=VALUE",
                     help="environment of the baseline's runs only, e.g. OPENBLAS_CORETYPE=Prescott to reproduce a "
                          "build that ran OpenBLAS's SSE3 fallback")
@@ -151,11 +152,11 @@ def report_this_build(args):
 
 
 def compare_with_baseline(args):
-    # 5. against an older build
+    # 5. against another fg_bench (an older build), or this one under other settings (--baseline-env)
     base_env = os.environ.copy()
     base_env.update(kv.split("=", 1) for kv in args.baseline_env)
     note = f" with {' '.join(args.baseline_env)}" if args.baseline_env else ""
-    print(f"### Steps against the older build{note} (alternating processes, medians)\n")
+    print(f"### Steps against the baseline {args.baseline}{note} (alternating processes, medians)\n")
     pattern = "BM_MixerStep/(S1_1|M1_16)/(BP|LGBP|LGFGA/K1)/cpu/"
     times = {"new": {}, "old": {}}
     for _ in range(args.rounds):
@@ -167,7 +168,7 @@ def compare_with_baseline(args):
         if name in times["old"]:
             new, old = statistics.median(times["new"][name]), statistics.median(times["old"][name])
             rows.append(["/".join(name.split("/")[1:-2]), f"{old:.2f}", f"{new:.2f}", f"{old / new:.2f}x"])
-    print(table(["step", "older build ms", "this build ms", "speed-up"], rows) + "\n")
+    print(table(["step", "baseline ms", "this build ms", "speed-up"], rows) + "\n")
 
 
 if __name__ == "__main__":
