@@ -221,8 +221,18 @@ namespace {
 
 // The CPU backend's LayerNorm arithmetic, written out element by element: sums in double over eight lanes
 // (element i in lane i mod 8; the elements past the last whole eight first, then lanes 0..7, into s = 0), the
-// squares and y * b taken with fused multiply-adds. The backend takes several rows at a time; every value must
-// still be this one, bit for bit.
+// squares and y * b taken by a multiply-add that rounds once where the build targets FMA (this file is built for
+// the library's CPU target, tests/native/CMakeLists.txt). The backend takes several rows at a time; every value
+// must still be this one, bit for bit.
+template <class T>
+T mul_add(T a, T b, T c) {
+#if defined(__FMA__)
+    return std::fma(a, b, c);
+#else
+    return a * b + c;
+#endif
+}
+
 template <class Step>
 double eight_lane_fold(int64_t n, Step step) {
     double lanes[8] = {};
@@ -239,7 +249,7 @@ void exact_forward_row(int64_t n, const float* x, float* y, float& mean, float& 
     const double mu = eight_lane_fold(n, [&](double s, int64_t i) { return s + double(x[i]); }) / double(n);
     const double var = eight_lane_fold(n, [&](double s, int64_t i) {
                            const double c = double(x[i]) - mu;
-                           return std::fma(c, c, s);
+                           return mul_add(c, c, s);
                        }) / double(n);
     const double rs = 1.0 / std::sqrt(var + double(FG_LN_EPS));
     for (int64_t i = 0; i < n; ++i) y[i] = float((double(x[i]) - mu) * rs);
@@ -251,7 +261,7 @@ void exact_project_row(int64_t n, const float* y, float rstd, const float* dy, f
     const float a = float(eight_lane_fold(n, [&](double s, int64_t i) { return s + double(dy[i]); }) / double(n));
     const float b = float(eight_lane_fold(n, [&](double s, int64_t i) { return s + double(y[i]) * double(dy[i]); }) /
                           double(n));
-    for (int64_t i = 0; i < n; ++i) dx[i] = rstd * std::fma(-y[i], b, dy[i] - a);
+    for (int64_t i = 0; i < n; ++i) dx[i] = rstd * mul_add(-y[i], b, dy[i] - a);
 }
 
 // Magnitudes from 1e-6 to 1e6: the double sums round, so the order of the adds shows in the results.

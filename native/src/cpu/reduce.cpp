@@ -50,11 +50,12 @@ double sum_row(const float* p, int64_t n) {
 // whose slice of columns stays in cache, and a chunk of columns' sums stays in registers over a block's rows
 // (kept in memory, every add would load and store its sum): the same adds in the same order.
 void column_sums(const float* x, int64_t outer, int64_t mid, int64_t jb, int64_t je, double* acc) {
-    constexpr int64_t kRowBlock = 64, kChunk = 64;
+    constexpr int64_t kRowBlock = 64;
     for (int64_t o0 = 0; o0 < outer; o0 += kRowBlock) {
         const int64_t o1 = std::min(outer, o0 + kRowBlock);
         int64_t j = jb;
 #if defined(__AVX512F__)
+        constexpr int64_t kChunk = 64;
         for (; j + kChunk <= je; j += kChunk) {
             __m512d a[kChunk / 8];
             for (int64_t q = 0; q < kChunk / 8; ++q) a[q] = _mm512_loadu_pd(acc + (j - jb) + 8 * q);

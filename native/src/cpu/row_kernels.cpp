@@ -3,7 +3,9 @@
 // group LN's 32 units) spends most of its time in the final sum of the eight lanes. The forward pass runs a few
 // rows side by side, each with its own eight lanes in one vector, and sums each row's lanes in lane_sum's order;
 // the projection takes a row's two sums in one pass.
-#if defined(__AVX512F__)
+// The vector path needs the FMA that mul_add uses in the rows it shares with the scalar path.
+#if defined(__AVX512F__) && defined(__FMA__)
+#define FG_LN_ROWS_AVX512 1
 #include <immintrin.h>
 #endif
 
@@ -13,7 +15,7 @@ namespace fg::cpu {
 
 namespace {
 
-#if defined(__AVX512F__)
+#if defined(FG_LN_ROWS_AVX512)
 static_assert(kSumLanes == 8, "one vector of doubles holds a row's lanes");
 
 // The masked form: GCC 12 reads the plain one's undefined passthrough as used uninitialised.
@@ -80,7 +82,7 @@ void project_row(int64_t n, const float* y, float rstd, const float* dy, float* 
 
 void ln_forward_rows(int64_t rows, int64_t n, const float* x, float* y, float* mean, float* rstd) {
     int64_t r = 0;
-#if defined(__AVX512F__)
+#if defined(FG_LN_ROWS_AVX512)
     if (n % kSumLanes == 0) {
         for (; r + 8 <= rows; r += 8) forward_rows<8>(n, x + r * n, y + r * n, mean + r, rstd + r);
         for (; r + 4 <= rows; r += 4) forward_rows<4>(n, x + r * n, y + r * n, mean + r, rstd + r);
@@ -92,7 +94,7 @@ void ln_forward_rows(int64_t rows, int64_t n, const float* x, float* y, float* m
 
 void ln_project_rows(int64_t rows, int64_t n, const float* y, const float* rstd, const float* dy, float* dx) {
     int64_t r = 0;
-#if defined(__AVX512F__)
+#if defined(FG_LN_ROWS_AVX512)
     if (n % kSumLanes == 0)
         for (; r < rows; ++r) project_row(n, y + r * n, rstd[r], dy + r * n, dx + r * n);
 #endif

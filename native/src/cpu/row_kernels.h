@@ -12,6 +12,17 @@ namespace fg::cpu {
 // would not, without -ffast-math), and double keeps the reference accurate for wide rows with a large mean.
 constexpr int64_t kSumLanes = 8;
 
+// a * b + c, rounded once where the build targets FMA (what the compiler makes of a * b + c there anyway), else
+// twice: std::fma without the instruction is a library call per element.
+template <class T>
+inline T mul_add(T a, T b, T c) {
+#if defined(__FMA__)
+    return std::fma(a, b, c);
+#else
+    return a * b + c;
+#endif
+}
+
 // Folds step(acc, i) over i < n into eight lanes (element i to lane i mod 8), the elements past the last whole
 // eight into a running s, then adds the lanes to s in order.
 template <class Step>
@@ -38,12 +49,12 @@ inline void ln_normalize_row(int64_t n, const float* x, float* y, double mu, dou
 }
 
 // y = (x - mean) * rstd over one row of width n (eps = FG_LN_EPS): two passes, mean then variance around it,
-// the squares accumulated with fused multiply-adds.
+// the squares accumulated by mul_add.
 inline void ln_forward_row(int64_t n, const float* x, float* y, float& mean, float& rstd) {
     const double mu = lane_sum(n, [&](int64_t i) { return double(x[i]); }) / double(n);
     const double var = lane_fold(n, [&](double s, int64_t i) {
                            const double c = double(x[i]) - mu;
-                           return std::fma(c, c, s);
+                           return mul_add(c, c, s);
                        }) / double(n);
     const double rs = 1.0 / std::sqrt(var + double(FG_LN_EPS));
     ln_normalize_row(n, x, y, mu, rs);
@@ -51,10 +62,10 @@ inline void ln_forward_row(int64_t n, const float* x, float* y, float& mean, flo
     rstd = float(rs);
 }
 
-// dx = rstd * (dy - a - y * b) for one row of width n, a = mean(dy), b = mean(y * dy), with y * b taken off by a
-// fused multiply-add; dx may alias dy.
+// dx = rstd * (dy - a - y * b) for one row of width n, a = mean(dy), b = mean(y * dy), y * b taken off by
+// mul_add; dx may alias dy.
 inline void ln_project_apply(int64_t n, const float* y, float rstd, const float* dy, float* dx, float a, float b) {
-    for (int64_t i = 0; i < n; ++i) dx[i] = rstd * std::fma(-y[i], b, dy[i] - a);
+    for (int64_t i = 0; i < n; ++i) dx[i] = rstd * mul_add(-y[i], b, dy[i] - a);
 }
 
 // dx = rstd * (dy - mean(dy) - y * mean(y * dy)) for one row of width n; dx may alias dy.
