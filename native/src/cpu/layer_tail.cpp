@@ -57,7 +57,7 @@ void CpuBackend::norm_relu_jvp(const NormReluJvp& p, float* noise_scratch) {
             const float* z = q.z + e0;
             const float* res = q.residual ? q.residual + e0 : nullptr;
             float* a = q.a + e0;
-            for (int64_t i = 0; i < n; ++i) a[i] = std::max(z[i] + (res ? res[i] : 0.0f), 0.0f);
+            cpu::relu_range(n, z, res, a);
             for (int64_t k = 0; k < K; ++k) {
                 float* t = q.t + k * count + e0;
                 const float* rd = q.residual_dot ? q.residual_dot + k * count + e0 : nullptr;
@@ -67,11 +67,7 @@ void CpuBackend::norm_relu_jvp(const NormReluJvp& p, float* noise_scratch) {
                 if (u)
                     cpu::normals_range(u, q.noise_rows.begin(k, R, m) + e0, n, q.noise_rows.length(K, R, m), q.seed,
                                        q.step, q.noise_id);
-                const bool zdot = q.h_tangents;
-                for (int64_t i = 0; i < n; ++i) {
-                    const float v = (zdot ? t[i] : 0.0f) + (u ? u[i] : 0.0f) + (rd ? rd[i] : 0.0f);
-                    t[i] = a[i] > 0.0f ? v : 0.0f;
-                }
+                cpu::relu_tangent_range(n, a, q.h_tangents ? t : nullptr, u, rd, t);
             }
         }
     });
@@ -112,12 +108,7 @@ void CpuBackend::relu_norm_vjp(const ReluNormVjp& p) {
         for (int64_t blk = b0; blk < b1; ++blk) {
             const int64_t r0 = blk * rb, r1 = std::min(R, r0 + rb), e0 = r0 * m, n = (r1 - r0) * m;
             float* dz = (q.masked ? q.masked : q.dh) + e0;
-            const float* mask = q.mask + e0;
-            const float* dy = q.dy + e0;
-            for (int64_t i = 0; i < n; ++i) {
-                const float g = dy[i];  // as relu_backward: loaded unconditionally, so the select vectorises
-                dz[i] = mask[i] > 0.0f ? g : 0.0f;
-            }
+            cpu::relu_backward_range(n, q.mask + e0, q.dy + e0, dz);
             const int64_t l0 = r0 * per_row, nl = (r1 - r0) * per_row;
             cpu::ln_project_rows(nl, dim, q.z + l0 * dim, q.rstd + l0, dz, q.dh + l0 * dim);
         }

@@ -3,14 +3,8 @@
 #include <algorithm>
 #include <vector>
 
-#if defined(__AVX512F__)
-#include <immintrin.h>
-// GCC 12 warns inside its own _mm512_cvtps_pd (a self-initialised placeholder register).
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-
 #include "cpu_backend.h"
+#include "row_kernels.h"
 
 namespace fg {
 
@@ -62,7 +56,7 @@ void column_sums(const float* x, int64_t outer, int64_t mid, int64_t jb, int64_t
             for (int64_t o = o0; o < o1; ++o) {
                 const float* row = x + o * mid + j;
                 for (int64_t q = 0; q < kChunk / 8; ++q)
-                    a[q] = _mm512_add_pd(a[q], _mm512_cvtps_pd(_mm256_loadu_ps(row + 8 * q)));
+                    a[q] = _mm512_add_pd(a[q], cpu::widen8(row + 8 * q));
             }
             for (int64_t q = 0; q < kChunk / 8; ++q) _mm512_storeu_pd(acc + (j - jb) + 8 * q, a[q]);
         }

@@ -6,7 +6,6 @@
 // The vector path needs the FMA that mul_add uses in the rows it shares with the scalar path.
 #if defined(__AVX512F__) && defined(__FMA__)
 #define FG_LN_ROWS_AVX512 1
-#include <immintrin.h>
 #endif
 
 #include "row_kernels.h"
@@ -17,9 +16,6 @@ namespace {
 
 #if defined(FG_LN_ROWS_AVX512)
 static_assert(kSumLanes == 8, "one vector of doubles holds a row's lanes");
-
-// The masked form: GCC 12 reads the plain one's undefined passthrough as used uninitialised.
-__m512d widen(const float* p) { return _mm512_maskz_cvtps_pd(__mmask8(0xFF), _mm256_loadu_ps(p)); }
 
 // lane_sum's ending, row by row: s = 0, then s += lane 0, lane 1, ..., lane 7.
 template <int Rows>
@@ -39,7 +35,7 @@ void forward_rows(int64_t n, const float* x, float* y, float* mean, float* rstd)
     __m512d acc[Rows];
     for (int r = 0; r < Rows; ++r) acc[r] = _mm512_setzero_pd();
     for (int64_t i = 0; i < n; i += kSumLanes)
-        for (int r = 0; r < Rows; ++r) acc[r] = _mm512_add_pd(acc[r], widen(x + r * n + i));
+        for (int r = 0; r < Rows; ++r) acc[r] = _mm512_add_pd(acc[r], widen8(x + r * n + i));
     double mu[Rows], var[Rows];
     sum_lanes<Rows>(acc, mu);
     __m512d centre[Rows];
@@ -50,7 +46,7 @@ void forward_rows(int64_t n, const float* x, float* y, float* mean, float* rstd)
     }
     for (int64_t i = 0; i < n; i += kSumLanes)
         for (int r = 0; r < Rows; ++r) {
-            const __m512d c = _mm512_sub_pd(widen(x + r * n + i), centre[r]);
+            const __m512d c = _mm512_sub_pd(widen8(x + r * n + i), centre[r]);
             acc[r] = _mm512_fmadd_pd(c, c, acc[r]);
         }
     sum_lanes<Rows>(acc, var);
@@ -67,9 +63,9 @@ void forward_rows(int64_t n, const float* x, float* y, float* mean, float* rstd)
 void project_row(int64_t n, const float* y, float rstd, const float* dy, float* dx) {
     __m512d sum_dy = _mm512_setzero_pd(), sum_ydy = _mm512_setzero_pd();
     for (int64_t i = 0; i < n; i += kSumLanes) {
-        const __m512d g = widen(dy + i);
+        const __m512d g = widen8(dy + i);
         sum_dy = _mm512_add_pd(sum_dy, g);
-        sum_ydy = _mm512_fmadd_pd(widen(y + i), g, sum_ydy);  // the product is exact in double
+        sum_ydy = _mm512_fmadd_pd(widen8(y + i), g, sum_ydy);  // the product is exact in double
     }
     double total[2];
     const __m512d sums[2] = {sum_dy, sum_ydy};

@@ -1,12 +1,47 @@
-// Row-wise pieces of the CPU kernels, shared by the primitives (layernorm.cpp, estimators.cpp) and the fused
-// layer tails (layer_tail.cpp) so both give the same numbers, bit for bit.
+// Row-wise pieces of the CPU kernels, shared by the primitives (layernorm.cpp, relu.cpp, estimators.cpp,
+// reduce.cpp) and the fused layer tails (layer_tail.cpp) so both give the same numbers, bit for bit.
 #pragma once
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 #include "forwardgrad.h"
 
 namespace fg::cpu {
+
+#if defined(__AVX512F__)
+// Eight floats widened to doubles. The masked form: GCC 12 reads the plain one's undefined passthrough as used
+// uninitialised.
+inline __m512d widen8(const float* p) { return _mm512_maskz_cvtps_pd(__mmask8(0xFF), _mm256_loadu_ps(p)); }
+#endif
+
+// The ReLU's element loops (relu.cpp's primitives and the fused layer tails). Optional inputs are null; the
+// null tests are loop-invariant, so the compiler unswitches them out of the vectorised loops.
+// a = max(z + residual, 0).
+inline void relu_range(int64_t n, const float* z, const float* residual, float* a) {
+    for (int64_t i = 0; i < n; ++i) a[i] = std::max(z[i] + (residual ? residual[i] : 0.0f), 0.0f);
+}
+
+// adot = [a > 0] (zdot + u + residual_dot); adot may alias zdot (every input of element i is read first).
+inline void relu_tangent_range(int64_t n, const float* a, const float* zdot, const float* u, const float* residual_dot,
+                               float* adot) {
+    for (int64_t i = 0; i < n; ++i) {
+        const float t = (zdot ? zdot[i] : 0.0f) + (u ? u[i] : 0.0f) + (residual_dot ? residual_dot[i] : 0.0f);
+        adot[i] = a[i] > 0.0f ? t : 0.0f;
+    }
+}
+
+// dz = [a > 0] da; dz may alias da. da is loaded unconditionally, so the select vectorises instead of branching.
+inline void relu_backward_range(int64_t n, const float* a, const float* da, float* dz) {
+    for (int64_t i = 0; i < n; ++i) {
+        const float g = da[i];
+        dz[i] = a[i] > 0.0f ? g : 0.0f;
+    }
+}
 
 // Row sums accumulate in double over independent lanes: the lanes vectorise (a single scalar accumulator
 // would not, without -ffast-math), and double keeps the reference accurate for wide rows with a large mean.
